@@ -1,0 +1,32 @@
+#pragma once
+// Pascal VOC (VOCdevkit layout): <root>/Annotations/<id>.xml, <root>/JPEGImages/<id>.jpg,
+// <root>/ImageSets/Main/<split>.txt, optional <root>/SegmentationObject/<id>.png.
+//
+// Pixel convention: VOC corners are 1-based and inclusive (xmin=1 is the first pixel column).
+// We convert to COCO's continuous 0-based boxes: x = xmin - 1, y = ymin - 1,
+// w = xmax - xmin + 1, h = ymax - ymin + 1, so a box covering pixels 1..10 has width 10.
+#include <string>
+#include <vector>
+
+#include "common/progress.h"
+#include "data/dataset.h"
+
+namespace studio {
+
+struct VocOptions {
+  std::vector<std::string> roots;  // several roots are combined (VOC2007 + VOC2012)
+  std::string split = "trainval";  // ImageSets/Main/<split>.txt
+  // true: the 20 standard classes (ids 1..20 in the standard order); an unknown name is an error.
+  // false: the classes found in the XML files, sorted by name.
+  bool standard_classes = true;
+  // Read SegmentationObject/<id>.png (when present) into instance masks (RLE).
+  bool load_masks = true;
+};
+
+// Image ids are assigned 1..N in split order (roots in the given order). Roots may differ, so
+// Dataset::image_root is "" and each ImageInfo::file_name is the path "<root>/JPEGImages/<id>.jpg".
+// Annotation ids are 1..M in reading order. Throws studio::Error naming the file (and XML element)
+// for a missing split file, malformed XML, a missing/non-numeric field or an unknown class.
+[[nodiscard]] Dataset read_voc(const VocOptions& options, const Progress& progress = {});
+
+}  // namespace studio

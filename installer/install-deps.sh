@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs every build, test and run-time dependency of the studio from Debian 12 packages.
+# Run as root on a fresh machine. Idempotent: when everything is present it only checks and exits.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build ccache pkg-config
+  # Qt 6 (widgets, test) and the plotting widget's Qt 6 build
+  qt6-base-dev qt6-base-dev-tools libgl-dev libqcustomplot-dev libqcustomplot2.1-qt6
+  # LibTorch (CPU) and Gloo for data-parallel CPU training
+  libtorch-dev libgloo-dev
+  # images: only the OpenCV modules we use (core, imgproc, imgcodecs)
+  libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
+  # configs, JSON (fast reading: simdjson; writing: RapidJSON's streaming writer), XML, CLI, logging
+  libyaml-cpp-dev libsimdjson-dev rapidjson-dev libpugixml-dev libcli11-dev libspdlog-dev
+  # GUI tests and screenshots without a display
+  xvfb xauth
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]}" >&2
+  echo "install-deps: run this script as root (or with sudo) to install them" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "install-deps: done"
