@@ -1,7 +1,11 @@
 #include "data/image_io.h"
 
+#include <algorithm>
 #include <array>
+#include <cctype>
+#include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <unordered_map>
 
@@ -34,6 +38,9 @@ std::optional<ImageSize> jpeg_size(std::ifstream& in) {
     if (c == EOF) return std::nullopt;
     const int marker = c;
     if (marker == 0xD8 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) continue;  // no length
+    // Start of scan or end of image before any frame header: no size to find, and scanning on
+    // would read entropy-coded data as markers.
+    if (marker == 0xDA || marker == 0xD9 || marker == 0x00) return std::nullopt;
     if (!in.read(reinterpret_cast<char*>(b), 2)) return std::nullopt;
     const std::uint32_t len = be16(b);
     if (len < 2) return std::nullopt;
@@ -69,9 +76,20 @@ std::optional<ImageSize> probe_image_size(const std::string& path) {
     return std::nullopt;
   }
   if (got >= 26 && h[0] == 'B' && h[1] == 'M') {
+    // The DIB header size (offset 14) tells the layouts apart: OS/2's 12-byte BITMAPCOREHEADER
+    // has 16-bit width/height; every later one (40, 108, 124 bytes) has 32-bit signed ones,
+    // with a negative height meaning top-down rows.
+    const std::int32_t dib = le32(&h[14]);
+    if (dib == 12) {
+      const int w = static_cast<int>(h[18] | (h[19] << 8));
+      const int hh = static_cast<int>(h[20] | (h[21] << 8));
+      if (w > 0 && hh > 0) return ImageSize{w, hh};
+      return std::nullopt;
+    }
+    if (dib < 40) return std::nullopt;
     const std::int32_t w = le32(&h[18]);
     const std::int32_t hh = le32(&h[22]);
-    if (w > 0 && hh != 0) return ImageSize{w, hh < 0 ? -hh : hh};
+    if (w > 0 && hh != 0 && hh != INT32_MIN) return ImageSize{w, hh < 0 ? -hh : hh};
   }
   return std::nullopt;
 }
@@ -97,6 +115,7 @@ std::optional<ImageSize> decode_image_size(const std::string& path, std::string*
 }
 
 std::vector<std::uint8_t> read_index_png(const std::string& path, int* width, int* height) {
+  if (!std::filesystem::is_regular_file(path)) throw Error(path + ": mask PNG not found");
   cv::Mat img;
   try {
     // OpenCV expands palette PNGs to colour; only true 8-bit grey files come back as indices.
@@ -148,8 +167,10 @@ void write_rgb_image(const std::string& path, const std::uint8_t* rgb, int width
   cv::Mat src(height, width, CV_8UC3, const_cast<std::uint8_t*>(rgb));
   cv::cvtColor(src, bgr, cv::COLOR_RGB2BGR);
   std::vector<int> params;
-  const bool jpeg = path.size() >= 4 && (path.substr(path.size() - 4) == ".jpg" || path.substr(path.size() - 5) == ".jpeg");
-  if (jpeg) params = {cv::IMWRITE_JPEG_QUALITY, jpeg_quality};
+  // OpenCV picks the format from the extension; we only add the JPEG quality for JPEG files.
+  std::string ext = std::filesystem::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (ext == ".jpg" || ext == ".jpeg") params = {cv::IMWRITE_JPEG_QUALITY, jpeg_quality};
   bool ok = false;
   try {
     ok = cv::imwrite(path, bgr, params);
