@@ -248,6 +248,32 @@ class TestVocReader : public QObject {
     QCOMPARE(ds.images[0].file_name, voc07_ + "/JPEGImages/000001.jpg");
   }
 
+  // Labelling tools write VOC-style XML for PNG images and sometimes a zero <size>.
+  void png_images_and_zero_size() {
+    QTemporaryDir d;
+    const VocRoot r(d, "custom");
+    r.write("Annotations/img7.xml",
+            "<annotation><filename>img7.png</filename><size><width>0</width><height>0</height></size>"
+            "<object><name>cat</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>3</xmax><ymax>3</ymax></bndbox>"
+            "</object></annotation>");
+    std::vector<std::uint8_t> rgb(9 * 7 * 3, 10);
+    write_rgb_image(r.path + "/JPEGImages/img7.png", rgb.data(), 9, 7);
+    // A stale <filename> from another image is ignored: the id decides.
+    r.add("img8", 5, 4, {});
+    r.write("Annotations/img8.xml", "<annotation><filename>holiday.jpg</filename><size><width>5</width>"
+                                    "<height>4</height></size></annotation>");
+    r.split("train", "img7\nimg8\n");
+    const Dataset ds = read_voc(options_for({r.path}, "train"));
+    QCOMPARE(ds.images[0].file_name, r.path + "/JPEGImages/img7.png");
+    QCOMPARE(ds.images[0].width, 9);
+    QCOMPARE(ds.images[0].height, 7);
+    QCOMPARE(ds.images[1].file_name, r.path + "/JPEGImages/img8.jpg");
+    QCOMPARE(ds.annotations_of(2).size(), std::size_t(0));
+
+    QFile::remove(QString::fromStdString(r.path + "/JPEGImages/img7.png"));
+    STUDIO_EXPECT_ERROR((void)read_voc(options_for({r.path}, "train")), "img7.xml:1: <size>: size is 0");
+  }
+
   void progress_and_cancel() {
     std::size_t last_done = 0, last_total = 0, calls = 0;
     Progress p;

@@ -24,7 +24,13 @@ struct VocOptions {
 };
 
 // Image ids are assigned 1..N in split order (roots in the given order). Roots may differ, so
-// Dataset::image_root is "" and each ImageInfo::file_name is the path "<root>/JPEGImages/<id>.jpg".
+// Dataset::image_root is "" and each ImageInfo::file_name is the path "<root>/JPEGImages/<id>.jpg"
+// (the XML's <filename> is used instead when it has the same stem, e.g. "<id>.png" from labelling
+// tools). A split file may also be a class split ("dog_trainval": "<id> 1|0|-1"); -1 lines are
+// left out. A <size> of 0 is replaced by the size in the image file's header.
+// Masks: SegmentationObject pixel value k is the k-th <object> of the XML (1-based), 0 background,
+// 255 void (in no mask). An object with no pixels keeps its box only (no empty RLE). With a mask,
+// Annotation::area is its pixel count; otherwise the box area.
 // Annotation ids are 1..M in reading order. Throws studio::Error naming the file (and XML element)
 // for a missing split file, malformed XML, a missing/non-numeric field or an unknown class.
 [[nodiscard]] Dataset read_voc(const VocOptions& options, const Progress& progress = {});
