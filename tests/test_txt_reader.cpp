@@ -1,0 +1,171 @@
+// TXT list reader: boxes and classes, names file, sizes probed from real image files written by
+// the test, and malformed lines named by file:line and token.
+#include <QDir>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <atomic>
+
+#include "common/error.h"
+#include "data/image_io.h"
+#include "data/txt_reader.h"
+#include "test_support.h"
+
+using namespace studio;
+using studio::test::write_text;
+
+namespace {
+
+void write_image(const QTemporaryDir& dir, const std::string& name, int w, int h) {
+  std::vector<std::uint8_t> rgb(std::size_t(w) * h * 3, 200);
+  write_rgb_image(dir.filePath(QString::fromStdString(name)).toStdString(), rgb.data(), w, h);
+}
+
+}  // namespace
+
+class TestTxtReader : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void reads_list_with_names() {
+    QTemporaryDir dir;
+    QDir(dir.path()).mkpath("images/sub");
+    write_image(dir, "images/a.jpg", 32, 24);
+    write_image(dir, "images/sub/b.png", 17, 11);
+    const std::string images = dir.filePath("images").toStdString();
+    const std::string names = write_text(dir, "names.txt", "person\r\ncar\n dog \n\n\n");
+    const std::string list = write_text(dir, "list.txt",
+                                        "# SSD training list\n"
+                                        "a.jpg 1,2,11,22,0 0.5,0,31.5,24,2\n"
+                                        "\n"
+                                        "   \t\n"
+                                        "sub/b.png\t3,4,5,6,1\r\n"
+                                        "missing.jpg\n");
+    const Dataset ds = read_txt(list, images, names);
+    QCOMPARE(ds.format, DatasetFormat::Txt);
+    QCOMPARE(ds.image_root, images);
+    QCOMPARE(ds.source, "txt:" + list);
+
+    QCOMPARE(ds.categories.size(), std::size_t(3));
+    const char* want_names[] = {"person", "car", "dog"};
+    for (std::size_t k = 0; k < 3; ++k) {
+      QCOMPARE(ds.categories[k].id, std::int64_t(k + 1));
+      QCOMPARE(ds.categories[k].name, std::string(want_names[k]));
+    }
+
+    QCOMPARE(ds.images.size(), std::size_t(3));
+    QCOMPARE(ds.images[0].file_name, std::string("a.jpg"));
+    QCOMPARE(ds.images[0].width, 32);
+    QCOMPARE(ds.images[0].height, 24);
+    QCOMPARE(ds.images[1].file_name, std::string("sub/b.png"));
+    QCOMPARE(ds.images[1].width, 17);
+    QCOMPARE(ds.images[1].height, 11);
+    // A missing image keeps 0 x 0 for the checker to report.
+    QCOMPARE(ds.images[2].width, 0);
+    QCOMPARE(ds.images[2].height, 0);
+    for (std::size_t i = 0; i < 3; ++i) QCOMPARE(ds.images[i].id, std::int64_t(i + 1));
+
+    QCOMPARE(ds.annotations.size(), std::size_t(3));
+    // x2, y2 exclusive: [x1, y1, x2 - x1, y2 - y1].
+    QCOMPARE(ds.annotations[0].bbox, (std::array<double, 4>{1, 2, 10, 20}));
+    QCOMPARE(ds.annotations[0].area, 200.0);
+    QCOMPARE(ds.annotations[0].category_id, std::int64_t(1));
+    QCOMPARE(ds.annotations[1].bbox, (std::array<double, 4>{0.5, 0, 31, 24}));
+    QCOMPARE(ds.annotations[1].category_id, std::int64_t(3));
+    QCOMPARE(ds.annotations[2].bbox, (std::array<double, 4>{3, 4, 2, 2}));
+    QCOMPARE(ds.annotations[2].category_id, std::int64_t(2));
+    const std::int64_t image_of[] = {1, 1, 2};
+    for (std::size_t k = 0; k < 3; ++k) {
+      QCOMPARE(ds.annotations[k].id, std::int64_t(k + 1));
+      QCOMPARE(ds.annotations[k].image_id, image_of[k]);
+      QVERIFY(!ds.annotations[k].has_mask());
+    }
+    QCOMPARE(ds.annotations_of(3).size(), std::size_t(0));
+  }
+
+  // Without a names file the classes are class_0 .. class_<highest index used>.
+  void reads_list_without_names() {
+    QTemporaryDir dir;
+    write_image(dir, "x.bmp", 9, 8);
+    const std::string list = write_text(dir, "list.txt", "x.bmp 0,0,4,4,3 1,1,2,2,0");
+    const Dataset ds = read_txt(list, dir.path().toStdString());
+    QCOMPARE(ds.categories.size(), std::size_t(4));
+    QCOMPARE(ds.categories[0].name, std::string("class_0"));
+    QCOMPARE(ds.categories[3].name, std::string("class_3"));
+    QCOMPARE(ds.categories[3].id, std::int64_t(4));
+    QCOMPARE(ds.annotations[0].category_id, std::int64_t(4));
+    QCOMPARE(ds.images[0].width, 9);
+    QCOMPARE(ds.images[0].height, 8);
+  }
+
+  void empty_list() {
+    QTemporaryDir dir;
+    const std::string list = write_text(dir, "list.txt", "# nothing yet\n\n");
+    const Dataset ds = read_txt(list, dir.path().toStdString());
+    QVERIFY(ds.images.empty());
+    QVERIFY(ds.categories.empty());
+  }
+
+  void malformed_lines_data() {
+    QTest::addColumn<QString>("content");
+    QTest::addColumn<QString>("expected");
+    QTest::newRow("too few fields") << "a.jpg 1,2,3,4,0\n\nb.jpg 1,2,3,4,0 10,20,30"
+                                    << "list.txt:3: token 3 '10,20,30': expected x1,y1,x2,y2,cls";
+    QTest::newRow("too many fields") << "a.jpg 1,2,3,4,0,5" << "list.txt:1: token 2 '1,2,3,4,0,5': expected x1,y1,x2,y2,cls";
+    QTest::newRow("non-numeric corner") << "# c\na.jpg 1,y,3,4,0" << "list.txt:2: token 2 '1,y,3,4,0': expected x1,y1,x2,y2,cls";
+    QTest::newRow("empty field") << "a.jpg 1,,3,4,0" << "list.txt:1: token 2 '1,,3,4,0'";
+    QTest::newRow("negative class") << "a.jpg 1,2,3,4,-1" << "list.txt:1: token 2 '1,2,3,4,-1'";
+    QTest::newRow("fractional class") << "a.jpg 1,2,3,4,1.5" << "list.txt:1: token 2 '1,2,3,4,1.5'";
+    QTest::newRow("swapped corners") << "a.jpg 5,2,3,4,0" << "list.txt:1: token 2 '5,2,3,4,0': x2,y2 must not be less";
+    QTest::newRow("space after comma") << "a.jpg 1, 2,3,4,0" << "list.txt:1: token 2 '1,'";
+  }
+  void malformed_lines() {
+    QFETCH(QString, content);
+    QFETCH(QString, expected);
+    QTemporaryDir dir;
+    const std::string list = write_text(dir, "list.txt", content.toStdString());
+    const std::string want = expected.toStdString();  // outlives the macro's list of fragments
+    STUDIO_EXPECT_ERROR((void)read_txt(list, dir.path().toStdString()), want.c_str());
+  }
+
+  void class_beyond_names() {
+    QTemporaryDir dir;
+    const std::string names = write_text(dir, "names.txt", "person\ncar\n");
+    const std::string list = write_text(dir, "list.txt", "a.jpg 1,2,3,4,1\na.jpg 1,2,3,4,0 1,2,3,4,2\n");
+    STUDIO_EXPECT_ERROR((void)read_txt(list, dir.path().toStdString(), names), "list.txt:2: token 3 '1,2,3,4,2'",
+                        "class 2 is beyond the names file", "2 names");
+  }
+
+  void bad_names_file() {
+    QTemporaryDir dir;
+    const std::string list = write_text(dir, "list.txt", "a.jpg 1,2,3,4,0\n");
+    const std::string gap = write_text(dir, "gap.txt", "person\n\ncar\n");
+    STUDIO_EXPECT_ERROR((void)read_txt(list, dir.path().toStdString(), gap), "gap.txt:2: empty class name");
+    const std::string empty = write_text(dir, "empty.txt", "\n\n");
+    STUDIO_EXPECT_ERROR((void)read_txt(list, dir.path().toStdString(), empty), "empty.txt", "no class names");
+    STUDIO_EXPECT_ERROR((void)read_txt(list, dir.path().toStdString(), dir.filePath("nope.txt").toStdString()),
+                        "nope.txt");
+    STUDIO_EXPECT_ERROR((void)read_txt(dir.filePath("nolist.txt").toStdString(), dir.path().toStdString()),
+                        "nolist.txt");
+  }
+
+  void progress_and_cancel() {
+    QTemporaryDir dir;
+    const std::string list = write_text(dir, "list.txt", "a.jpg\nb.jpg\nc.jpg\n");
+    std::size_t last_done = 0, last_total = 0;
+    Progress p;
+    p.report = [&](std::size_t done, std::size_t total, const std::string&) {
+      last_done = done;
+      last_total = total;
+    };
+    (void)read_txt(list, dir.path().toStdString(), "", p);
+    QCOMPARE(last_done, std::size_t(3));
+    QCOMPARE(last_total, std::size_t(3));
+    std::atomic<bool> cancel{true};
+    p.cancel = &cancel;
+    QVERIFY_THROWS_EXCEPTION(Cancelled, (void)read_txt(list, dir.path().toStdString(), "", p));
+  }
+};
+
+QTEST_APPLESS_MAIN(TestTxtReader)
+#include "test_txt_reader.moc"
