@@ -1,0 +1,275 @@
+// COCO loading speed and memory at train2017 scale.
+//
+//   bench_coco_load --make FILE [--images 118000 --annotations 800000] [--seed 1]
+//       writes a synthetic instances file shaped like instances_train2017.json: compact JSON,
+//       images with license/coco_url/date_captured/flickr_url, 80 categories, polygons of 8-32
+//       points with 2-decimal coordinates (about 1 in 10 split in two parts), and about 1 in 100
+//       annotations iscrowd with uncompressed RLE counts.
+//   bench_coco_load FILE [--repeat 3] [--write OUT]
+//       loads it `repeat` times and prints the median load time, the peak resident memory
+//       (VmHWM) and the counts; --write also times writing it back as COCO JSON.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "data/coco_io.h"
+
+namespace {
+
+// Peak resident set size in MiB, from the kernel's own account of this process.
+double peak_rss_mib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024.0;
+  return -1;
+}
+
+// Appends a value given in hundredths as "123.45" (or "-0.5" style never occurs: values >= 0).
+void put_centi(std::string& out, long centi) {
+  char buf[32];
+  const int n = std::snprintf(buf, sizeof buf, "%ld.%02ld", centi / 100, centi % 100);
+  out.append(buf, static_cast<std::size_t>(n));
+}
+
+void put_int(std::string& out, long v) {
+  char buf[24];
+  const int n = std::snprintf(buf, sizeof buf, "%ld", v);
+  out.append(buf, static_cast<std::size_t>(n));
+}
+
+struct ImageSize {
+  int w, h;
+};
+
+int make(const std::string& path, long n_images, long n_annotations, unsigned seed) {
+  std::mt19937 rng(seed);
+  const ImageSize sizes[] = {{640, 480}, {480, 640}, {640, 427}, {427, 640}, {500, 375}, {640, 360}, {612, 612}};
+  std::vector<ImageSize> image_size(static_cast<std::size_t>(n_images));
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) {
+    std::fprintf(stderr, "cannot write %s\n", path.c_str());
+    return 1;
+  }
+  std::string out;
+  out.reserve(1 << 22);
+  auto flush = [&](bool force) {
+    if (force || out.size() > (1 << 21)) {
+      std::fwrite(out.data(), 1, out.size(), f);
+      out.clear();
+    }
+  };
+  out += R"({"info":{"description":"synthetic COCO-like dataset","url":"http://example.org","version":"1.0","year":2017,"contributor":"bench_coco_load","date_created":"2017/09/01"},)";
+  out += R"("licenses":[{"url":"http://creativecommons.org/licenses/by-nc-sa/2.0/","id":1,"name":"Attribution-NonCommercial-ShareAlike License"}],)";
+  out += R"("images":[)";
+  std::uniform_int_distribution<int> pick_size(0, 6), license(1, 8), day(1, 28), sec(0, 59);
+  for (long i = 0; i < n_images; ++i) {
+    const ImageSize s = sizes[pick_size(rng)];
+    image_size[static_cast<std::size_t>(i)] = s;
+    char name[32];
+    std::snprintf(name, sizeof name, "%012ld.jpg", i + 1);
+    if (i) out += ',';
+    out += R"({"license":)";
+    put_int(out, license(rng));
+    out += R"(,"file_name":")";
+    out += name;
+    out += R"(","coco_url":"http://images.cocodataset.org/train2017/)";
+    out += name;
+    out += R"(","height":)";
+    put_int(out, s.h);
+    out += R"(,"width":)";
+    put_int(out, s.w);
+    char date[48];
+    std::snprintf(date, sizeof date, "2013-11-%02d 11:%02d:%02d", day(rng), sec(rng), sec(rng));
+    out += R"(,"date_captured":")";
+    out += date;
+    out += R"(","flickr_url":"http://farm4.staticflickr.com/3153/)";
+    put_int(out, 9000000000L + i);
+    out += R"(_4e622c8349_z.jpg","id":)";
+    put_int(out, i + 1);
+    out += '}';
+    flush(false);
+  }
+  out += R"(],"annotations":[)";
+  std::uniform_int_distribution<long> pick_image(0, n_images - 1);
+  std::uniform_int_distribution<int> points(8, 32), category(1, 80), percent(0, 99);
+  std::uniform_real_distribution<double> unit(0, 1);
+  std::vector<long> xs, ys;
+  for (long a = 0; a < n_annotations; ++a) {
+    const long image = pick_image(rng);
+    const ImageSize s = image_size[static_cast<std::size_t>(image)];
+    // A blob: centre, radius, then points around it (in hundredths of a pixel, inside the image).
+    const double cx = unit(rng) * s.w, cy = unit(rng) * s.h, r = 5 + unit(rng) * std::min(s.w, s.h) / 4;
+    const bool crowd = percent(rng) == 0;
+    const int parts = percent(rng) < 10 ? 2 : 1;
+    long x0 = 1L << 40, y0 = 1L << 40, x1 = 0, y1 = 0;
+    if (a) out += ',';
+    out += R"({"segmentation":)";
+    if (!crowd) {
+      out += '[';
+      for (int p = 0; p < parts; ++p) {
+        const int k = points(rng) / parts + 3;
+        const double pcx = cx + (p ? r : 0), pcy = cy;
+        if (p) out += ',';
+        out += '[';
+        for (int i = 0; i < k; ++i) {
+          const double angle = 6.283185307179586 * (i + 0.5 * unit(rng)) / k, rr = r * (0.5 + 0.5 * unit(rng));
+          const long x = std::clamp(static_cast<long>((pcx + rr * std::cos(angle)) * 100), 0L, s.w * 100L);
+          const long y = std::clamp(static_cast<long>((pcy + rr * std::sin(angle)) * 100), 0L, s.h * 100L);
+          x0 = std::min(x0, x), y0 = std::min(y0, y), x1 = std::max(x1, x), y1 = std::max(y1, y);
+          if (i) out += ',';
+          put_centi(out, x);
+          out += ',';
+          put_centi(out, y);
+        }
+        out += ']';
+      }
+      out += ']';
+    } else {
+      // A crowd region: a rectangle as uncompressed column-major runs, as COCO writes them.
+      const long bx0 = std::clamp(static_cast<long>(cx - r), 0L, static_cast<long>(s.w - 1));
+      const long bx1 = std::clamp(static_cast<long>(cx + r), bx0 + 1, static_cast<long>(s.w));
+      const long by0 = std::clamp(static_cast<long>(cy - r), 0L, static_cast<long>(s.h - 1));
+      const long by1 = std::clamp(static_cast<long>(cy + r), by0 + 1, static_cast<long>(s.h));
+      x0 = bx0 * 100, x1 = bx1 * 100, y0 = by0 * 100, y1 = by1 * 100;
+      out += R"({"counts":[)";
+      put_int(out, bx0 * s.h + by0);
+      for (long x = bx0; x < bx1; ++x) {
+        out += ',';
+        put_int(out, by1 - by0);
+        out += ',';
+        put_int(out, x + 1 < bx1 ? s.h - (by1 - by0) : (s.w - bx1) * s.h + (s.h - by1));
+      }
+      out += R"(],"size":[)";
+      put_int(out, s.h);
+      out += ',';
+      put_int(out, s.w);
+      out += "]}";
+    }
+    out += R"(,"area":)";
+    char area[32];
+    std::snprintf(area, sizeof area, "%.4f", (x1 - x0) * (y1 - y0) / 1e4 * 0.7);
+    out += area;
+    out += R"(,"iscrowd":)";
+    out += crowd ? '1' : '0';
+    out += R"(,"image_id":)";
+    put_int(out, image + 1);
+    out += R"(,"bbox":[)";
+    put_centi(out, x0);
+    out += ',';
+    put_centi(out, y0);
+    out += ',';
+    put_centi(out, x1 - x0);
+    out += ',';
+    put_centi(out, y1 - y0);
+    out += R"(],"category_id":)";
+    put_int(out, category(rng));
+    out += R"(,"id":)";
+    put_int(out, 900000 + a);
+    out += '}';
+    flush(false);
+  }
+  out += R"(],"categories":[)";
+  for (int c = 1; c <= 80; ++c) {
+    if (c > 1) out += ',';
+    out += R"({"supercategory":"super)";
+    put_int(out, (c - 1) / 8);
+    out += R"(","id":)";
+    put_int(out, c);
+    out += R"(,"name":"class)";
+    put_int(out, c);
+    out += "\"}";
+  }
+  out += "]}";
+  flush(true);
+  const long bytes = std::ftell(f);
+  std::fclose(f);
+  std::printf("wrote %s: %ld images, %ld annotations, 80 categories, %.1f MB\n", path.c_str(), n_images,
+              n_annotations, bytes / 1e6);
+  return 0;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+int load(const std::string& path, int repeat, const std::string& write_path) {
+  std::vector<double> times;
+  studio::Dataset ds;
+  for (int r = 0; r < repeat; ++r) {
+    ds = studio::Dataset{};  // free the previous copy first, so the peak is one load's
+    const auto t0 = std::chrono::steady_clock::now();
+    ds = studio::read_coco(path, "");
+    times.push_back(seconds_since(t0));
+    std::printf("load %d: %.3f s\n", r + 1, times.back());
+  }
+  std::sort(times.begin(), times.end());
+  std::size_t polygons = 0, coords = 0, rles = 0;
+  for (const auto& a : ds.annotations) {
+    polygons += a.polygons.size();
+    for (const auto& p : a.polygons) coords += p.size();
+    rles += a.rle.has_value();
+  }
+  std::printf("file: %s\n", path.c_str());
+  std::printf("images %zu, categories %zu, annotations %zu (polygons %zu, coordinates %zu, RLE %zu)\n",
+              ds.images.size(), ds.categories.size(), ds.annotations.size(), polygons, coords, rles);
+  std::printf("load time: median %.3f s of %d (min %.3f, max %.3f)\n", times[times.size() / 2], repeat,
+              times.front(), times.back());
+  std::printf("peak memory (VmHWM): %.0f MiB\n", peak_rss_mib());
+  if (!write_path.empty()) {
+    const auto t0 = std::chrono::steady_clock::now();
+    studio::write_coco(ds, write_path);
+    std::printf("write time: %.3f s (%s)\n", seconds_since(t0), write_path.c_str());
+  }
+  return 0;
+}
+
+[[noreturn]] void usage() {
+  std::fprintf(stderr,
+               "usage: bench_coco_load --make FILE [--images N] [--annotations N] [--seed S]\n"
+               "       bench_coco_load FILE [--repeat N] [--write OUT]\n");
+  std::exit(2);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string make_path, load_path, write_path;
+  long images = 118000, annotations = 800000;
+  int repeat = 3;
+  unsigned seed = 1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) usage();
+      return argv[++i];
+    };
+    if (arg == "--make") make_path = next();
+    else if (arg == "--images") images = std::atol(next().c_str());
+    else if (arg == "--annotations") annotations = std::atol(next().c_str());
+    else if (arg == "--repeat") repeat = std::max(1, std::atoi(next().c_str()));
+    else if (arg == "--seed") seed = static_cast<unsigned>(std::atol(next().c_str()));
+    else if (arg == "--write") write_path = next();
+    else if (!arg.empty() && arg[0] != '-' && load_path.empty()) load_path = arg;
+    else usage();
+  }
+  try {
+    if (!make_path.empty()) {
+      if (images < 1 || annotations < 0) usage();
+      return make(make_path, images, annotations, seed);
+    }
+    if (load_path.empty()) usage();
+    return load(load_path, repeat, write_path);
+  } catch (const studio::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+}

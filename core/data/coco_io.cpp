@@ -1,0 +1,674 @@
+#include "data/coco_io.h"
+
+#include <simdjson.h>
+
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <unordered_map>
+
+#include "common/atomic_file.h"
+#include "common/error.h"
+
+// Reading: simdjson on-demand walks the file once, in order, converting numbers straight into the
+// dataset (no DOM, no string per key). Keys are matched on their raw bytes. Fields the model has
+// no place for are skipped without being parsed. Everything that depends on another section
+// (an RLE's size against its image, an area computed from a polygon) is checked after the walk,
+// because COCO allows the sections in any order.
+//
+// Writing: RapidJSON's streaming Writer into one std::string. Its double printing (Grisu2) gives
+// digits that read back to the identical double, so COCO -> COCO keeps every number exactly.
+
+namespace studio {
+namespace {
+
+namespace od = simdjson::ondemand;
+using simdjson::error_code;
+
+// How often (in array elements) progress is reported and cancellation checked.
+constexpr std::size_t kProgressEvery = 10000;
+
+std::string element_path(std::string_view section, std::size_t index, std::string_view field = {}) {
+  std::string p(section);
+  p += '[';
+  p += std::to_string(index);
+  p += ']';
+  if (!field.empty()) {
+    p += '.';
+    p += field;
+  }
+  return p;
+}
+
+class CocoParser {
+ public:
+  CocoParser(const std::string& name, const simdjson::padded_string& json, const Progress& progress)
+      : name_(name), json_(json), progress_(progress) {}
+
+  Dataset parse() {
+    od::document doc;
+    if (auto e = parser_.iterate(json_).get(doc)) fail_json(e, "");
+    doc_ = &doc;
+    od::object root;
+    if (auto e = doc.get_object().get(root)) {
+      if (e != simdjson::INCORRECT_TYPE) fail_json(e, "");
+      fail(location(), "(top level)",
+           "expected an object with \"images\", \"annotations\" and \"categories\", got " +
+               describe_document(doc));
+    }
+    bool has_images = false;
+    for (auto field_result : root) {
+      od::field field;
+      if (auto e = std::move(field_result).get(field)) fail_json(e, "(top level)");
+      const od::raw_json_string key = field.key();
+      od::value value = field.value();
+      if (key == "images") {
+        parse_images(value);
+        has_images = true;
+      } else if (key == "annotations") {
+        parse_annotations(value);
+      } else if (key == "categories") {
+        parse_categories(value);
+      }
+    }
+    // current_location() only succeeds while tokens are left.
+    if (const char* trailing = location())
+      fail(trailing, "(top level)", "expected the end of the file after the top-level object");
+    if (!has_images)
+      fail(0L, "(top level)", "missing required field \"images\" (expected an array of images)");
+    finish_annotations();
+    progress_(json_.size(), json_.size(), "reading " + name_);
+    return std::move(ds_);
+  }
+
+ private:
+  // ---- errors -------------------------------------------------------------------------------
+
+  [[noreturn]] void fail(long line, const std::string& path, const std::string& what) const {
+    fail_at(name_, line, path.empty() ? what : path + ": " + what);
+  }
+  [[noreturn]] void fail(const char* at, const std::string& path, const std::string& what) const {
+    fail(line_of(at), path, what);
+  }
+
+  long line_of(const char* at) const {
+    const char* begin = json_.data();
+    if (at == nullptr || at < begin || at > begin + json_.size()) return 0;
+    return 1 + static_cast<long>(std::count(begin, at, '\n'));
+  }
+
+  // Where the walk stands now (null past the end).
+  const char* location() const {
+    const char* at = nullptr;
+    if (doc_ == nullptr || doc_->current_location().get(at)) return nullptr;
+    return at;
+  }
+
+  // A simdjson error that is not a type mismatch: the JSON itself is broken.
+  [[noreturn]] void fail_json(error_code e, const std::string& path) const {
+    // An unclosed array or object is found before the walk starts: point at the end of the file.
+    const char* at = e == simdjson::INCOMPLETE_ARRAY_OR_OBJECT ? json_.data() + json_.size() : location();
+    fail(at, path, std::string("malformed JSON (") + simdjson::error_message(e) + ")");
+  }
+
+  static std::string describe_token(std::string_view token) {
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.remove_suffix(1);
+    if (token.size() > 32) return std::string(token.substr(0, 29)) + "...";
+    return std::string(token);
+  }
+
+  // "an array", "a string \"abc\"", "-3", "null": what the file has where something else was expected.
+  static std::string describe(od::value& v) {
+    od::json_type type;
+    if (v.type().get(type)) return "something unreadable";
+    const std::string_view token = v.raw_json_token();
+    const bool has_token = !token.empty();
+    switch (type) {
+      case od::json_type::array: return "an array";
+      case od::json_type::object: return "an object";
+      case od::json_type::string: return has_token ? "a string " + describe_token(token) : "a string";
+      case od::json_type::number: return has_token ? describe_token(token) : "a number";
+      case od::json_type::boolean: return has_token ? describe_token(token) : "a boolean";
+      case od::json_type::null: return "null";
+    }
+    return "something else";
+  }
+  static std::string describe_document(od::document& d) {
+    od::json_type type;
+    if (d.type().get(type)) return "something unreadable";
+    switch (type) {
+      case od::json_type::array: return "an array (a results file?)";
+      case od::json_type::object: return "an object";
+      default: return "a single value";
+    }
+  }
+
+  // The value at `v` has the wrong type (or is broken JSON): says which.
+  template <class PathFn>
+  [[noreturn]] void fail_type(error_code e, od::value& v, PathFn&& path, const std::string& expected) {
+    if (e != simdjson::INCORRECT_TYPE && e != simdjson::NUMBER_OUT_OF_RANGE && e != simdjson::NUMBER_ERROR)
+      fail_json(e, path());
+    const char* at = location();
+    fail(at, path(), "expected " + expected + ", got " + describe(v));
+  }
+
+  // ---- typed getters --------------------------------------------------------------------------
+
+  template <class PathFn>
+  double get_double(od::value& v, PathFn&& path) {
+    double d;
+    if (auto e = v.get_double().get(d)) fail_type(e, v, path, "a number");
+    return d;
+  }
+  template <class PathFn>
+  std::int64_t get_int64(od::value& v, PathFn&& path) {
+    std::int64_t i;
+    if (auto e = v.get_int64().get(i)) fail_type(e, v, path, "an integer");
+    return i;
+  }
+  template <class PathFn>
+  std::int64_t get_int_in(od::value& v, PathFn&& path, std::int64_t lo, std::int64_t hi, const char* what) {
+    std::int64_t i;
+    if (auto e = v.get_int64().get(i)) fail_type(e, v, path, what);
+    if (i < lo || i > hi) fail(location(), path(), std::string("expected ") + what + ", got " + std::to_string(i));
+    return i;
+  }
+  template <class PathFn>
+  std::string_view get_string(od::value& v, PathFn&& path) {
+    std::string_view s;  // valid until the parser parses another document
+    if (auto e = v.get_string().get(s)) fail_type(e, v, path, "a string");
+    return s;
+  }
+  template <class PathFn>
+  bool get_flag(od::value& v, PathFn&& path) {
+    bool b;
+    if (!v.get_bool().get(b)) return b;
+    return get_int_in(v, path, 0, 1, "0 or 1") != 0;
+  }
+  template <class PathFn>
+  od::array get_array(od::value& v, PathFn&& path, const std::string& expected) {
+    od::array a;
+    if (auto e = v.get_array().get(a)) fail_type(e, v, path, expected);
+    return a;
+  }
+  template <class PathFn>
+  od::object get_object(od::value& v, PathFn&& path, const std::string& expected) {
+    od::object o;
+    if (auto e = v.get_object().get(o)) fail_type(e, v, path, expected);
+    return o;
+  }
+
+  // Runs `fn(value, index)` on each element of the array `v`, reporting progress as it goes.
+  template <class Fn>
+  void for_each_element(od::value& v, std::string_view section, const std::string& expected, Fn&& fn) {
+    od::array array = get_array(v, [&] { return std::string(section); }, expected);
+    std::size_t index = 0;
+    for (auto element_result : array) {
+      od::value element;
+      if (auto e = element_result.get(element)) fail_json(e, element_path(section, index));
+      fn(element, index);
+      if (++index % kProgressEvery == 0) report();
+    }
+  }
+
+  void report() {
+    progress_.check_cancel();
+    const char* at = location();
+    const std::size_t done = at ? static_cast<std::size_t>(at - json_.data()) : json_.size();
+    progress_(done, json_.size(), "reading " + name_);
+  }
+
+  // ---- sections ---------------------------------------------------------------------------------
+
+  void parse_images(od::value& v) {
+    ds_.images.reserve(std::max<std::size_t>(ds_.images.capacity(), 1024));
+    for_each_element(v, "images", "an array of images", [&](od::value& item, std::size_t i) {
+      const char* start = location();
+      auto path = [&](std::string_view f = {}) { return element_path("images", i, f); };
+      od::object obj = get_object(item, [&] { return path(); }, "an image object");
+      ImageInfo image;
+      bool has_id = false, has_file = false, has_w = false, has_h = false;
+      for (auto field_result : obj) {
+        od::field field;
+        if (auto e = std::move(field_result).get(field)) fail_json(e, path());
+        const od::raw_json_string key = field.key();
+        od::value value = field.value();
+        if (key == "id") {
+          image.id = get_int64(value, [&] { return path("id"); });
+          has_id = true;
+        } else if (key == "file_name") {
+          image.file_name = get_string(value, [&] { return path("file_name"); });
+          has_file = true;
+        } else if (key == "width") {
+          image.width = static_cast<int>(get_int_in(value, [&] { return path("width"); }, 0,
+                                                    std::numeric_limits<int>::max(), "a non-negative integer"));
+          has_w = true;
+        } else if (key == "height") {
+          image.height = static_cast<int>(get_int_in(value, [&] { return path("height"); }, 0,
+                                                     std::numeric_limits<int>::max(), "a non-negative integer"));
+          has_h = true;
+        }
+      }
+      if (!has_id) fail(start, path(), "missing required field \"id\" (expected an integer)");
+      if (!has_file) fail(start, path(), "missing required field \"file_name\" (expected a string)");
+      if (!has_w) fail(start, path(), "missing required field \"width\" (expected a non-negative integer)");
+      if (!has_h) fail(start, path(), "missing required field \"height\" (expected a non-negative integer)");
+      ds_.images.push_back(std::move(image));
+    });
+  }
+
+  void parse_categories(od::value& v) {
+    for_each_element(v, "categories", "an array of categories", [&](od::value& item, std::size_t i) {
+      const char* start = location();
+      auto path = [&](std::string_view f = {}) { return element_path("categories", i, f); };
+      od::object obj = get_object(item, [&] { return path(); }, "a category object");
+      Category cat;
+      bool has_id = false, has_name = false;
+      for (auto field_result : obj) {
+        od::field field;
+        if (auto e = std::move(field_result).get(field)) fail_json(e, path());
+        const od::raw_json_string key = field.key();
+        od::value value = field.value();
+        if (key == "id") {
+          cat.id = get_int64(value, [&] { return path("id"); });
+          has_id = true;
+        } else if (key == "name") {
+          cat.name = get_string(value, [&] { return path("name"); });
+          has_name = true;
+        } else if (key == "supercategory") {
+          cat.supercategory = get_string(value, [&] { return path("supercategory"); });
+        }
+      }
+      if (!has_id) fail(start, path(), "missing required field \"id\" (expected an integer)");
+      if (!has_name) fail(start, path(), "missing required field \"name\" (expected a string)");
+      ds_.categories.push_back(std::move(cat));
+    });
+  }
+
+  // Work left for after the walk, when all images are known.
+  struct Pending {
+    std::size_t annotation;
+    const char* at;     // the annotation's start, for messages
+    bool has_area;      // false: compute the area
+    bool check_size;    // RLE segmentation: its size must be the image's
+  };
+
+  void parse_annotations(od::value& v) {
+    // Rough count from the file size (COCO polygons take ~450 bytes an annotation), so that the
+    // vector grows at most once or twice instead of doubling from 1.
+    ds_.annotations.reserve(std::max<std::size_t>(ds_.annotations.capacity(), json_.size() / 600));
+    for_each_element(v, "annotations", "an array of annotations", [&](od::value& item, std::size_t i) {
+      parse_annotation(item, i);
+    });
+  }
+
+  void parse_annotation(od::value& item, std::size_t i) {
+    const char* start = location();
+    auto path = [&](std::string_view f = {}) { return element_path("annotations", i, f); };
+    od::object obj = get_object(item, [&] { return path(); }, "an annotation object");
+    Annotation ann;
+    bool has_id = false, has_image = false, has_cat = false, has_bbox = false, has_area = false;
+    for (auto field_result : obj) {
+      od::field field;
+      if (auto e = std::move(field_result).get(field)) fail_json(e, path());
+      const od::raw_json_string key = field.key();
+      od::value value = field.value();
+      if (key == "segmentation") {
+        parse_segmentation(value, ann, i);
+      } else if (key == "bbox") {
+        parse_bbox(value, ann, i);
+        has_bbox = true;
+      } else if (key == "id") {
+        ann.id = get_int64(value, [&] { return path("id"); });
+        has_id = true;
+      } else if (key == "image_id") {
+        ann.image_id = get_int64(value, [&] { return path("image_id"); });
+        has_image = true;
+      } else if (key == "category_id") {
+        ann.category_id = get_int64(value, [&] { return path("category_id"); });
+        has_cat = true;
+      } else if (key == "area") {
+        ann.area = get_double(value, [&] { return path("area"); });
+        has_area = true;
+      } else if (key == "iscrowd") {
+        ann.iscrowd = get_flag(value, [&] { return path("iscrowd"); });
+      } else if (key == "difficult") {
+        ann.difficult = get_flag(value, [&] { return path("difficult"); });
+      } else if (key == "truncated") {
+        ann.truncated = get_flag(value, [&] { return path("truncated"); });
+      }
+    }
+    if (!has_id) fail(start, path(), "missing required field \"id\" (expected an integer)");
+    if (!has_image) fail(start, path(), "missing required field \"image_id\" (expected an integer)");
+    if (!has_cat) fail(start, path(), "missing required field \"category_id\" (expected an integer)");
+    if (!has_bbox) fail(start, path(), "missing required field \"bbox\" (expected an array of 4 numbers)");
+    if (!has_area || ann.rle) pending_.push_back({ds_.annotations.size(), start, has_area, ann.rle.has_value()});
+    ds_.annotations.push_back(std::move(ann));
+  }
+
+  void parse_bbox(od::value& v, Annotation& ann, std::size_t i) {
+    const char* expected = "an array of 4 numbers";
+    auto path = [&] { return element_path("annotations", i, "bbox"); };
+    od::array array = get_array(v, path, expected);
+    std::size_t n = 0;
+    for (auto element_result : array) {
+      od::value element;
+      if (auto e = element_result.get(element)) fail_json(e, path());
+      if (n == 4) fail(location(), path(), std::string("expected ") + expected + ", got more elements");
+      double d;
+      if (auto e = element.get_double().get(d)) {
+        if (e != simdjson::INCORRECT_TYPE) fail_json(e, path());
+        fail(location(), path(), std::string("expected ") + expected + ", got " + describe(element) +
+                                     " at [" + std::to_string(n) + "]");
+      }
+      ann.bbox[n++] = d;
+    }
+    if (n != 4) fail(location(), path(), std::string("expected ") + expected + ", got " + std::to_string(n));
+  }
+
+  // A list of polygons, an RLE object, or null (no mask).
+  void parse_segmentation(od::value& v, Annotation& ann, std::size_t i) {
+    auto path = [&] { return element_path("annotations", i, "segmentation"); };
+    od::json_type type;
+    if (auto e = v.type().get(type)) fail_json(e, path());
+    if (type == od::json_type::null) return;
+    if (type == od::json_type::object) {
+      parse_rle(v, ann, i);
+      return;
+    }
+    const char* expected = "a list of polygons or an RLE object";
+    od::array polygons = get_array(v, path, expected);
+    std::size_t p = 0;
+    for (auto poly_result : polygons) {
+      od::value poly;
+      if (auto e = poly_result.get(poly)) fail_json(e, path());
+      auto poly_path = [&] { return path() + "[" + std::to_string(p) + "]"; };
+      od::array coords = get_array(poly, poly_path, "a polygon (an array of numbers x0,y0,x1,y1,...)");
+      scratch_xy_.clear();
+      for (auto c_result : coords) {
+        od::value c;
+        if (auto e = c_result.get(c)) fail_json(e, poly_path());
+        double d;
+        if (auto e = c.get_double().get(d)) {
+          if (e != simdjson::INCORRECT_TYPE) fail_json(e, poly_path());
+          fail(location(), poly_path(), "expected a number, got " + describe(c) + " at [" +
+                                            std::to_string(scratch_xy_.size()) + "]");
+        }
+        scratch_xy_.push_back(d);
+      }
+      if (scratch_xy_.size() % 2 != 0)
+        fail(location(), poly_path(), "expected an even number of coordinates (x,y pairs), got " +
+                                          std::to_string(scratch_xy_.size()));
+      // Exact-size copy: no spare capacity kept per polygon (there are millions).
+      ann.polygons.emplace_back(scratch_xy_.begin(), scratch_xy_.end());
+      ++p;
+    }
+  }
+
+  // {"size": [h, w], "counts": "compressed" | [uncompressed runs]}, in either key order.
+  void parse_rle(od::value& v, Annotation& ann, std::size_t i) {
+    auto path = [&](std::string_view f = {}) {
+      return element_path("annotations", i, f.empty() ? "segmentation" : "segmentation." + std::string(f));
+    };
+    const char* start = location();
+    od::object obj = get_object(v, [&] { return path(); }, "an RLE object");
+    std::int64_t hw[2] = {0, 0};
+    bool has_size = false, has_counts = false, compressed = false;
+    const char* counts_at = nullptr;
+    std::string_view counts_string;
+    scratch_counts_.clear();
+    for (auto field_result : obj) {
+      od::field field;
+      if (auto e = std::move(field_result).get(field)) fail_json(e, path());
+      const od::raw_json_string key = field.key();
+      od::value value = field.value();
+      if (key == "size") {
+        const char* expected = "[height, width] (2 non-negative integers)";
+        od::array size = get_array(value, [&] { return path("size"); }, expected);
+        std::size_t n = 0;
+        for (auto element_result : size) {
+          od::value element;
+          if (auto e = element_result.get(element)) fail_json(e, path("size"));
+          if (n == 2) fail(location(), path("size"), std::string("expected ") + expected + ", got more");
+          hw[n++] = get_int_in(element, [&] { return path("size"); }, 0,
+                               std::numeric_limits<std::uint32_t>::max(), expected);
+        }
+        if (n != 2) fail(location(), path("size"), std::string("expected ") + expected + ", got " + std::to_string(n));
+        has_size = true;
+      } else if (key == "counts") {
+        counts_at = location();
+        has_counts = true;
+        od::json_type type;
+        if (auto e = value.type().get(type)) fail_json(e, path("counts"));
+        if (type == od::json_type::string) {
+          compressed = true;
+          counts_string = get_string(value, [&] { return path("counts"); });
+        } else {
+          const char* expected = "a compressed RLE string or an array of run lengths";
+          od::array runs = get_array(value, [&] { return path("counts"); }, expected);
+          for (auto run_result : runs) {
+            od::value run;
+            if (auto e = run_result.get(run)) fail_json(e, path("counts"));
+            scratch_counts_.push_back(static_cast<std::uint32_t>(
+                get_int_in(run, [&] { return path("counts"); }, 0, std::numeric_limits<std::uint32_t>::max(),
+                           "run lengths (non-negative integers)")));
+          }
+        }
+      }
+    }
+    if (!has_size) fail(start, path(), "missing required field \"size\" (expected [height, width])");
+    if (!has_counts) fail(start, path(), "missing required field \"counts\" (expected a string or an array)");
+    const auto h = static_cast<std::uint32_t>(hw[0]), w = static_cast<std::uint32_t>(hw[1]);
+    try {
+      ann.rle = compressed ? rle_from_string(counts_string, h, w)
+                           : rle_from_counts({scratch_counts_.begin(), scratch_counts_.end()}, h, w);
+    } catch (const Error& e) {
+      fail(counts_at, path("counts"), e.what());
+    }
+  }
+
+  // Checks and areas that need the images (which may come after the annotations in the file).
+  void finish_annotations() {
+    if (pending_.empty()) return;
+    std::unordered_map<std::int64_t, const ImageInfo*> images;
+    images.reserve(ds_.images.size());
+    for (const ImageInfo& image : ds_.images) images.emplace(image.id, &image);
+    for (const Pending& p : pending_) {
+      Annotation& ann = ds_.annotations[p.annotation];
+      auto it = images.find(ann.image_id);
+      const ImageInfo* image = it == images.end() ? nullptr : it->second;
+      const bool sized = image && image->width > 0 && image->height > 0;
+      if (p.check_size && sized &&
+          (ann.rle->h != static_cast<std::uint32_t>(image->height) ||
+           ann.rle->w != static_cast<std::uint32_t>(image->width)))
+        fail(p.at, element_path("annotations", p.annotation, "segmentation.size"),
+             "expected [" + std::to_string(image->height) + ", " + std::to_string(image->width) +
+                 "] (the size of image " + std::to_string(image->id) + "), got [" + std::to_string(ann.rle->h) +
+                 ", " + std::to_string(ann.rle->w) + "]");
+      if (p.has_area) continue;
+      // As COCO defines it: the mask's pixel count; without a mask, the box's area.
+      if (ann.rle) {
+        ann.area = static_cast<double>(rle_area(*ann.rle));
+      } else if (!ann.polygons.empty() && sized) {
+        try {
+          ann.area = static_cast<double>(rle_area(rle_from_polygons(
+              ann.polygons, static_cast<std::uint32_t>(image->height), static_cast<std::uint32_t>(image->width))));
+        } catch (const Error& e) {
+          fail(p.at, element_path("annotations", p.annotation, "segmentation"), e.what());
+        }
+      } else {
+        ann.area = ann.bbox[2] * ann.bbox[3];
+      }
+    }
+  }
+
+  const std::string& name_;
+  const simdjson::padded_string& json_;
+  const Progress& progress_;
+  od::parser parser_;
+  od::document* doc_ = nullptr;
+  Dataset ds_;
+  std::vector<Pending> pending_;
+  std::vector<double> scratch_xy_;
+  std::vector<std::uint32_t> scratch_counts_;
+};
+
+Dataset parse_padded(const simdjson::padded_string& json, const std::string& name, const std::string& image_root,
+                     const Progress& progress) {
+  CocoParser parser(name, json, progress);
+  Dataset ds = parser.parse();
+  ds.image_root = image_root;
+  ds.source = "coco:" + name;
+  ds.format = DatasetFormat::Coco;
+  ds.index();
+  return ds;
+}
+
+// ---- writing --------------------------------------------------------------------------------
+
+// RapidJSON output stream appending to a std::string.
+struct StringSink {
+  using Ch = char;
+  std::string& out;
+  void Put(char c) { out.push_back(c); }
+  void Flush() {}
+};
+
+using JsonWriter = rapidjson::Writer<StringSink>;
+
+void write_double(JsonWriter& w, double d, const Annotation& ann, const char* field) {
+  if (!std::isfinite(d))
+    throw Error("annotation " + std::to_string(ann.id) + ": " + field + " is " + std::to_string(d) +
+                ", which JSON cannot hold");
+  w.Double(d);
+}
+
+void write_key(JsonWriter& w, const char* key) { w.Key(key, static_cast<rapidjson::SizeType>(std::strlen(key))); }
+
+void write_string(JsonWriter& w, const std::string& s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
+void write_annotation(JsonWriter& w, const Annotation& ann) {
+  w.StartObject();
+  write_key(w, "id");
+  w.Int64(ann.id);
+  write_key(w, "image_id");
+  w.Int64(ann.image_id);
+  write_key(w, "category_id");
+  w.Int64(ann.category_id);
+  write_key(w, "bbox");
+  w.StartArray();
+  for (double d : ann.bbox) write_double(w, d, ann, "bbox");
+  w.EndArray();
+  write_key(w, "area");
+  write_double(w, ann.area, ann, "area");
+  write_key(w, "iscrowd");
+  w.Int(ann.iscrowd ? 1 : 0);
+  // COCO has one segmentation per annotation: polygons when there are any, else the RLE.
+  if (!ann.polygons.empty()) {
+    write_key(w, "segmentation");
+    w.StartArray();
+    for (const auto& poly : ann.polygons) {
+      w.StartArray();
+      for (double d : poly) write_double(w, d, ann, "a polygon coordinate");
+      w.EndArray();
+    }
+    w.EndArray();
+  } else if (ann.rle) {
+    write_key(w, "segmentation");
+    w.StartObject();
+    write_key(w, "size");
+    w.StartArray();
+    w.Uint(ann.rle->h);
+    w.Uint(ann.rle->w);
+    w.EndArray();
+    write_key(w, "counts");
+    if (ann.iscrowd) {  // COCO's crowd regions keep their runs uncompressed
+      w.StartArray();
+      for (std::uint32_t c : ann.rle->counts) w.Uint(c);
+      w.EndArray();
+    } else {
+      write_string(w, rle_to_string(*ann.rle));
+    }
+    w.EndObject();
+  }
+  // VOC flags, so a VOC -> COCO -> reader trip keeps them; written only when set.
+  if (ann.difficult) {
+    write_key(w, "difficult");
+    w.Int(1);
+  }
+  if (ann.truncated) {
+    write_key(w, "truncated");
+    w.Int(1);
+  }
+  w.EndObject();
+}
+
+}  // namespace
+
+Dataset read_coco(const std::string& json_path, const std::string& image_root, const Progress& progress) {
+  simdjson::padded_string json;
+  if (auto e = simdjson::padded_string::load(json_path).get(json))
+    throw Error(json_path + ": cannot read the file (" + simdjson::error_message(e) + ")");
+  return parse_padded(json, json_path, image_root, progress);
+}
+
+Dataset parse_coco(std::string_view json, const std::string& name, const std::string& image_root) {
+  const simdjson::padded_string padded(json);
+  return parse_padded(padded, name, image_root, Progress{});
+}
+
+std::string to_coco_json(const Dataset& dataset) {
+  std::string out;
+  // Polygon-heavy files take roughly 450 bytes an annotation; one upfront guess saves copies.
+  out.reserve(256 + dataset.images.size() * 96 + dataset.categories.size() * 64 + dataset.annotations.size() * 480);
+  StringSink sink{out};
+  JsonWriter w(sink);
+  w.StartObject();
+  write_key(w, "images");
+  w.StartArray();
+  for (const ImageInfo& image : dataset.images) {
+    w.StartObject();
+    write_key(w, "id");
+    w.Int64(image.id);
+    write_key(w, "file_name");
+    write_string(w, image.file_name);
+    write_key(w, "width");
+    w.Int(image.width);
+    write_key(w, "height");
+    w.Int(image.height);
+    w.EndObject();
+  }
+  w.EndArray();
+  write_key(w, "categories");
+  w.StartArray();
+  for (const Category& cat : dataset.categories) {
+    w.StartObject();
+    write_key(w, "id");
+    w.Int64(cat.id);
+    write_key(w, "name");
+    write_string(w, cat.name);
+    write_key(w, "supercategory");
+    write_string(w, cat.supercategory);
+    w.EndObject();
+  }
+  w.EndArray();
+  write_key(w, "annotations");
+  w.StartArray();
+  for (const Annotation& ann : dataset.annotations) write_annotation(w, ann);
+  w.EndArray();
+  w.EndObject();
+  out.push_back('\n');
+  return out;
+}
+
+void write_coco(const Dataset& dataset, const std::string& json_path) {
+  write_file_atomic(json_path, to_coco_json(dataset));
+}
+
+}  // namespace studio
