@@ -307,8 +307,18 @@ void TestCocoIo::round_trip_exact_doubles() {
     ann.truncated = i % 5 == 0;
     a.annotations.push_back(std::move(ann));
   }
+  // Values at the edges of the two printing paths (two decimals, shortest digits).
+  Annotation edge;
+  edge.id = 1;
+  edge.image_id = 7;
+  edge.category_id = 1;
+  edge.bbox = {-0.0, 0.1 + 0.2, 1e-7, 5e-324};
+  edge.area = 1.7976931348623157e308;
+  edge.polygons = {{0.29, -0.07, 123456.78, 9999999999999.99, 1e13, 0.005, -1.5, 640}};
+  a.annotations.push_back(edge);
   const Dataset b = studio::parse_coco(studio::to_coco_json(a), "doubles.json");
   compare_datasets(a, b);
+  QVERIFY(std::signbit(b.annotations.back().bbox[0]));
 }
 
 void TestCocoIo::non_finite_numbers_are_refused() {

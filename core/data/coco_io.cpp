@@ -1,27 +1,29 @@
 #include "data/coco_io.h"
 
+#include <fcntl.h>
 #include <simdjson.h>
-
-#include <rapidjson/writer.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <unordered_map>
 
-#include "common/atomic_file.h"
 #include "common/error.h"
 
-// Reading: simdjson on-demand walks the file once, in order, converting numbers straight into the
-// dataset (no DOM, no string per key). Keys are matched on their raw bytes. Fields the model has
-// no place for are skipped without being parsed. Everything that depends on another section
-// (an RLE's size against its image, an area computed from a polygon) is checked after the walk,
-// because COCO allows the sections in any order.
+// COCO JSON reading (writing is in coco_writer.cpp). simdjson on-demand walks the file once, in
+// order, converting numbers straight into the dataset (no DOM, no string per key). Keys are
+// matched on their raw bytes; fields the model has no place for are skipped without being parsed.
+// Everything that depends on another section (an RLE's size against its image, an area computed
+// from a polygon) is checked after the walk, because COCO allows the sections in any order.
 //
-// Writing: RapidJSON's streaming Writer into one std::string. Its double printing (Grisu2) gives
-// digits that read back to the identical double, so COCO -> COCO keeps every number exactly.
+// Memory: the file is mapped rather than copied, and the part already walked is handed back to
+// the kernel as the walk goes, so the peak is about simdjson's token index plus the dataset.
 
 namespace studio {
 namespace {
@@ -44,10 +46,71 @@ std::string element_path(std::string_view section, std::size_t index, std::strin
   return p;
 }
 
+// A file mapped read-only and followed by zero pages, so simdjson may read its padding past the
+// end. Falls back to reading into a padded string where mapping is impossible (pipes, ...).
+class MappedJson {
+ public:
+  explicit MappedJson(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw Error(path + ": cannot read the file (" + std::strerror(errno) + ")");
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+      const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+      const std::size_t size = static_cast<std::size_t>(st.st_size);
+      const std::size_t file_span = (size + page - 1) / page * page;
+      const std::size_t total = (size + simdjson::SIMDJSON_PADDING + page - 1) / page * page;
+      void* base = ::mmap(nullptr, total, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (base != MAP_FAILED && size > 0 &&
+          ::mmap(base, file_span, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0) == MAP_FAILED) {
+        ::munmap(base, total);
+        base = MAP_FAILED;
+      }
+      if (base != MAP_FAILED) {
+        base_ = static_cast<char*>(base);
+        size_ = size;
+        mapped_ = total;
+        page_ = page;
+      }
+    }
+    ::close(fd);
+    if (base_ == nullptr) {
+      if (auto e = simdjson::padded_string::load(path).get(copy_))
+        throw Error(path + ": cannot read the file (" + simdjson::error_message(e) + ")");
+    }
+  }
+  ~MappedJson() {
+    if (base_) ::munmap(base_, mapped_);
+  }
+  MappedJson(const MappedJson&) = delete;
+  MappedJson& operator=(const MappedJson&) = delete;
+
+  [[nodiscard]] simdjson::padded_string_view view() const {
+    if (base_) return simdjson::padded_string_view(base_, size_, mapped_);
+    return simdjson::padded_string_view(copy_.data(), copy_.size(), copy_.size() + simdjson::SIMDJSON_PADDING);
+  }
+
+  // Drops the pages before `p` from this process's memory. They stay in the page cache and read
+  // back transparently if touched again (an error message counting lines does).
+  void release_before(const char* p) {
+    if (!base_ || p < base_ || p > base_ + size_) return;
+    const std::size_t end = static_cast<std::size_t>(p - base_) / page_ * page_;
+    if (end > released_) {
+      ::madvise(base_ + released_, end - released_, MADV_DONTNEED);
+      released_ = end;
+    }
+  }
+
+ private:
+  char* base_ = nullptr;
+  std::size_t size_ = 0, mapped_ = 0, page_ = 4096, released_ = 0;
+  simdjson::padded_string copy_;
+};
+
 class CocoParser {
  public:
-  CocoParser(const std::string& name, const simdjson::padded_string& json, const Progress& progress)
-      : name_(name), json_(json), progress_(progress) {}
+  CocoParser(const std::string& name, simdjson::padded_string_view json, const Progress& progress,
+             MappedJson* mapped)
+      : name_(name), json_(json), progress_(progress), mapped_(mapped) {}
 
   Dataset parse() {
     od::document doc;
@@ -219,6 +282,7 @@ class CocoParser {
     progress_.check_cancel();
     const char* at = location();
     const std::size_t done = at ? static_cast<std::size_t>(at - json_.data()) : json_.size();
+    if (mapped_ && at) mapped_->release_before(at);
     progress_(done, json_.size(), "reading " + name_);
   }
 
@@ -507,8 +571,9 @@ class CocoParser {
   }
 
   const std::string& name_;
-  const simdjson::padded_string& json_;
+  simdjson::padded_string_view json_;
   const Progress& progress_;
+  MappedJson* mapped_;  // null when parsing from memory
   od::parser parser_;
   od::document* doc_ = nullptr;
   Dataset ds_;
@@ -517,9 +582,9 @@ class CocoParser {
   std::vector<std::uint32_t> scratch_counts_;
 };
 
-Dataset parse_padded(const simdjson::padded_string& json, const std::string& name, const std::string& image_root,
-                     const Progress& progress) {
-  CocoParser parser(name, json, progress);
+Dataset parse_json(simdjson::padded_string_view json, const std::string& name, const std::string& image_root,
+                   const Progress& progress, MappedJson* mapped) {
+  CocoParser parser(name, json, progress, mapped);
   Dataset ds = parser.parse();
   ds.image_root = image_root;
   ds.source = "coco:" + name;
@@ -528,147 +593,16 @@ Dataset parse_padded(const simdjson::padded_string& json, const std::string& nam
   return ds;
 }
 
-// ---- writing --------------------------------------------------------------------------------
-
-// RapidJSON output stream appending to a std::string.
-struct StringSink {
-  using Ch = char;
-  std::string& out;
-  void Put(char c) { out.push_back(c); }
-  void Flush() {}
-};
-
-using JsonWriter = rapidjson::Writer<StringSink>;
-
-void write_double(JsonWriter& w, double d, const Annotation& ann, const char* field) {
-  if (!std::isfinite(d))
-    throw Error("annotation " + std::to_string(ann.id) + ": " + field + " is " + std::to_string(d) +
-                ", which JSON cannot hold");
-  w.Double(d);
-}
-
-void write_key(JsonWriter& w, const char* key) { w.Key(key, static_cast<rapidjson::SizeType>(std::strlen(key))); }
-
-void write_string(JsonWriter& w, const std::string& s) {
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
-
-void write_annotation(JsonWriter& w, const Annotation& ann) {
-  w.StartObject();
-  write_key(w, "id");
-  w.Int64(ann.id);
-  write_key(w, "image_id");
-  w.Int64(ann.image_id);
-  write_key(w, "category_id");
-  w.Int64(ann.category_id);
-  write_key(w, "bbox");
-  w.StartArray();
-  for (double d : ann.bbox) write_double(w, d, ann, "bbox");
-  w.EndArray();
-  write_key(w, "area");
-  write_double(w, ann.area, ann, "area");
-  write_key(w, "iscrowd");
-  w.Int(ann.iscrowd ? 1 : 0);
-  // COCO has one segmentation per annotation: polygons when there are any, else the RLE.
-  if (!ann.polygons.empty()) {
-    write_key(w, "segmentation");
-    w.StartArray();
-    for (const auto& poly : ann.polygons) {
-      w.StartArray();
-      for (double d : poly) write_double(w, d, ann, "a polygon coordinate");
-      w.EndArray();
-    }
-    w.EndArray();
-  } else if (ann.rle) {
-    write_key(w, "segmentation");
-    w.StartObject();
-    write_key(w, "size");
-    w.StartArray();
-    w.Uint(ann.rle->h);
-    w.Uint(ann.rle->w);
-    w.EndArray();
-    write_key(w, "counts");
-    if (ann.iscrowd) {  // COCO's crowd regions keep their runs uncompressed
-      w.StartArray();
-      for (std::uint32_t c : ann.rle->counts) w.Uint(c);
-      w.EndArray();
-    } else {
-      write_string(w, rle_to_string(*ann.rle));
-    }
-    w.EndObject();
-  }
-  // VOC flags, so a VOC -> COCO -> reader trip keeps them; written only when set.
-  if (ann.difficult) {
-    write_key(w, "difficult");
-    w.Int(1);
-  }
-  if (ann.truncated) {
-    write_key(w, "truncated");
-    w.Int(1);
-  }
-  w.EndObject();
-}
-
 }  // namespace
 
 Dataset read_coco(const std::string& json_path, const std::string& image_root, const Progress& progress) {
-  simdjson::padded_string json;
-  if (auto e = simdjson::padded_string::load(json_path).get(json))
-    throw Error(json_path + ": cannot read the file (" + simdjson::error_message(e) + ")");
-  return parse_padded(json, json_path, image_root, progress);
+  MappedJson json(json_path);
+  return parse_json(json.view(), json_path, image_root, progress, &json);
 }
 
 Dataset parse_coco(std::string_view json, const std::string& name, const std::string& image_root) {
   const simdjson::padded_string padded(json);
-  return parse_padded(padded, name, image_root, Progress{});
-}
-
-std::string to_coco_json(const Dataset& dataset) {
-  std::string out;
-  // Polygon-heavy files take roughly 450 bytes an annotation; one upfront guess saves copies.
-  out.reserve(256 + dataset.images.size() * 96 + dataset.categories.size() * 64 + dataset.annotations.size() * 480);
-  StringSink sink{out};
-  JsonWriter w(sink);
-  w.StartObject();
-  write_key(w, "images");
-  w.StartArray();
-  for (const ImageInfo& image : dataset.images) {
-    w.StartObject();
-    write_key(w, "id");
-    w.Int64(image.id);
-    write_key(w, "file_name");
-    write_string(w, image.file_name);
-    write_key(w, "width");
-    w.Int(image.width);
-    write_key(w, "height");
-    w.Int(image.height);
-    w.EndObject();
-  }
-  w.EndArray();
-  write_key(w, "categories");
-  w.StartArray();
-  for (const Category& cat : dataset.categories) {
-    w.StartObject();
-    write_key(w, "id");
-    w.Int64(cat.id);
-    write_key(w, "name");
-    write_string(w, cat.name);
-    write_key(w, "supercategory");
-    write_string(w, cat.supercategory);
-    w.EndObject();
-  }
-  w.EndArray();
-  write_key(w, "annotations");
-  w.StartArray();
-  for (const Annotation& ann : dataset.annotations) write_annotation(w, ann);
-  w.EndArray();
-  w.EndObject();
-  out.push_back('\n');
-  return out;
-}
-
-void write_coco(const Dataset& dataset, const std::string& json_path) {
-  write_file_atomic(json_path, to_coco_json(dataset));
+  return parse_json(padded, name, image_root, Progress{}, nullptr);
 }
 
 }  // namespace studio
