@@ -152,8 +152,13 @@ Dataset generate_shapes(const ShapesOptions& options, const Progress& progress) 
       std::vector<std::vector<cv::Point>> contours;
       cv::findContours(mask, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
       Annotation ann;
-      for (const auto& c : contours) {
+      // Slivers left by occlusion (thinner than the polygon form can describe) are dropped, and
+      // the box and area are taken from what the kept polygons cover, so they agree.
+      cv::Mat kept(mask.size(), CV_8U, cv::Scalar(0));
+      for (std::size_t ci = 0; ci < contours.size(); ++ci) {
+        const auto& c = contours[ci];
         if (c.size() < 3 || cv::contourArea(c) < 4) continue;
+        cv::drawContours(kept, contours, int(ci), cv::Scalar(255), cv::FILLED);
         std::vector<double> xy;
         xy.reserve(c.size() * 2);
         // Contours run through boundary pixel centres, which sit at +0.5 in COCO coordinates.
@@ -164,12 +169,13 @@ Dataset generate_shapes(const ShapesOptions& options, const Progress& progress) 
         ann.polygons.push_back(std::move(xy));
       }
       if (ann.polygons.empty()) continue;
-      const cv::Rect box = cv::boundingRect(mask);
+      kept &= mask;
+      const cv::Rect box = cv::boundingRect(kept);
       ann.id = next_ann++;
       ann.image_id = info.id;
       ann.category_id = classes[k - 1] + 1;
       ann.bbox = {double(box.x), double(box.y), double(box.width), double(box.height)};
-      ann.area = area;
+      ann.area = cv::countNonZero(kept);
       ds.annotations.push_back(std::move(ann));
     }
 
