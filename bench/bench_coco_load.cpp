@@ -9,6 +9,8 @@
 //       loads it `repeat` times (freeing and trimming the heap in between, so each load starts
 //       like a fresh process) and prints the median load time, the peak resident memory (VmHWM)
 //       and the counts; --write also times writing it back as COCO JSON.
+#include <malloc.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -16,7 +18,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <malloc.h>
 #include <random>
 #include <string>
 #include <vector>
@@ -54,7 +55,8 @@ struct ImageSize {
 
 int make(const std::string& path, long n_images, long n_annotations, unsigned seed) {
   std::mt19937 rng(seed);
-  const ImageSize sizes[] = {{640, 480}, {480, 640}, {640, 427}, {427, 640}, {500, 375}, {640, 360}, {612, 612}};
+  const ImageSize sizes[] = {{640, 480}, {480, 640}, {640, 427}, {427, 640},
+                             {500, 375}, {640, 360}, {612, 612}};
   std::vector<ImageSize> image_size(static_cast<std::size_t>(n_images));
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (!f) {
@@ -69,8 +71,10 @@ int make(const std::string& path, long n_images, long n_annotations, unsigned se
       out.clear();
     }
   };
-  out += R"({"info":{"description":"synthetic COCO-like dataset","url":"http://example.org","version":"1.0","year":2017,"contributor":"bench_coco_load","date_created":"2017/09/01"},)";
-  out += R"("licenses":[{"url":"http://creativecommons.org/licenses/by-nc-sa/2.0/","id":1,"name":"Attribution-NonCommercial-ShareAlike License"}],)";
+  out +=
+      R"({"info":{"description":"synthetic COCO-like dataset","url":"http://example.org","version":"1.0","year":2017,"contributor":"bench_coco_load","date_created":"2017/09/01"},)";
+  out +=
+      R"("licenses":[{"url":"http://creativecommons.org/licenses/by-nc-sa/2.0/","id":1,"name":"Attribution-NonCommercial-ShareAlike License"}],)";
   out += R"("images":[)";
   std::uniform_int_distribution<int> pick_size(0, 6), license(1, 8), day(1, 28), sec(0, 59);
   for (long i = 0; i < n_images; ++i) {
@@ -123,7 +127,8 @@ int make(const std::string& path, long n_images, long n_annotations, unsigned se
         if (p) out += ',';
         out += '[';
         for (int i = 0; i < k; ++i) {
-          const double angle = 6.283185307179586 * (i + 0.5 * unit(rng)) / k, rr = r * (0.5 + 0.5 * unit(rng));
+          const double angle = 6.283185307179586 * (i + 0.5 * unit(rng)) / k,
+                       rr = r * (0.5 + 0.5 * unit(rng));
           const long x = std::clamp(static_cast<long>((pcx + rr * std::cos(angle)) * 100), 0L, s.w * 100L);
           const long y = std::clamp(static_cast<long>((pcy + rr * std::sin(angle)) * 100), 0L, s.h * 100L);
           x0 = std::min(x0, x), y0 = std::min(y0, y), x1 = std::max(x1, x), y1 = std::max(y1, y);
@@ -235,7 +240,8 @@ int load(const std::string& path, int repeat, const std::string& write_path) {
     std::printf("serialise time: %.3f s (%.1f MB of JSON)\n", seconds_since(t0), bytes / 1e6);
     t0 = std::chrono::steady_clock::now();
     studio::write_coco(ds, write_path);
-    std::printf("write_coco time (serialise + write + fsync): %.3f s (%s)\n", seconds_since(t0), write_path.c_str());
+    std::printf("write_coco time (serialise + write + fsync): %.3f s (%s)\n", seconds_since(t0),
+                write_path.c_str());
   }
   return 0;
 }
@@ -260,14 +266,22 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) usage();
       return argv[++i];
     };
-    if (arg == "--make") make_path = next();
-    else if (arg == "--images") images = std::atol(next().c_str());
-    else if (arg == "--annotations") annotations = std::atol(next().c_str());
-    else if (arg == "--repeat") repeat = std::max(1, std::atoi(next().c_str()));
-    else if (arg == "--seed") seed = static_cast<unsigned>(std::atol(next().c_str()));
-    else if (arg == "--write") write_path = next();
-    else if (!arg.empty() && arg[0] != '-' && load_path.empty()) load_path = arg;
-    else usage();
+    if (arg == "--make")
+      make_path = next();
+    else if (arg == "--images")
+      images = std::atol(next().c_str());
+    else if (arg == "--annotations")
+      annotations = std::atol(next().c_str());
+    else if (arg == "--repeat")
+      repeat = std::max(1, std::atoi(next().c_str()));
+    else if (arg == "--seed")
+      seed = static_cast<unsigned>(std::atol(next().c_str()));
+    else if (arg == "--write")
+      write_path = next();
+    else if (!arg.empty() && arg[0] != '-' && load_path.empty())
+      load_path = arg;
+    else
+      usage();
   }
   try {
     if (!make_path.empty()) {

@@ -155,7 +155,8 @@ class TestRle : public QObject {
   }
 
   void string_malformed_throws() {
-    STUDIO_EXPECT_ERROR((void)studio::rle_from_string("032O1O!", 5, 5), "malformed RLE string", "character 6");
+    STUDIO_EXPECT_ERROR((void)studio::rle_from_string("032O1O!", 5, 5), "malformed RLE string",
+                        "character 6");
     STUDIO_EXPECT_ERROR((void)studio::rle_from_string("032O1O{", 5, 5), "malformed RLE string");
     STUDIO_EXPECT_ERROR((void)studio::rle_from_string("0T", 107, 1), "ends in the middle of a count");
     STUDIO_EXPECT_ERROR((void)studio::rle_from_string("oooooooo0", 5, 5), "too long");

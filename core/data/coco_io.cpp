@@ -86,7 +86,8 @@ class MappedJson {
 
   [[nodiscard]] simdjson::padded_string_view view() const {
     if (base_) return simdjson::padded_string_view(base_, size_, mapped_);
-    return simdjson::padded_string_view(copy_.data(), copy_.size(), copy_.size() + simdjson::SIMDJSON_PADDING);
+    return simdjson::padded_string_view(copy_.data(), copy_.size(),
+                                        copy_.size() + simdjson::SIMDJSON_PADDING);
   }
 
   // Drops the pages before `p` from this process's memory. They stay in the page cache and read
@@ -191,12 +192,18 @@ class CocoParser {
     const std::string_view token = v.raw_json_token();
     const bool has_token = !token.empty();
     switch (type) {
-      case od::json_type::array: return "an array";
-      case od::json_type::object: return "an object";
-      case od::json_type::string: return has_token ? "a string " + describe_token(token) : "a string";
-      case od::json_type::number: return has_token ? describe_token(token) : "a number";
-      case od::json_type::boolean: return has_token ? describe_token(token) : "a boolean";
-      case od::json_type::null: return "null";
+      case od::json_type::array:
+        return "an array";
+      case od::json_type::object:
+        return "an object";
+      case od::json_type::string:
+        return has_token ? "a string " + describe_token(token) : "a string";
+      case od::json_type::number:
+        return has_token ? describe_token(token) : "a number";
+      case od::json_type::boolean:
+        return has_token ? describe_token(token) : "a boolean";
+      case od::json_type::null:
+        return "null";
     }
     return "something else";
   }
@@ -204,9 +211,12 @@ class CocoParser {
     od::json_type type;
     if (d.type().get(type)) return "something unreadable";
     switch (type) {
-      case od::json_type::array: return "an array (a results file?)";
-      case od::json_type::object: return "an object";
-      default: return "a single value";
+      case od::json_type::array:
+        return "an array (a results file?)";
+      case od::json_type::object:
+        return "an object";
+      default:
+        return "a single value";
     }
   }
 
@@ -237,7 +247,8 @@ class CocoParser {
   std::int64_t get_int_in(od::value& v, PathFn&& path, std::int64_t lo, std::int64_t hi, const char* what) {
     std::int64_t i;
     if (auto e = v.get_int64().get(i)) fail_type(e, v, path, what);
-    if (i < lo || i > hi) fail(location(), path(), std::string("expected ") + what + ", got " + std::to_string(i));
+    if (i < lo || i > hi)
+      fail(location(), path(), std::string("expected ") + what + ", got " + std::to_string(i));
     return i;
   }
   template <class PathFn>
@@ -268,7 +279,8 @@ class CocoParser {
   // Runs `fn(value, index)` on each element of the array `v`, reporting progress as it goes.
   template <class Fn>
   void for_each_element(od::value& v, std::string_view section, const std::string& expected, Fn&& fn) {
-    od::array array = get_array(v, [&] { return std::string(section); }, expected);
+    od::array array = get_array(
+        v, [&] { return std::string(section); }, expected);
     std::size_t index = 0;
     for (auto element_result : array) {
       od::value element;
@@ -293,7 +305,8 @@ class CocoParser {
     for_each_element(v, "images", "an array of images", [&](od::value& item, std::size_t i) {
       const char* start = location();
       auto path = [&](std::string_view f = {}) { return element_path("images", i, f); };
-      od::object obj = get_object(item, [&] { return path(); }, "an image object");
+      od::object obj = get_object(
+          item, [&] { return path(); }, "an image object");
       ImageInfo image;
       bool has_id = false, has_file = false, has_w = false, has_h = false;
       for (auto field_result : obj) {
@@ -308,12 +321,14 @@ class CocoParser {
           image.file_name = get_string(value, [&] { return path("file_name"); });
           has_file = true;
         } else if (key == "width") {
-          image.width = static_cast<int>(get_int_in(value, [&] { return path("width"); }, 0,
-                                                    std::numeric_limits<int>::max(), "a non-negative integer"));
+          image.width = static_cast<int>(get_int_in(
+              value, [&] { return path("width"); }, 0, std::numeric_limits<int>::max(),
+              "a non-negative integer"));
           has_w = true;
         } else if (key == "height") {
-          image.height = static_cast<int>(get_int_in(value, [&] { return path("height"); }, 0,
-                                                     std::numeric_limits<int>::max(), "a non-negative integer"));
+          image.height = static_cast<int>(get_int_in(
+              value, [&] { return path("height"); }, 0, std::numeric_limits<int>::max(),
+              "a non-negative integer"));
           has_h = true;
         }
       }
@@ -329,7 +344,8 @@ class CocoParser {
     for_each_element(v, "categories", "an array of categories", [&](od::value& item, std::size_t i) {
       const char* start = location();
       auto path = [&](std::string_view f = {}) { return element_path("categories", i, f); };
-      od::object obj = get_object(item, [&] { return path(); }, "a category object");
+      od::object obj = get_object(
+          item, [&] { return path(); }, "a category object");
       Category cat;
       bool has_id = false, has_name = false;
       for (auto field_result : obj) {
@@ -356,24 +372,24 @@ class CocoParser {
   // Work left for after the walk, when all images are known.
   struct Pending {
     std::size_t annotation;
-    const char* at;     // the annotation's start, for messages
-    bool has_area;      // false: compute the area
-    bool check_size;    // RLE segmentation: its size must be the image's
+    const char* at;   // the annotation's start, for messages
+    bool has_area;    // false: compute the area
+    bool check_size;  // RLE segmentation: its size must be the image's
   };
 
   void parse_annotations(od::value& v) {
     // Rough count from the file size (COCO polygons take ~450 bytes an annotation), so that the
     // vector grows at most once or twice instead of doubling from 1.
     ds_.annotations.reserve(std::max<std::size_t>(ds_.annotations.capacity(), json_.size() / 600));
-    for_each_element(v, "annotations", "an array of annotations", [&](od::value& item, std::size_t i) {
-      parse_annotation(item, i);
-    });
+    for_each_element(v, "annotations", "an array of annotations",
+                     [&](od::value& item, std::size_t i) { parse_annotation(item, i); });
   }
 
   void parse_annotation(od::value& item, std::size_t i) {
     const char* start = location();
     auto path = [&](std::string_view f = {}) { return element_path("annotations", i, f); };
-    od::object obj = get_object(item, [&] { return path(); }, "an annotation object");
+    od::object obj = get_object(
+        item, [&] { return path(); }, "an annotation object");
     Annotation ann;
     bool has_id = false, has_image = false, has_cat = false, has_bbox = false, has_area = false;
     for (auto field_result : obj) {
@@ -410,7 +426,8 @@ class CocoParser {
     if (!has_image) fail(start, path(), "missing required field \"image_id\" (expected an integer)");
     if (!has_cat) fail(start, path(), "missing required field \"category_id\" (expected an integer)");
     if (!has_bbox) fail(start, path(), "missing required field \"bbox\" (expected an array of 4 numbers)");
-    if (!has_area || ann.rle) pending_.push_back({ds_.annotations.size(), start, has_area, ann.rle.has_value()});
+    if (!has_area || ann.rle)
+      pending_.push_back({ds_.annotations.size(), start, has_area, ann.rle.has_value()});
     ds_.annotations.push_back(std::move(ann));
   }
 
@@ -426,8 +443,9 @@ class CocoParser {
       double d;
       if (auto e = element.get_double().get(d)) {
         if (e != simdjson::INCORRECT_TYPE) fail_json(e, path());
-        fail(location(), path(), std::string("expected ") + expected + ", got " + describe(element) +
-                                     " at [" + std::to_string(n) + "]");
+        fail(location(), path(),
+             std::string("expected ") + expected + ", got " + describe(element) + " at [" +
+                 std::to_string(n) + "]");
       }
       ann.bbox[n++] = d;
     }
@@ -459,14 +477,14 @@ class CocoParser {
         double d;
         if (auto e = c.get_double().get(d)) {
           if (e != simdjson::INCORRECT_TYPE) fail_json(e, poly_path());
-          fail(location(), poly_path(), "expected a number, got " + describe(c) + " at [" +
-                                            std::to_string(scratch_xy_.size()) + "]");
+          fail(location(), poly_path(),
+               "expected a number, got " + describe(c) + " at [" + std::to_string(scratch_xy_.size()) + "]");
         }
         scratch_xy_.push_back(d);
       }
       if (scratch_xy_.size() % 2 != 0)
-        fail(location(), poly_path(), "expected an even number of coordinates (x,y pairs), got " +
-                                          std::to_string(scratch_xy_.size()));
+        fail(location(), poly_path(),
+             "expected an even number of coordinates (x,y pairs), got " + std::to_string(scratch_xy_.size()));
       // Exact-size copy: no spare capacity kept per polygon (there are millions).
       ann.polygons.emplace_back(scratch_xy_.begin(), scratch_xy_.end());
       ++p;
@@ -479,7 +497,8 @@ class CocoParser {
       return element_path("annotations", i, f.empty() ? "segmentation" : "segmentation." + std::string(f));
     };
     const char* start = location();
-    od::object obj = get_object(v, [&] { return path(); }, "an RLE object");
+    od::object obj = get_object(
+        v, [&] { return path(); }, "an RLE object");
     std::int64_t hw[2] = {0, 0};
     bool has_size = false, has_counts = false, compressed = false;
     const char* counts_at = nullptr;
@@ -492,16 +511,18 @@ class CocoParser {
       od::value value = field.value();
       if (key == "size") {
         const char* expected = "[height, width] (2 non-negative integers)";
-        od::array size = get_array(value, [&] { return path("size"); }, expected);
+        od::array size = get_array(
+            value, [&] { return path("size"); }, expected);
         std::size_t n = 0;
         for (auto element_result : size) {
           od::value element;
           if (auto e = element_result.get(element)) fail_json(e, path("size"));
           if (n == 2) fail(location(), path("size"), std::string("expected ") + expected + ", got more");
-          hw[n++] = get_int_in(element, [&] { return path("size"); }, 0,
-                               std::numeric_limits<std::uint32_t>::max(), expected);
+          hw[n++] = get_int_in(
+              element, [&] { return path("size"); }, 0, std::numeric_limits<std::uint32_t>::max(), expected);
         }
-        if (n != 2) fail(location(), path("size"), std::string("expected ") + expected + ", got " + std::to_string(n));
+        if (n != 2)
+          fail(location(), path("size"), std::string("expected ") + expected + ", got " + std::to_string(n));
         has_size = true;
       } else if (key == "counts") {
         counts_at = location();
@@ -513,13 +534,14 @@ class CocoParser {
           counts_string = get_string(value, [&] { return path("counts"); });
         } else {
           const char* expected = "a compressed RLE string or an array of run lengths";
-          od::array runs = get_array(value, [&] { return path("counts"); }, expected);
+          od::array runs = get_array(
+              value, [&] { return path("counts"); }, expected);
           for (auto run_result : runs) {
             od::value run;
             if (auto e = run_result.get(run)) fail_json(e, path("counts"));
-            scratch_counts_.push_back(static_cast<std::uint32_t>(
-                get_int_in(run, [&] { return path("counts"); }, 0, std::numeric_limits<std::uint32_t>::max(),
-                           "run lengths (non-negative integers)")));
+            scratch_counts_.push_back(static_cast<std::uint32_t>(get_int_in(
+                run, [&] { return path("counts"); }, 0, std::numeric_limits<std::uint32_t>::max(),
+                "run lengths (non-negative integers)")));
           }
         }
       }
@@ -551,16 +573,17 @@ class CocoParser {
            ann.rle->w != static_cast<std::uint32_t>(image->width)))
         fail(p.at, element_path("annotations", p.annotation, "segmentation.size"),
              "expected [" + std::to_string(image->height) + ", " + std::to_string(image->width) +
-                 "] (the size of image " + std::to_string(image->id) + "), got [" + std::to_string(ann.rle->h) +
-                 ", " + std::to_string(ann.rle->w) + "]");
+                 "] (the size of image " + std::to_string(image->id) + "), got [" +
+                 std::to_string(ann.rle->h) + ", " + std::to_string(ann.rle->w) + "]");
       if (p.has_area) continue;
       // As COCO defines it: the mask's pixel count; without a mask, the box's area.
       if (ann.rle) {
         ann.area = static_cast<double>(rle_area(*ann.rle));
       } else if (!ann.polygons.empty() && sized) {
         try {
-          ann.area = static_cast<double>(rle_area(rle_from_polygons(
-              ann.polygons, static_cast<std::uint32_t>(image->height), static_cast<std::uint32_t>(image->width))));
+          ann.area = static_cast<double>(
+              rle_area(rle_from_polygons(ann.polygons, static_cast<std::uint32_t>(image->height),
+                                         static_cast<std::uint32_t>(image->width))));
         } catch (const Error& e) {
           fail(p.at, element_path("annotations", p.annotation, "segmentation"), e.what());
         }

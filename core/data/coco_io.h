@@ -11,6 +11,8 @@ namespace studio {
 
 // Reads `json_path`; `image_root` is stored in the dataset (the folder file names are relative to).
 // Throws studio::Error on malformed JSON, wrong types, missing required fields, bad RLE counts.
+// Progress is (bytes walked, file size, "reading <file>"), about every 10,000 images or
+// annotations; cancellation is checked at the same points (studio::Cancelled).
 [[nodiscard]] Dataset read_coco(const std::string& json_path, const std::string& image_root,
                                 const Progress& progress = {});
 // Parses COCO JSON held in memory; `name` is used in error messages in place of a file name.

@@ -1,5 +1,3 @@
-#include "data/coco_io.h"
-
 #include <rapidjson/writer.h>
 
 #include <algorithm>
@@ -9,6 +7,7 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "data/coco_io.h"
 
 // COCO JSON writing (the reading half of coco_io.h is in coco_io.cpp): RapidJSON's streaming
 // Writer into one std::string. Its double printing (Grisu2) gives digits that read back to the
@@ -87,7 +86,9 @@ void write_double(JsonWriter& w, double d, const Annotation& ann, const char* fi
   w.RawValue(buf, n, rapidjson::kNumberType);
 }
 
-void write_key(JsonWriter& w, const char* key) { w.Key(key, static_cast<rapidjson::SizeType>(std::strlen(key))); }
+void write_key(JsonWriter& w, const char* key) {
+  w.Key(key, static_cast<rapidjson::SizeType>(std::strlen(key)));
+}
 
 void write_string(JsonWriter& w, const std::string& s) {
   w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));

@@ -32,9 +32,8 @@ void check_sum(const std::vector<std::uint32_t>& counts, std::uint32_t h, std::u
   const std::uint64_t sum = counts_sum(counts);
   const std::uint64_t expected = std::uint64_t{h} * w;
   if (sum != expected)
-    throw Error("RLE counts sum to " + std::to_string(sum) + ", expected h*w = " +
-                std::to_string(expected) + " (size [" + std::to_string(h) + ", " +
-                std::to_string(w) + "])");
+    throw Error("RLE counts sum to " + std::to_string(sum) + ", expected h*w = " + std::to_string(expected) +
+                " (size [" + std::to_string(h) + ", " + std::to_string(w) + "])");
 }
 
 // Appends a run of `value` to canonical counts being built (counts.size() odd <=> last run is 0s).
@@ -188,8 +187,8 @@ Rle rle_from_string(std::string_view s, std::uint32_t h, std::uint32_t w) {
         throw Error("malformed RLE string: character " + std::to_string(p) +
                     " is not in the RLE alphabet (ASCII '0'..'o')");
       if (k == kMaxGroups)
-        throw Error("malformed RLE string: the count starting at character " +
-                    std::to_string(start) + " is too long");
+        throw Error("malformed RLE string: the count starting at character " + std::to_string(start) +
+                    " is too long");
       x |= static_cast<std::int64_t>(c & 0x1f) << (5 * k);
       more = (c & 0x20) != 0;
       ++p;
@@ -255,8 +254,8 @@ Rle rle_from_polygon(const std::vector<double>& xy, std::uint32_t h, std::uint32
           yd = h;
         yd = std::ceil(yd);
         // <= h*w, which check_size keeps inside uint32.
-        toggles.push_back(static_cast<std::uint32_t>(static_cast<std::uint64_t>(xd) * h +
-                                                     static_cast<std::uint64_t>(yd)));
+        toggles.push_back(
+            static_cast<std::uint32_t>(static_cast<std::uint64_t>(xd) * h + static_cast<std::uint64_t>(yd)));
       }
     }
     pu = u;
@@ -330,8 +329,8 @@ Rle rle_merge(const std::vector<Rle>& rles, bool intersect) {
   for (const Rle& r : rles)
     if (r.h != rles[0].h || r.w != rles[0].w)
       throw Error("cannot merge RLE masks of different sizes ([" + std::to_string(rles[0].h) + ", " +
-                  std::to_string(rles[0].w) + "] and [" + std::to_string(r.h) + ", " +
-                  std::to_string(r.w) + "])");
+                  std::to_string(rles[0].w) + "] and [" + std::to_string(r.h) + ", " + std::to_string(r.w) +
+                  "])");
   if (rles.size() == 1) return rles[0];
   Rle acc = merge_two(rles[0], rles[1], intersect);
   for (std::size_t i = 2; i < rles.size(); ++i) acc = merge_two(acc, rles[i], intersect);
