@@ -135,6 +135,7 @@ class TestGuiDataset : public QObject {
   void badCocoFileShowsTheReadersError();
   void importDialogValidatesItsInputs();
   void demoButtonOpensTheDemo();
+  void missingImageIsDrawnAsAStandIn();
   void backgroundJobCancels();
   void placeholderPagesSayTheyComeLater();
 
@@ -501,6 +502,31 @@ void TestGuiDataset::demoButtonOpensTheDemo() {
   (void)page->browser()->canvas()->grab();
   QVERIFY(page->browser()->canvas()->lastDrawCounts().masks > 0);
   QVERIFY(page->errorText().isEmpty());
+}
+
+void TestGuiDataset::missingImageIsDrawnAsAStandIn() {
+  // A TXT list naming an image that is not there: the boxes are still worth looking at.
+  QTemporaryDir dir;
+  const std::string list = studio::test::write_text(dir, "list.txt", "gone.jpg 20,30,200,180,1 40,40,90,90,0\n");
+  MainWindow window;
+  window.resize(1280, 800);
+  window.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&window));
+  studio::DatasetSpec spec;
+  spec.format = studio::DatasetFormat::Txt;
+  spec.annotations = list;
+  spec.images = dir.path().toStdString();
+  QVERIFY(window.document()->open(spec));
+  QTRY_VERIFY_WITH_TIMEOUT(window.document()->hasDataset() && !window.document()->isBusy(), kLoadTimeoutMs);
+  auto* canvas = window.datasetPage()->browser()->canvas();
+  const QImage shot = canvas->grab().toImage();
+  QCOMPARE(canvas->lastDrawCounts().boxes, 2);
+  QCOMPARE(canvas->lastDrawCounts().labels, 2);
+  // The stand-in is grey where no box is drawn.
+  const QColor standIn = shot.pixelColor(canvas->imageToWidget(QPointF(195, 20)).toPoint());
+  QCOMPARE(standIn.red(), standIn.green());
+  QCOMPARE(standIn.green(), standIn.blue());
+  saveShot(window, "missing_image");
 }
 
 void TestGuiDataset::backgroundJobCancels() {

@@ -67,8 +67,9 @@ void ClassHistogram::fitTickLabels() {
   const int bars = plot_->plottableCount();
   int widest = 0;
   for (int i = 0; i < bars; ++i) widest = std::max(widest, metrics.horizontalAdvance(barLabel(i)));
-  // The axis rect is laid out by replot; before the first one the widget width is close enough.
-  const int axisWidth = plot_->axisRect()->width() > 0 ? plot_->axisRect()->width() : width() - 60;
+  // QCustomPlot lays out its axis rect only when it replots, so its width lags a resize; the
+  // plot's width less the value axis and margins is what the bars get.
+  const int axisWidth = plot_->width() - 70;
   const bool fits = bars == 0 || (widest + metrics.averageCharWidth()) * bars <= axisWidth;
   plot_->xAxis->setTickLabelRotation(fits ? 0 : 60);
   plot_->replot();

@@ -81,6 +81,8 @@ DatasetPage::DatasetPage(DatasetDocument* document, QWidget* parent) : QWidget(p
     banner_->setVisible(false);
   });
   connect(document_, &DatasetDocument::failed, this, [this](DatasetDocument::Operation op, const QString& message) {
+    // The import dialog shows its own reading errors next to the paths to fix.
+    if (op == DatasetDocument::Operation::Open && importDialog_ && importDialog_->isVisible()) return;
     showBanner(op == DatasetDocument::Operation::Check ? tr("Checking failed: %1").arg(message)
                                                        : tr("Could not open the dataset: %1").arg(message));
   });
@@ -179,9 +181,9 @@ void DatasetPage::openDemo() {
 }
 
 void DatasetPage::showImportDialog() {
-  auto* dialog = new ImportDialog(document_, this);
-  dialog->setAttribute(Qt::WA_DeleteOnClose);
-  dialog->open();
+  importDialog_ = new ImportDialog(document_, this);
+  importDialog_->setAttribute(Qt::WA_DeleteOnClose);
+  importDialog_->open();
 }
 
 void DatasetPage::checkAnnotations() {

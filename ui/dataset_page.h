@@ -2,6 +2,7 @@
 // The Dataset stage: import (or generate the demo), summary and class histogram, the image
 // browser with the ground truth drawn, and the checker's findings linked to the browser.
 // With no dataset open it offers the demo dataset in one click.
+#include <QPointer>
 #include <QWidget>
 
 class QLabel;
@@ -16,6 +17,7 @@ class DatasetDocument;
 class DatasetSummary;
 class FindingsView;
 class ImageBrowser;
+class ImportDialog;
 
 class DatasetPage : public QWidget {
   Q_OBJECT
@@ -61,6 +63,7 @@ class DatasetPage : public QWidget {
   ClassHistogram* histogram_;
   ImageBrowser* browser_;
   FindingsView* findings_;
+  QPointer<ImportDialog> importDialog_;
 };
 
 }  // namespace studio::ui

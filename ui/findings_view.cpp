@@ -105,9 +105,7 @@ void FindingsView::onReportChanged() {
   } else if (report->findings.empty()) {
     summary_->setText(tr("No problems found in %1 images.").arg(report->images_checked));
   } else {
-    auto count = [this](std::size_t n, const QString& one, const QString& many) {
-      return (n == 1 ? one : many).arg(n);
-    };
+    auto count = [](std::size_t n, const QString& one, const QString& many) { return n == 1 ? one : many.arg(n); };
     summary_->setText(tr("<b>%1</b>, %2 in %3 images checked. Select a finding to see it on its image.")
                           .arg(count(report->errors, tr("1 error"), tr("%1 errors")),
                                count(report->warnings, tr("1 warning"), tr("%1 warnings")))

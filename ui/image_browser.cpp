@@ -236,11 +236,12 @@ void ImageBrowser::updateStatus() {
   const studio::ImageInfo* info = dataset.image_by_id(*shownImage_);
   if (!info) return;
   const auto count = dataset.annotations_of(info->id).size();
-  statusLabel_->setText(tr("%1   id %2   %3 x %4   %5 %6   zoom %7%")
+  const QString size = info->width > 0 && info->height > 0 ? tr("%1 x %2").arg(info->width).arg(info->height)
+                                                           : tr("size unknown");
+  statusLabel_->setText(tr("%1   id %2   %3   %4 %5   zoom %6%")
                             .arg(QString::fromStdString(info->file_name))
                             .arg(info->id)
-                            .arg(info->width)
-                            .arg(info->height)
+                            .arg(size)
                             .arg(count)
                             .arg(count == 1 ? tr("annotation") : tr("annotations"))
                             .arg(qRound(canvas_->zoom() * 100)));
