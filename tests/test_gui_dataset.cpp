@@ -9,7 +9,6 @@
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QtTest>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -62,7 +61,8 @@ studio::DatasetSpec cocoSpec(const QString& json, const QString& images) {
 double blendAlpha(QColor on, QColor off, QColor tint) {
   const double d[3] = {double(tint.red() - off.red()), double(tint.green() - off.green()),
                        double(tint.blue() - off.blue())};
-  const double m[3] = {double(on.red() - off.red()), double(on.green() - off.green()), double(on.blue() - off.blue())};
+  const double m[3] = {double(on.red() - off.red()), double(on.green() - off.green()),
+                       double(on.blue() - off.blue())};
   const double norm = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
   return (m[0] * d[0] + m[1] * d[1] + m[2] * d[2]) / norm;
 }
@@ -107,8 +107,9 @@ std::optional<Probe> probeMask(const studio::Dataset& dataset, const studio::Ann
       }
       if (nearEdge) continue;
       const QPoint p = canvas.imageToWidget(QPointF(x + 0.5, y + 0.5)).toPoint();
-      const bool underLabel = std::any_of(canvas.lastLabelRects().begin(), canvas.lastLabelRects().end(),
-                                          [&](const QRectF& r) { return r.adjusted(-3, -3, 3, 3).contains(p); });
+      const bool underLabel =
+          std::any_of(canvas.lastLabelRects().begin(), canvas.lastLabelRects().end(),
+                      [&](const QRectF& r) { return r.adjusted(-3, -3, 3, 3).contains(p); });
       if (underLabel || !off.rect().contains(p)) continue;
       Probe probe{p, off.pixelColor(p), on.pixelColor(p)};
       if (colourDistance(probe.off, tint) < 80) continue;
@@ -153,9 +154,10 @@ void TestGuiDataset::initTestCase() {
   // The offscreen platform warns on every top-level resize that it cannot pass size hints on;
   // that says nothing about this code and buries the test's own output.
   static QtMessageHandler testLibHandler = nullptr;
-  testLibHandler = qInstallMessageHandler([](QtMsgType type, const QMessageLogContext& context, const QString& text) {
-    if (!text.contains(QLatin1String("propagateSizeHints"))) testLibHandler(type, context, text);
-  });
+  testLibHandler =
+      qInstallMessageHandler([](QtMsgType type, const QMessageLogContext& context, const QString& text) {
+        if (!text.contains(QLatin1String("propagateSizeHints"))) testLibHandler(type, context, text);
+      });
   // The demo goes under AppLocalDataLocation: keep it inside the test's folder.
   qputenv("XDG_DATA_HOME", dir_.filePath(QStringLiteral("xdg")).toUtf8());
   studio::ShapesOptions options;
@@ -208,9 +210,8 @@ void TestGuiDataset::canvasDrawsEveryAnnotationOfTheImage() {
     browser->showImage(dataset.images[std::size_t(row)].id);
     (void)browser->canvas()->grab();  // paints
     const auto& anns = dataset.annotations_of(dataset.images[std::size_t(row)].id);
-    const int masks = int(std::count_if(anns.begin(), anns.end(), [&](std::size_t a) {
-      return dataset.annotations[a].has_mask();
-    }));
+    const int masks = int(std::count_if(anns.begin(), anns.end(),
+                                        [&](std::size_t a) { return dataset.annotations[a].has_mask(); }));
     const ImageCanvas::DrawCounts drawn = browser->canvas()->lastDrawCounts();
     QVERIFY(!anns.empty());
     QCOMPARE(drawn.boxes, int(anns.size()));
@@ -325,8 +326,9 @@ void TestGuiDataset::histogramHasOneBarPerClass() {
   QCOMPARE(histogram->barCount(), int(dataset.categories.size()));
   for (int i = 0; i < histogram->barCount(); ++i) {
     const auto& category = dataset.categories[std::size_t(i)];
-    const auto count = std::count_if(dataset.annotations.begin(), dataset.annotations.end(),
-                                     [&](const studio::Annotation& a) { return a.category_id == category.id; });
+    const auto count =
+        std::count_if(dataset.annotations.begin(), dataset.annotations.end(),
+                      [&](const studio::Annotation& a) { return a.category_id == category.id; });
     QCOMPARE(histogram->barLabel(i), QString::fromStdString(category.name));
     QCOMPARE(histogram->barValue(i), double(count));
   }
@@ -375,7 +377,8 @@ void TestGuiDataset::selectingAFindingHighlightsItsAnnotation() {
       break;
     }
   }
-  browser->showImage(dataset.images.back().id != target->id ? dataset.images.back().id : dataset.images.front().id);
+  browser->showImage(dataset.images.back().id != target->id ? dataset.images.back().id
+                                                            : dataset.images.front().id);
 
   page->checkAnnotations();
   QTRY_VERIFY_WITH_TIMEOUT(document->checkReport() != nullptr && !document->isBusy(), kLoadTimeoutMs);
@@ -391,7 +394,8 @@ void TestGuiDataset::selectingAFindingHighlightsItsAnnotation() {
   int row = -1;
   for (int r = 0; r < table->model()->rowCount(); ++r) {
     const QModelIndex index = table->model()->index(r, 0);
-    QCOMPARE(index.data(studio::ui::FindingsModel::CodeRole).toString(), QStringLiteral("bbox_out_of_bounds"));
+    QCOMPARE(index.data(studio::ui::FindingsModel::CodeRole).toString(),
+             QStringLiteral("bbox_out_of_bounds"));
     if (index.data(studio::ui::FindingsModel::AnnotationIdRole).value<qint64>() == faultyId) row = r;
   }
   QVERIFY(row >= 0);
@@ -408,7 +412,8 @@ void TestGuiDataset::selectingAFindingHighlightsItsAnnotation() {
     const QColor tint = studio::ui::classColor(dataset.category_index(neighbourAnn->category_id));
     const double before = blendAlpha(neighbour->on, neighbour->off, tint);
     const double after = blendAlpha(highlighted.pixelColor(neighbour->widget), neighbour->off, tint);
-    QVERIFY2(after < before - 0.2, qPrintable(QStringLiteral("neighbour tint %1 -> %2").arg(before).arg(after)));
+    QVERIFY2(after < before - 0.2,
+             qPrintable(QStringLiteral("neighbour tint %1 -> %2").arg(before).arg(after)));
   }
 
   // Sorting by annotation id keeps every row (the proxy only reorders).
@@ -430,8 +435,9 @@ void TestGuiDataset::badCocoFileShowsTheReadersError() {
   const std::size_t imagesBefore = document->dataset().images.size();
 
   const std::string bad = studio::test::write_text(
-      dir_, "bad.json", "{\"images\": [{\"id\": 1, \"file_name\": 7, \"width\": 4, \"height\": 4}], \"annotations\": [], "
-                        "\"categories\": []}");
+      dir_, "bad.json",
+      "{\"images\": [{\"id\": 1, \"file_name\": 7, \"width\": 4, \"height\": 4}], \"annotations\": [], "
+      "\"categories\": []}");
   std::string expected;
   try {
     (void)studio::read_coco(bad, images_.toStdString());
@@ -507,7 +513,8 @@ void TestGuiDataset::demoButtonOpensTheDemo() {
 void TestGuiDataset::missingImageIsDrawnAsAStandIn() {
   // A TXT list naming an image that is not there: the boxes are still worth looking at.
   QTemporaryDir dir;
-  const std::string list = studio::test::write_text(dir, "list.txt", "gone.jpg 20,30,200,180,1 40,40,90,90,0\n");
+  const std::string list =
+      studio::test::write_text(dir, "list.txt", "gone.jpg 20,30,200,180,1 40,40,90,90,0\n");
   MainWindow window;
   window.resize(1280, 800);
   window.show();

@@ -8,7 +8,6 @@
 #include <QPainterPath>
 #include <QRectF>
 #include <QString>
-
 #include <cstdint>
 #include <vector>
 
@@ -18,9 +17,9 @@ namespace studio::ui {
 
 struct OverlayShape {
   qint64 annotationId = 0;
-  QRectF box;             // image pixel coordinates (COCO: x, y, w, h)
-  QPainterPath outline;   // polygon masks; empty otherwise
-  QImage mask;            // RLE masks: opaque class colour on transparent, image-sized
+  QRectF box;            // image pixel coordinates (COCO: x, y, w, h)
+  QPainterPath outline;  // polygon masks; empty otherwise
+  QImage mask;           // RLE masks: opaque class colour on transparent, image-sized
   QColor color;
   QString label;
   [[nodiscard]] bool hasMask() const { return !outline.isEmpty() || !mask.isNull(); }

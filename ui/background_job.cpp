@@ -1,7 +1,6 @@
 #include "background_job.h"
 
 #include <QtConcurrent/QtConcurrentRun>
-
 #include <chrono>
 #include <exception>
 
@@ -42,7 +41,8 @@ bool BackgroundJob::start(Work work, std::function<void()> apply) {
   progressSink.cancel = &cancel_;
   // The callback runs on worker threads. It posts to this object, so a report still queued
   // when the object is gone is dropped by Qt rather than delivered to freed memory.
-  progressSink.report = [this, last = lastReportMs_](std::size_t done, std::size_t total, const std::string& stage) {
+  progressSink.report = [this, last = lastReportMs_](std::size_t done, std::size_t total,
+                                                     const std::string& stage) {
     const long long now = nowMs();
     long long previous = last->load(std::memory_order_relaxed);
     const bool final = total > 0 && done >= total;

@@ -1,9 +1,8 @@
 #include "class_histogram.h"
 
-#include <QVBoxLayout>
-
 #include <qcustomplot.h>
 
+#include <QVBoxLayout>
 #include <algorithm>
 
 #include "class_colors.h"

@@ -1,7 +1,6 @@
 #pragma once
 // Annotations per class as a bar chart (QCustomPlot), one bar per class in the class colour.
 #include <QWidget>
-
 #include <vector>
 
 class QCustomPlot;

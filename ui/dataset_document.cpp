@@ -78,7 +78,9 @@ bool DatasetDocument::check() {
   const studio::Dataset* dataset = dataset_.get();
   operation_ = Operation::Check;
   return job_.start(
-      [dataset, report](const studio::Progress& progress) { *report = studio::check_dataset(*dataset, {}, progress); },
+      [dataset, report](const studio::Progress& progress) {
+        *report = studio::check_dataset(*dataset, {}, progress);
+      },
       [this, report] {
         operation_.reset();
         report_ = std::make_unique<studio::CheckReport>(std::move(*report));

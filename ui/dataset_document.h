@@ -4,7 +4,6 @@
 // Pages and item models read from it and follow its signals; none of them owns the data.
 #include <QObject>
 #include <QString>
-
 #include <memory>
 #include <optional>
 

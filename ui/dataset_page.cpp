@@ -36,7 +36,8 @@ DatasetPage::DatasetPage(DatasetDocument* document, QWidget* parent) : QWidget(p
   importButton_->setToolTip(tr("Open a COCO, Pascal VOC or TXT dataset"));
   demoButton_ = new QPushButton(tr("Open the demo dataset"));
   demoButton_->setToolTip(tr("Generate a small set of shapes with instance masks and open it"));
-  checkButton_ = new QPushButton(style()->standardIcon(QStyle::SP_DialogApplyButton), tr("Check annotations"));
+  checkButton_ =
+      new QPushButton(style()->standardIcon(QStyle::SP_DialogApplyButton), tr("Check annotations"));
   checkButton_->setToolTip(tr("Look for missing images, boxes outside the image, bad masks, duplicates, …"));
   stage_ = new QLabel;
   progress_ = new QProgressBar;
@@ -55,8 +56,9 @@ DatasetPage::DatasetPage(DatasetDocument* document, QWidget* parent) : QWidget(p
   banner_ = new QLabel;
   banner_->setWordWrap(true);
   banner_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-  banner_->setStyleSheet(QStringLiteral(
-      "QLabel { background: #fde7e9; color: #8a0014; border: 1px solid #e8a0a8; border-radius: 3px; padding: 6px; }"));
+  banner_->setStyleSheet(
+      QStringLiteral("QLabel { background: #fde7e9; color: #8a0014; border: 1px solid #e8a0a8; "
+                     "border-radius: 3px; padding: 6px; }"));
   banner_->setVisible(false);
 
   stack_ = new QStackedWidget;
@@ -80,12 +82,14 @@ DatasetPage::DatasetPage(DatasetDocument* document, QWidget* parent) : QWidget(p
     stack_->setCurrentIndex(document_->hasDataset() ? 1 : 0);
     banner_->setVisible(false);
   });
-  connect(document_, &DatasetDocument::failed, this, [this](DatasetDocument::Operation op, const QString& message) {
-    // The import dialog shows its own reading errors next to the paths to fix.
-    if (op == DatasetDocument::Operation::Open && importDialog_ && importDialog_->isVisible()) return;
-    showBanner(op == DatasetDocument::Operation::Check ? tr("Checking failed: %1").arg(message)
-                                                       : tr("Could not open the dataset: %1").arg(message));
-  });
+  connect(document_, &DatasetDocument::failed, this,
+          [this](DatasetDocument::Operation op, const QString& message) {
+            // The import dialog shows its own reading errors next to the paths to fix.
+            if (op == DatasetDocument::Operation::Open && importDialog_ && importDialog_->isVisible()) return;
+            showBanner(op == DatasetDocument::Operation::Check
+                           ? tr("Checking failed: %1").arg(message)
+                           : tr("Could not open the dataset: %1").arg(message));
+          });
   connect(findings_, &FindingsView::findingActivated, browser_, &ImageBrowser::showImage);
 
   stack_->setCurrentIndex(document_->hasDataset() ? 1 : 0);

@@ -73,7 +73,8 @@ QString DatasetSummary::value(const QString& key) const {
 
 void DatasetSummary::refresh() {
   const bool has = document_->hasDataset();
-  sourceLabel_->setText(has ? tr("<b>%1</b>").arg(document_->description().toHtmlEscaped()) : tr("No dataset open"));
+  sourceLabel_->setText(has ? tr("<b>%1</b>").arg(document_->description().toHtmlEscaped())
+                            : tr("No dataset open"));
   const QLocale locale;
   auto number = [&](std::size_t n) { return locale.toString(static_cast<qulonglong>(n)); };
   auto set = [&](const QString& key, const QString& text) {
@@ -91,8 +92,9 @@ void DatasetSummary::refresh() {
   set(QStringLiteral("crowd"), number(s.crowd));
   set(QStringLiteral("difficult"), number(s.difficult));
   set(QStringLiteral("empty"), number(s.images_without_annotations));
-  set(QStringLiteral("sizes"), QStringLiteral("%1 / %2 / %3")
-                                   .arg(number(s.coco_sizes[0]), number(s.coco_sizes[1]), number(s.coco_sizes[2])));
+  set(QStringLiteral("sizes"),
+      QStringLiteral("%1 / %2 / %3")
+          .arg(number(s.coco_sizes[0]), number(s.coco_sizes[1]), number(s.coco_sizes[2])));
 }
 
 }  // namespace studio::ui

@@ -1,7 +1,6 @@
 #pragma once
 // Sorting and filtering of the findings table by severity and by code.
 #include <QSortFilterProxyModel>
-
 #include <optional>
 
 namespace studio::ui {

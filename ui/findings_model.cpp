@@ -46,7 +46,8 @@ QVariant FindingsModel::data(const QModelIndex& index, int role) const {
   // The image column names the file; the image id is what the finding is really about.
   auto imageText = [&]() -> QString {
     if (!f.image_id) return QString::fromStdString(f.file);
-    const studio::ImageInfo* image = document_->hasDataset() ? document_->dataset().image_by_id(*f.image_id) : nullptr;
+    const studio::ImageInfo* image =
+        document_->hasDataset() ? document_->dataset().image_by_id(*f.image_id) : nullptr;
     const QString name = image ? QFileInfo(QString::fromStdString(image->file_name)).fileName()
                                : QFileInfo(QString::fromStdString(f.file)).fileName();
     return name.isEmpty() ? tr("#%1").arg(*f.image_id) : tr("%1 (#%2)").arg(name).arg(*f.image_id);
@@ -57,20 +58,23 @@ QVariant FindingsModel::data(const QModelIndex& index, int role) const {
       if (role == Qt::DisplayRole) return QString::fromLatin1(studio::severity_name(f.severity));
       if (role == SortRole) return static_cast<int>(f.severity);
       if (role == Qt::DecorationRole)
-        return QApplication::style()->standardIcon(error ? QStyle::SP_MessageBoxCritical : QStyle::SP_MessageBoxWarning);
+        return QApplication::style()->standardIcon(error ? QStyle::SP_MessageBoxCritical
+                                                         : QStyle::SP_MessageBoxWarning);
       break;
     case CodeColumn:
       if (role == Qt::DisplayRole || role == SortRole) return QString::fromStdString(f.code);
       break;
     case ImageColumn:
       if (role == Qt::DisplayRole) return imageText();
-      if (role == SortRole) return f.image_id ? QVariant::fromValue<qint64>(*f.image_id) : QVariant::fromValue<qint64>(-1);
+      if (role == SortRole)
+        return f.image_id ? QVariant::fromValue<qint64>(*f.image_id) : QVariant::fromValue<qint64>(-1);
       if (role == Qt::ToolTipRole) return QString::fromStdString(f.file);
       break;
     case AnnotationColumn:
       if (role == Qt::DisplayRole) return f.annotation_id ? QString::number(*f.annotation_id) : QString();
       if (role == SortRole)
-        return f.annotation_id ? QVariant::fromValue<qint64>(*f.annotation_id) : QVariant::fromValue<qint64>(-1);
+        return f.annotation_id ? QVariant::fromValue<qint64>(*f.annotation_id)
+                               : QVariant::fromValue<qint64>(-1);
       break;
     case MessageColumn:
       if (role == Qt::DisplayRole || role == Qt::ToolTipRole || role == SortRole)
@@ -83,7 +87,8 @@ QVariant FindingsModel::data(const QModelIndex& index, int role) const {
 }
 
 QVariant FindingsModel::headerData(int section, Qt::Orientation orientation, int role) const {
-  if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return QAbstractTableModel::headerData(section, orientation, role);
+  if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+    return QAbstractTableModel::headerData(section, orientation, role);
   switch (section) {
     case SeverityColumn:
       return tr("Severity");

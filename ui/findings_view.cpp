@@ -6,7 +6,6 @@
 #include <QLabel>
 #include <QTableView>
 #include <QVBoxLayout>
-
 #include <map>
 
 #include "dataset_document.h"
@@ -90,7 +89,8 @@ void FindingsView::onReportChanged() {
       std::map<std::string, int> counts;
       for (const auto& f : report->findings) ++counts[f.code];
       for (const auto& [code, count] : counts)
-        codeCombo_->addItem(tr("%1 (%2)").arg(QString::fromStdString(code)).arg(count), QString::fromStdString(code));
+        codeCombo_->addItem(tr("%1 (%2)").arg(QString::fromStdString(code)).arg(count),
+                            QString::fromStdString(code));
     }
     const int keep = codeCombo_->findData(previousCode);
     codeCombo_->setCurrentIndex(keep < 0 ? 0 : keep);
@@ -100,12 +100,15 @@ void FindingsView::onReportChanged() {
   if (!document_->hasDataset()) {
     summary_->setText(tr("No dataset open."));
   } else if (!report) {
-    summary_->setText(tr("Not checked yet. <b>Check annotations</b> looks for missing files, boxes outside "
-                         "the image, masks that disagree with their boxes, duplicates and more."));
+    summary_->setText(
+        tr("Not checked yet. <b>Check annotations</b> looks for missing files, boxes outside "
+           "the image, masks that disagree with their boxes, duplicates and more."));
   } else if (report->findings.empty()) {
     summary_->setText(tr("No problems found in %1 images.").arg(report->images_checked));
   } else {
-    auto count = [](std::size_t n, const QString& one, const QString& many) { return n == 1 ? one : many.arg(n); };
+    auto count = [](std::size_t n, const QString& one, const QString& many) {
+      return n == 1 ? one : many.arg(n);
+    };
     summary_->setText(tr("<b>%1</b>, %2 in %3 images checked. Select a finding to see it on its image.")
                           .arg(count(report->errors, tr("1 error"), tr("%1 errors")),
                                count(report->warnings, tr("1 warning"), tr("%1 warnings")))
@@ -124,8 +127,9 @@ void FindingsView::activate(const QModelIndex& proxyIndex) {
   // exist have nothing to show.
   if (!image.isValid()) return;
   const QVariant annotation = index.data(FindingsModel::AnnotationIdRole);
-  emit findingActivated(image.value<qint64>(),
-                        annotation.isValid() ? std::optional<qint64>(annotation.value<qint64>()) : std::nullopt);
+  emit findingActivated(image.value<qint64>(), annotation.isValid()
+                                                   ? std::optional<qint64>(annotation.value<qint64>())
+                                                   : std::nullopt);
 }
 
 }  // namespace studio::ui

@@ -2,7 +2,6 @@
 // The checker's findings: a sortable table with severity and code filters. Selecting a finding
 // that names an image asks for that image (and annotation) to be shown.
 #include <QWidget>
-
 #include <optional>
 
 class QComboBox;

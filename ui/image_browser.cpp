@@ -95,7 +95,8 @@ ImageBrowser::ImageBrowser(DatasetDocument* document, QWidget* parent)
   connect(canvas_, &ImageCanvas::zoomChanged, this, &ImageBrowser::updateStatus);
   connect(fitButton_, &QToolButton::clicked, canvas_, &ImageCanvas::zoomToFit);
   connect(overlayCheck_, &QCheckBox::toggled, canvas_, &ImageCanvas::setOverlayVisible);
-  connect(classCombo_, qOverload<int>(&QComboBox::currentIndexChanged), this, &ImageBrowser::onClassComboChanged);
+  connect(classCombo_, qOverload<int>(&QComboBox::currentIndexChanged), this,
+          &ImageBrowser::onClassComboChanged);
   connect(list_->selectionModel(), &QItemSelectionModel::currentRowChanged, this, &ImageBrowser::showCurrent);
   // The model's own handler (clearing its filter) is connected first, so this sees the new rows.
   connect(document_, &DatasetDocument::datasetChanged, this, &ImageBrowser::onDatasetChanged);

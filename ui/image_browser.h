@@ -3,7 +3,6 @@
 // to, previous/next, a class filter that limits browsing to images holding that class, and the
 // canvas. The findings table uses showImage() to open an image with one annotation highlighted.
 #include <QWidget>
-
 #include <optional>
 
 class QCheckBox;

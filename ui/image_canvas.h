@@ -7,7 +7,6 @@
 #include <QPointF>
 #include <QVector>
 #include <QWidget>
-
 #include <optional>
 #include <vector>
 

@@ -1,7 +1,6 @@
 #include "image_list_model.h"
 
 #include <QFileInfo>
-
 #include <algorithm>
 
 #include "dataset_document.h"

@@ -2,7 +2,6 @@
 // The images of the open dataset as a list, optionally only those holding a given class: what
 // the image browser steps through and jumps within.
 #include <QAbstractListModel>
-
 #include <cstdint>
 #include <optional>
 #include <vector>

@@ -32,7 +32,8 @@ QString fileProblem(const QString& path, const QString& what) {
   const QFileInfo info(path);
   if (!info.exists()) return QObject::tr("The %1 %2 does not exist.").arg(what, native(path));
   if (!info.isFile()) return QObject::tr("The %1 %2 is not a file.").arg(what, native(path));
-  if (!info.isReadable()) return QObject::tr("The %1 %2 cannot be read (permissions).").arg(what, native(path));
+  if (!info.isReadable())
+    return QObject::tr("The %1 %2 cannot be read (permissions).").arg(what, native(path));
   return {};
 }
 
@@ -53,7 +54,8 @@ QLabel* hint(const QString& text) {
 
 }  // namespace
 
-ImportDialog::ImportDialog(DatasetDocument* document, QWidget* parent) : QDialog(parent), document_(document) {
+ImportDialog::ImportDialog(DatasetDocument* document, QWidget* parent)
+    : QDialog(parent), document_(document) {
   setWindowTitle(tr("Import a dataset"));
   tabs_ = new QTabWidget;
   tabs_->addTab(buildCocoTab(), tr("COCO"));
@@ -85,23 +87,25 @@ ImportDialog::ImportDialog(DatasetDocument* document, QWidget* parent) : QDialog
   layout->addWidget(buttons_);
   resize(620, sizeHint().height());
 
-  connect(document_, &DatasetDocument::progress, this, [this](qint64 done, qint64 total, const QString& stage) {
-    if (!loading_) return;
-    stage_->setText(stage);
-    // An unknown total shows a busy bar rather than a bar stuck at zero.
-    progress_->setRange(0, total > 0 ? 1000 : 0);
-    if (total > 0) progress_->setValue(static_cast<int>(1000 * done / total));
-  });
+  connect(document_, &DatasetDocument::progress, this,
+          [this](qint64 done, qint64 total, const QString& stage) {
+            if (!loading_) return;
+            stage_->setText(stage);
+            // An unknown total shows a busy bar rather than a bar stuck at zero.
+            progress_->setRange(0, total > 0 ? 1000 : 0);
+            if (total > 0) progress_->setValue(static_cast<int>(1000 * done / total));
+          });
   connect(document_, &DatasetDocument::datasetChanged, this, [this] {
     if (!loading_) return;
     setLoading(false);
     accept();
   });
-  connect(document_, &DatasetDocument::failed, this, [this](DatasetDocument::Operation op, const QString& message) {
-    if (!loading_ || op != DatasetDocument::Operation::Open) return;
-    setLoading(false);
-    showError(message);
-  });
+  connect(document_, &DatasetDocument::failed, this,
+          [this](DatasetDocument::Operation op, const QString& message) {
+            if (!loading_ || op != DatasetDocument::Operation::Open) return;
+            setLoading(false);
+            showError(message);
+          });
   connect(document_, &DatasetDocument::cancelled, this, [this](DatasetDocument::Operation op) {
     if (!loading_ || op != DatasetDocument::Operation::Open) return;
     setLoading(false);
@@ -111,7 +115,8 @@ ImportDialog::ImportDialog(DatasetDocument* document, QWidget* parent) : QDialog
 
 QWidget* ImportDialog::buildCocoTab() {
   auto* page = new QWidget;
-  cocoAnnotations_ = new PathField(PathField::Kind::File, tr("COCO annotation file"), tr("COCO JSON (*.json);;All files (*)"));
+  cocoAnnotations_ = new PathField(PathField::Kind::File, tr("COCO annotation file"),
+                                   tr("COCO JSON (*.json);;All files (*)"));
   cocoAnnotations_->setPlaceholderText(tr("e.g. annotations/instances_val2017.json"));
   cocoImages_ = new PathField(PathField::Kind::Folder, tr("Image folder"));
   cocoImages_->setPlaceholderText(tr("the folder the file_name entries are relative to, e.g. val2017/"));
@@ -129,7 +134,8 @@ QWidget* ImportDialog::buildVocTab() {
   auto* add = new QPushButton(tr("Add root…"));
   auto* remove = new QPushButton(tr("Remove"));
   connect(add, &QPushButton::clicked, this, [this] {
-    const QString dir = QFileDialog::getExistingDirectory(this, tr("VOC root (the folder holding Annotations/)"));
+    const QString dir =
+        QFileDialog::getExistingDirectory(this, tr("VOC root (the folder holding Annotations/)"));
     if (!dir.isEmpty()) vocRoots_->addItem(native(dir));
   });
   connect(remove, &QPushButton::clicked, this, [this] { delete vocRoots_->currentItem(); });
@@ -143,13 +149,16 @@ QWidget* ImportDialog::buildVocTab() {
 
   vocSplit_ = new QComboBox;
   vocSplit_->setEditable(true);
-  vocSplit_->addItems({QStringLiteral("trainval"), QStringLiteral("train"), QStringLiteral("val"), QStringLiteral("test")});
-  vocStandardClasses_ = new QCheckBox(tr("The 20 standard VOC classes (uncheck for the classes found in the files)"));
+  vocSplit_->addItems(
+      {QStringLiteral("trainval"), QStringLiteral("train"), QStringLiteral("val"), QStringLiteral("test")});
+  vocStandardClasses_ =
+      new QCheckBox(tr("The 20 standard VOC classes (uncheck for the classes found in the files)"));
   vocStandardClasses_->setChecked(true);
 
   auto* form = new QFormLayout(page);
-  form->addRow(hint(tr("One or more VOC roots (e.g. VOCdevkit/VOC2007 and VOC2012, read together) and the "
-                       "split listed in ImageSets/Main/.")));
+  form->addRow(
+      hint(tr("One or more VOC roots (e.g. VOCdevkit/VOC2007 and VOC2012, read together) and the "
+              "split listed in ImageSets/Main/.")));
   form->addRow(tr("Roots:"), roots);
   form->addRow(tr("Split:"), vocSplit_);
   form->addRow(QString(), vocStandardClasses_);
@@ -162,11 +171,13 @@ QWidget* ImportDialog::buildTxtTab() {
   txtList_->setPlaceholderText(tr("one image a line: path.jpg x1,y1,x2,y2,cls ..."));
   txtImages_ = new PathField(PathField::Kind::Folder, tr("Image folder"));
   txtImages_->setPlaceholderText(tr("the folder the listed paths are relative to"));
-  txtNames_ = new PathField(PathField::Kind::File, tr("Class names"), tr("Text files (*.txt *.names);;All files (*)"));
+  txtNames_ = new PathField(PathField::Kind::File, tr("Class names"),
+                            tr("Text files (*.txt *.names);;All files (*)"));
   txtNames_->setPlaceholderText(tr("optional: one class name a line"));
   auto* form = new QFormLayout(page);
-  form->addRow(hint(tr("A list with one image a line and its boxes, the image folder, and optionally the "
-                       "class names (line k names class k).")));
+  form->addRow(
+      hint(tr("A list with one image a line and its boxes, the image folder, and optionally the "
+              "class names (line k names class k).")));
   form->addRow(tr("List:"), txtList_);
   form->addRow(tr("Image folder:"), txtImages_);
   form->addRow(tr("Names (optional):"), txtNames_);
@@ -214,15 +225,18 @@ std::optional<studio::DatasetSpec> ImportDialog::spec(QString* problem) const {
       const QString split = vocSplit_->currentText().trimmed();
       spec.split = split.toStdString();
       spec.voc_standard_classes = vocStandardClasses_->isChecked();
-      if (vocRoots_->count() == 0) issue = tr("Add at least one VOC root (the folder holding Annotations/ and JPEGImages/).");
-      if (issue.isEmpty() && split.isEmpty()) issue = tr("Choose the split (a file name in ImageSets/Main/).");
+      if (vocRoots_->count() == 0)
+        issue = tr("Add at least one VOC root (the folder holding Annotations/ and JPEGImages/).");
+      if (issue.isEmpty() && split.isEmpty())
+        issue = tr("Choose the split (a file name in ImageSets/Main/).");
       for (int i = 0; i < vocRoots_->count() && issue.isEmpty(); ++i) {
         const QString root = vocRoots_->item(i)->text();
         issue = folderProblem(root, tr("VOC root"));
         const QDir dir(root);
         if (issue.isEmpty() && !dir.exists(QStringLiteral("Annotations")))
           issue = tr("%1 has no Annotations folder: is it a VOC root such as VOCdevkit/VOC2007?").arg(root);
-        if (issue.isEmpty() && !QFileInfo::exists(dir.filePath(QStringLiteral("ImageSets/Main/%1.txt").arg(split))))
+        if (issue.isEmpty() &&
+            !QFileInfo::exists(dir.filePath(QStringLiteral("ImageSets/Main/%1.txt").arg(split))))
           issue = tr("%1 has no split file ImageSets/Main/%2.txt.").arg(root, split);
         spec.roots.push_back(root.toStdString());
       }
@@ -233,9 +247,10 @@ std::optional<studio::DatasetSpec> ImportDialog::spec(QString* problem) const {
       spec.annotations = txtList_->path().toStdString();
       spec.images = txtImages_->path().toStdString();
       spec.names = txtNames_->path().toStdString();
-      issue = firstProblem({fileProblem(txtList_->path(), tr("list file")),
-                            folderProblem(txtImages_->path(), tr("image folder")),
-                            txtNames_->path().isEmpty() ? QString() : fileProblem(txtNames_->path(), tr("names file"))});
+      issue = firstProblem(
+          {fileProblem(txtList_->path(), tr("list file")),
+           folderProblem(txtImages_->path(), tr("image folder")),
+           txtNames_->path().isEmpty() ? QString() : fileProblem(txtNames_->path(), tr("names file"))});
       break;
   }
   if (problem) *problem = issue;

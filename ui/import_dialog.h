@@ -4,7 +4,6 @@
 // here, and a reader's error (studio::Error text) is shown in the dialog, which stays open so
 // the user can fix the path and try again.
 #include <QDialog>
-
 #include <optional>
 
 #include "data/dataset_spec.h"

@@ -11,7 +11,10 @@
 namespace studio::ui {
 
 MainWindow::MainWindow(QWidget* parent)
-    : QMainWindow(parent), document_(new DatasetDocument(this)), stages_(new QListWidget), pages_(new QStackedWidget) {
+    : QMainWindow(parent),
+      document_(new DatasetDocument(this)),
+      stages_(new QListWidget),
+      pages_(new QStackedWidget) {
   setWindowTitle(tr("Studio"));
   stages_->setFixedWidth(130);
   stages_->setFrameShape(QFrame::NoFrame);
@@ -22,19 +25,22 @@ MainWindow::MainWindow(QWidget* parent)
 
   datasetPage_ = new DatasetPage(document_);
   addStage(tr("Dataset"), datasetPage_);
-  addStage(tr("Train"), new PlaceholderPage(
-                            tr("Train"), tr("Training runs in its own process and is followed through its run folder."),
-                            {tr("pick a model recipe (SOLOv2, Mask R-CNN + FPN, SSD-ResNet50-FPN, SSD-MobileNetV2)"),
-                             tr("train on the CPU, one GPU or several"),
-                             tr("watch the losses, learning rate and throughput live")}));
+  addStage(tr("Train"),
+           new PlaceholderPage(
+               tr("Train"), tr("Training runs in its own process and is followed through its run folder."),
+               {tr("pick a model recipe (SOLOv2, Mask R-CNN + FPN, SSD-ResNet50-FPN, SSD-MobileNetV2)"),
+                tr("train on the CPU, one GPU or several"),
+                tr("watch the losses, learning rate and throughput live")}));
   addStage(tr("Evaluate"), new PlaceholderPage(tr("Evaluate"), tr("Scores a trained model on a dataset."),
                                                {tr("run COCO evaluation (boxes and masks) or VOC mAP"),
                                                 tr("compare checkpoints of a run")}));
-  addStage(tr("Inspect"), new PlaceholderPage(tr("Inspect"), tr("Shows what a model predicts."),
-                                              {tr("draw predicted masks and boxes over the images"),
-                                               tr("set score thresholds and compare with the ground truth")}));
-  addStage(tr("Results"), new PlaceholderPage(tr("Results"), tr("Collects the numbers of finished runs."),
-                                              {tr("tables of metrics across runs"), tr("export them as CSV or Markdown")}));
+  addStage(tr("Inspect"),
+           new PlaceholderPage(tr("Inspect"), tr("Shows what a model predicts."),
+                               {tr("draw predicted masks and boxes over the images"),
+                                tr("set score thresholds and compare with the ground truth")}));
+  addStage(tr("Results"),
+           new PlaceholderPage(tr("Results"), tr("Collects the numbers of finished runs."),
+                               {tr("tables of metrics across runs"), tr("export them as CSV or Markdown")}));
 
   auto* central = new QWidget;
   auto* layout = new QHBoxLayout(central);

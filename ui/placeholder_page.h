@@ -9,7 +9,8 @@ class PlaceholderPage : public QWidget {
 
  public:
   // `plans` is a short list of what the page will offer, one item a line.
-  PlaceholderPage(const QString& title, const QString& summary, const QStringList& plans, QWidget* parent = nullptr);
+  PlaceholderPage(const QString& title, const QString& summary, const QStringList& plans,
+                  QWidget* parent = nullptr);
 };
 
 }  // namespace studio::ui
