@@ -3,10 +3,13 @@
 #include <QHBoxLayout>
 #include <QListWidget>
 #include <QStackedWidget>
+#include <QStatusBar>
 
 #include "dataset_document.h"
 #include "dataset_page.h"
+#include "evaluate_page.h"
 #include "placeholder_page.h"
+#include "results_page.h"
 
 namespace studio::ui {
 
@@ -31,16 +34,19 @@ MainWindow::MainWindow(QWidget* parent)
                {tr("pick a model recipe (SOLOv2, Mask R-CNN + FPN, SSD-ResNet50-FPN, SSD-MobileNetV2)"),
                 tr("train on the CPU, one GPU or several"),
                 tr("watch the losses, learning rate and throughput live")}));
-  addStage(tr("Evaluate"), new PlaceholderPage(tr("Evaluate"), tr("Scores a trained model on a dataset."),
-                                               {tr("run COCO evaluation (boxes and masks) or VOC mAP"),
-                                                tr("compare checkpoints of a run")}));
+  evaluatePage_ = new EvaluatePage(document_);
+  addStage(tr("Evaluate"), evaluatePage_);
   addStage(tr("Inspect"),
            new PlaceholderPage(tr("Inspect"), tr("Shows what a model predicts."),
                                {tr("draw predicted masks and boxes over the images"),
                                 tr("set score thresholds and compare with the ground truth")}));
-  addStage(tr("Results"),
-           new PlaceholderPage(tr("Results"), tr("Collects the numbers of finished runs."),
-                               {tr("tables of metrics across runs"), tr("export them as CSV or Markdown")}));
+  resultsPage_ = new ResultsPage;
+  addStage(tr("Results"), resultsPage_);
+  connect(evaluatePage_, &EvaluatePage::addToResultsRequested, this,
+          [this](const studio::MetricsFile& metrics) {
+            resultsPage_->addMetrics(metrics);
+            statusBar()->showMessage(tr("Added to Results"), 4000);
+          });
 
   auto* central = new QWidget;
   auto* layout = new QHBoxLayout(central);

@@ -10,6 +10,8 @@ namespace studio::ui {
 
 class DatasetDocument;
 class DatasetPage;
+class EvaluatePage;
+class ResultsPage;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -21,6 +23,8 @@ class MainWindow : public QMainWindow {
 
   [[nodiscard]] DatasetDocument* document() const { return document_; }
   [[nodiscard]] DatasetPage* datasetPage() const { return datasetPage_; }
+  [[nodiscard]] EvaluatePage* evaluatePage() const { return evaluatePage_; }
+  [[nodiscard]] ResultsPage* resultsPage() const { return resultsPage_; }
   void showStage(Stage stage);
   [[nodiscard]] Stage currentStage() const;
 
@@ -29,6 +33,8 @@ class MainWindow : public QMainWindow {
 
   DatasetDocument* document_;
   DatasetPage* datasetPage_;
+  EvaluatePage* evaluatePage_;
+  ResultsPage* resultsPage_;
   QListWidget* stages_;
   QStackedWidget* pages_;
 };

@@ -1,0 +1,279 @@
+// The Evaluate and Results pages end to end on the offscreen platform: a hand-made ground truth
+// (2 images, 2 classes, medium-sized boxes) is opened in the main window, results files whose
+// scores are known by construction are evaluated through the page, and the numbers are read
+// back from what the page shows.
+#include <QComboBox>
+#include <QFile>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QSortFilterProxyModel>
+#include <QTableView>
+#include <QTableWidget>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include "confusion_matrix_view.h"
+#include "dataset_document.h"
+#include "evaluate_page.h"
+#include "main_window.h"
+#include "pr_curve_plot.h"
+#include "results_model.h"
+#include "results_page.h"
+#include "test_support.h"
+
+using studio::ui::EvaluatePage;
+using studio::ui::MainWindow;
+
+namespace {
+
+constexpr int kTimeoutMs = 30000;
+
+// With STUDIO_GUI_TEST_SHOTS=DIR set, pages are saved at the interesting steps, to look at.
+void saveShot(QWidget& widget, const char* name) {
+  const QByteArray dir = qgetenv("STUDIO_GUI_TEST_SHOTS");
+  if (!dir.isEmpty()) widget.grab().save(QString::fromLocal8Bit(dir) + "/" + name + ".png");
+}
+
+// Every box is between 32² and 96² in area, so only the "medium" range has ground truth and
+// the small/large numbers are undefined (-1).
+const char* const kGroundTruth = R"({
+  "images": [{"id": 1, "file_name": "a.png", "width": 200, "height": 200},
+             {"id": 2, "file_name": "b.png", "width": 200, "height": 200}],
+  "categories": [{"id": 1, "name": "circle"}, {"id": 2, "name": "square"}],
+  "annotations": [
+    {"id": 1, "image_id": 1, "category_id": 1, "bbox": [10, 10, 50, 50], "area": 2500, "iscrowd": 0,
+     "segmentation": [[10, 10, 60, 10, 60, 60, 10, 60]]},
+    {"id": 2, "image_id": 1, "category_id": 2, "bbox": [100, 100, 60, 40], "area": 2400, "iscrowd": 0,
+     "segmentation": [[100, 100, 160, 100, 160, 140, 100, 140]]},
+    {"id": 3, "image_id": 2, "category_id": 1, "bbox": [20, 30, 40, 60], "area": 2400, "iscrowd": 0,
+     "segmentation": [[20, 30, 60, 30, 60, 90, 20, 90]]},
+    {"id": 4, "image_id": 2, "category_id": 2, "bbox": [120, 50, 50, 50], "area": 2500, "iscrowd": 0,
+     "segmentation": [[120, 50, 170, 50, 170, 100, 120, 100]]}]
+})";
+
+// Each ground-truth box found exactly.
+const char* const kPerfect = R"([
+  {"image_id": 1, "category_id": 1, "bbox": [10, 10, 50, 50], "score": 0.9},
+  {"image_id": 1, "category_id": 2, "bbox": [100, 100, 60, 40], "score": 0.8},
+  {"image_id": 2, "category_id": 1, "bbox": [20, 30, 40, 60], "score": 0.95},
+  {"image_id": 2, "category_id": 2, "bbox": [120, 50, 50, 50], "score": 0.85}
+])";
+
+// Circles found (plus one lower-scored false positive, which leaves circle AP at 1), squares
+// never: AP is the mean of 1 and 0.
+const char* const kCirclesOnly = R"([
+  {"image_id": 1, "category_id": 1, "bbox": [10, 10, 50, 50], "score": 0.9},
+  {"image_id": 2, "category_id": 1, "bbox": [20, 30, 40, 60], "score": 0.95},
+  {"image_id": 2, "category_id": 1, "bbox": [150, 150, 40, 40], "score": 0.5}
+])";
+
+const char* const kUnknownImage = R"([
+  {"image_id": 1, "category_id": 1, "bbox": [10, 10, 50, 50], "score": 0.9},
+  {"image_id": 99, "category_id": 1, "bbox": [10, 10, 50, 50], "score": 0.9}
+])";
+
+}  // namespace
+
+class TestGuiEval : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void initTestCase();
+  void perfectDetectionsScoreOne();
+  void missingClassHalvesTheMean();
+  void unknownImageIdIsReported();
+  void metricsGoToTheResultsPage();
+
+ private:
+  void openGroundTruth(MainWindow& window);
+  // Evaluates `resultsFile` on the window's Evaluate page and waits until it is done.
+  void runEvaluation(MainWindow& window, const QString& resultsFile);
+
+  QTemporaryDir dir_;
+  QString gtPath_;
+};
+
+void TestGuiEval::initTestCase() {
+  QVERIFY(dir_.isValid());
+  static QtMessageHandler testLibHandler = nullptr;
+  testLibHandler =
+      qInstallMessageHandler([](QtMsgType type, const QMessageLogContext& context, const QString& text) {
+        if (!text.contains(QLatin1String("propagateSizeHints"))) testLibHandler(type, context, text);
+      });
+  QVERIFY(QDir(dir_.path()).mkpath(QStringLiteral("images")));
+  gtPath_ = QString::fromStdString(studio::test::write_text(dir_, "gt.json", kGroundTruth));
+  studio::test::write_text(dir_, "perfect.json", kPerfect);
+  studio::test::write_text(dir_, "circles_only.json", kCirclesOnly);
+  studio::test::write_text(dir_, "bad_results.json", kUnknownImage);
+}
+
+void TestGuiEval::openGroundTruth(MainWindow& window) {
+  window.resize(1280, 800);
+  window.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&window));
+  studio::DatasetSpec spec;
+  spec.format = studio::DatasetFormat::Coco;
+  spec.annotations = gtPath_.toStdString();
+  spec.images = dir_.filePath(QStringLiteral("images")).toStdString();
+  QVERIFY(window.document()->open(spec));
+  QTRY_VERIFY_WITH_TIMEOUT(!window.document()->isBusy(), kTimeoutMs);
+  QVERIFY(window.document()->hasDataset());
+  window.showStage(MainWindow::EvaluateStage);
+}
+
+void TestGuiEval::runEvaluation(MainWindow& window, const QString& resultsFile) {
+  EvaluatePage* page = window.evaluatePage();
+  page->setResultsPath(dir_.filePath(resultsFile));
+  QVERIFY(page->setMetric(EvaluatePage::Metric::Bbox));
+  QVERIFY(page->evaluateButton()->isEnabled());
+  QSignalSpy done(page, &EvaluatePage::evaluationFinished);
+  QTest::mouseClick(page->evaluateButton(), Qt::LeftButton);
+  QTRY_VERIFY_WITH_TIMEOUT(!page->isRunning(), kTimeoutMs);
+  QCOMPARE(done.count(), 1);
+  QVERIFY2(page->errorText().isEmpty(), qPrintable(page->errorText()));
+}
+
+void TestGuiEval::perfectDetectionsScoreOne() {
+  MainWindow window;
+  openGroundTruth(window);
+  // Not a VOC dataset: COCO boxes and masks only.
+  QVERIFY(!window.evaluatePage()->setMetric(EvaluatePage::Metric::Voc));
+  runEvaluation(window, QStringLiteral("perfect.json"));
+  EvaluatePage* page = window.evaluatePage();
+
+  const QStringList names{"AP",  "AP50", "AP75",  "APs", "APm", "APl",
+                          "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"};
+  const QStringList expected{"1.000", "1.000", "1.000", "–", "1.000", "–",
+                             "1.000", "1.000", "1.000", "–", "1.000", "–"};
+  QCOMPARE(page->summaryTable()->rowCount(), 12);
+  for (int i = 0; i < 12; ++i) {
+    QCOMPARE(page->summaryTable()->item(i, 0)->text(), names[i]);
+    QCOMPARE(page->summaryValue(names[i]), expected[i]);
+  }
+
+  QAbstractItemModel* table = page->categoryTable()->model();
+  QCOMPARE(table->rowCount(), 2);
+  for (int row = 0; row < 2; ++row) {
+    QCOMPARE(table->index(row, 1).data().toString(), QStringLiteral("2"));      // ground truth
+    QCOMPARE(table->index(row, 2).data().toString(), QStringLiteral("1.000"));  // AP
+    QCOMPARE(table->index(row, 5).data().toString(), QStringLiteral("–"));      // APs
+  }
+
+  // Everything on the diagonal; nothing missed, nothing spurious.
+  studio::ui::ConfusionMatrixView* confusion = page->confusion();
+  QCOMPARE(confusion->table()->rowCount(), 3);
+  QCOMPARE(confusion->table()->verticalHeaderItem(2)->text(), QStringLiteral("background"));
+  QCOMPARE(confusion->table()->horizontalHeaderItem(2)->text(), QStringLiteral("background"));
+  QCOMPARE(confusion->count(0, 0), 2);
+  QCOMPARE(confusion->count(1, 1), 2);
+  QCOMPARE(confusion->count(0, 1) + confusion->count(1, 0) + confusion->count(0, 2) + confusion->count(1, 2) +
+               confusion->count(2, 0) + confusion->count(2, 1),
+           0);
+
+  const QStringList graphs = page->prCurves()->graphNames();
+  QVERIFY2(graphs.contains("circle") && graphs.contains("square") && graphs.contains("mean"),
+           qPrintable(graphs.join(',')));
+  page->prCurves()->setIou(0.75);
+  QCOMPARE(page->prCurves()->graphNames().size(), 3);
+
+  saveShot(window, "evaluate_page");
+  page->tabs()->setCurrentIndex(1);
+  saveShot(window, "evaluate_pr");
+  page->tabs()->setCurrentIndex(2);
+  saveShot(window, "evaluate_confusion");
+}
+
+void TestGuiEval::missingClassHalvesTheMean() {
+  MainWindow window;
+  openGroundTruth(window);
+  runEvaluation(window, QStringLiteral("circles_only.json"));
+  EvaluatePage* page = window.evaluatePage();
+  QCOMPARE(page->summaryValue("AP"), QStringLiteral("0.500"));
+  QCOMPARE(page->summaryValue("AP50"), QStringLiteral("0.500"));
+  QCOMPARE(page->summaryValue("AR100"), QStringLiteral("0.500"));
+  QCOMPARE(page->summaryValue("APs"), QStringLiteral("–"));
+
+  // Sorted by AP, best first, through the proxy.
+  page->categoryTable()->sortByColumn(2, Qt::DescendingOrder);
+  QAbstractItemModel* table = page->categoryTable()->model();
+  QCOMPARE(table->index(0, 0).data().toString(), QStringLiteral("circle"));
+  QCOMPARE(table->index(0, 2).data().toString(), QStringLiteral("1.000"));
+  QCOMPARE(table->index(1, 0).data().toString(), QStringLiteral("square"));
+  QCOMPARE(table->index(1, 2).data().toString(), QStringLiteral("0.000"));
+  page->categoryTable()->sortByColumn(2, Qt::AscendingOrder);
+  QCOMPARE(table->index(0, 0).data().toString(), QStringLiteral("square"));
+
+  studio::ui::ConfusionMatrixView* confusion = page->confusion();
+  QCOMPARE(confusion->count(0, 0), 2);  // circles found
+  QCOMPARE(confusion->count(1, 2), 2);  // squares missed (background column)
+  QCOMPARE(confusion->count(2, 0), 1);  // the spurious circle (background row)
+}
+
+void TestGuiEval::unknownImageIdIsReported() {
+  MainWindow window;
+  openGroundTruth(window);
+  EvaluatePage* page = window.evaluatePage();
+  page->setResultsPath(dir_.filePath(QStringLiteral("bad_results.json")));
+  page->evaluate();
+  QTRY_VERIFY_WITH_TIMEOUT(!page->isRunning(), kTimeoutMs);
+  const QString error = page->errorText();
+  QVERIFY2(error.contains(QStringLiteral("bad_results.json")), qPrintable(error));
+  QVERIFY2(error.contains(QStringLiteral("99")), qPrintable(error));
+  QVERIFY(!page->hasResults());
+
+  // A path that is not there is caught before any work starts.
+  page->setResultsPath(dir_.filePath(QStringLiteral("nowhere.json")));
+  page->evaluate();
+  QVERIFY(!page->isRunning());
+  QVERIFY2(page->errorText().contains(QStringLiteral("nowhere.json")), qPrintable(page->errorText()));
+}
+
+void TestGuiEval::metricsGoToTheResultsPage() {
+  MainWindow window;
+  openGroundTruth(window);
+  runEvaluation(window, QStringLiteral("perfect.json"));
+  const QString metricsPath = dir_.filePath(QStringLiteral("perfect_metrics.json"));
+  QVERIFY(window.evaluatePage()->saveMetrics(metricsPath));
+  QVERIFY(QFileInfo::exists(metricsPath));
+
+  studio::ui::ResultsPage* results = window.resultsPage();
+  QVERIFY2(results->addPath(metricsPath), qPrintable(results->errorText()));
+  studio::ui::ResultsModel* model = results->model();
+  QCOMPARE(model->rowCount(), 1);
+  const int boxAp = model->columnOf(QStringLiteral("box AP"));
+  QVERIFY(boxAp >= 0);
+  QCOMPARE(model->index(0, boxAp).data().toString(), QStringLiteral("100.0"));
+  QCOMPARE(model->index(0, model->columnOf(QStringLiteral("APm"))).data().toString(),
+           QStringLiteral("100.0"));
+
+  // "Add to Results" on the Evaluate page lands in the same table.
+  window.evaluatePage()->addToResults();
+  QCOMPARE(model->rowCount(), 2);
+
+  const QString markdownPath = dir_.filePath(QStringLiteral("results.md"));
+  QVERIFY2(results->exportTo(markdownPath, studio::TableFormat::Markdown), qPrintable(results->errorText()));
+  QFile file(markdownPath);
+  QVERIFY(file.open(QIODevice::ReadOnly));
+  const QString markdown = QString::fromUtf8(file.readAll());
+  QVERIFY2(markdown.startsWith(QLatin1Char('|')), qPrintable(markdown));
+  QVERIFY2(markdown.contains(QStringLiteral("box AP")), qPrintable(markdown));
+  QCOMPARE(markdown.count(QStringLiteral("100.0")) >= 2, true);
+  QCOMPARE(results->markdown(), markdown);
+
+  // An unreadable file says so and adds nothing.
+  const QString broken =
+      QString::fromStdString(studio::test::write_text(dir_, "broken.json", "{\"meta\": ["));
+  QVERIFY(!results->addPath(broken));
+  QVERIFY2(results->errorText().contains(QStringLiteral("broken.json")), qPrintable(results->errorText()));
+  QCOMPARE(model->rowCount(), 2);
+
+  results->table()->selectRow(0);
+  results->removeSelected();
+  QCOMPARE(model->rowCount(), 1);
+
+  window.showStage(MainWindow::ResultsStage);
+  saveShot(window, "results_page");
+}
+
+QTEST_MAIN(TestGuiEval)
+#include "test_gui_eval.moc"

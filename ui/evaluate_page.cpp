@@ -1,0 +1,435 @@
+#include "evaluate_page.h"
+
+#include <QComboBox>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QRadioButton>
+#include <QSortFilterProxyModel>
+#include <QSplitter>
+#include <QStyle>
+#include <QTabWidget>
+#include <QTableView>
+#include <QTableWidget>
+#include <QVBoxLayout>
+#include <exception>
+
+#include "category_metrics_model.h"
+#include "common/atomic_file.h"
+#include "confusion_matrix_view.h"
+#include "dataset_document.h"
+#include "evaluation_job.h"
+#include "path_field.h"
+#include "pr_curve_plot.h"
+
+namespace studio::ui {
+
+namespace {
+
+// What each of the 12 numbers means, in pycocotools' words, for the summary's tooltips.
+const char* const kSummaryMeaning[12] = {
+    "Average precision, IoU 0.50:0.95, all areas, 100 detections per image",
+    "Average precision, IoU 0.50",
+    "Average precision, IoU 0.75",
+    "Average precision, small objects (area < 32²)",
+    "Average precision, medium objects (32² to 96²)",
+    "Average precision, large objects (area > 96²)",
+    "Average recall, 1 detection per image",
+    "Average recall, 10 detections per image",
+    "Average recall, 100 detections per image",
+    "Average recall, small objects",
+    "Average recall, medium objects",
+    "Average recall, large objects",
+};
+
+QGroupBox* group(const QString& title, QWidget* content) {
+  auto* box = new QGroupBox(title);
+  auto* layout = new QVBoxLayout(box);
+  layout->setContentsMargins(8, 6, 8, 8);
+  layout->addWidget(content);
+  return box;
+}
+
+QTableWidgetItem* cell(const QString& text, Qt::Alignment alignment) {
+  auto* item = new QTableWidgetItem(text);
+  item->setTextAlignment(alignment | Qt::AlignVCenter);
+  return item;
+}
+
+}  // namespace
+
+EvaluatePage::EvaluatePage(DatasetDocument* document, QWidget* parent)
+    : QWidget(parent), document_(document), job_(new EvaluationJob(this)) {
+  banner_ = new QLabel;
+  banner_->setWordWrap(true);
+  banner_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  banner_->setStyleSheet(
+      QStringLiteral("QLabel { background: #fde7e9; color: #8a0014; border: 1px solid #e8a0a8; "
+                     "border-radius: 3px; padding: 6px; }"));
+  banner_->setVisible(false);
+
+  auto* layout = new QVBoxLayout(this);
+  layout->setContentsMargins(8, 8, 8, 8);
+  layout->addWidget(buildInputs());
+  layout->addWidget(banner_);
+  layout->addWidget(buildResults(), 1);
+
+  connect(job_, &EvaluationJob::runningChanged, this, &EvaluatePage::onRunningChanged);
+  connect(job_, &EvaluationJob::progress, this, &EvaluatePage::onProgress);
+  connect(job_, &EvaluationJob::finished, this, &EvaluatePage::onFinished);
+  connect(job_, &EvaluationJob::failed, this,
+          [this](const QString& message) { showBanner(tr("Evaluation failed: %1").arg(message)); });
+  connect(job_, &EvaluationJob::cancelled, this, [this] { stage_->setText(tr("Cancelled")); });
+  connect(document_, &DatasetDocument::datasetChanged, this, &EvaluatePage::onDatasetChanged);
+  connect(document_, &DatasetDocument::busyChanged, this, &EvaluatePage::updateButtons);
+  connect(resultsField_, &PathField::pathChanged, this, &EvaluatePage::updateButtons);
+  connect(metric_, &QComboBox::currentIndexChanged, this, [this] {
+    const bool voc = metric() == Metric::Voc;
+    vocMethodLabel_->setVisible(voc);
+    vocMethod_->setVisible(voc);
+  });
+  connect(evaluateButton_, &QPushButton::clicked, this, &EvaluatePage::evaluate);
+  connect(cancelButton_, &QPushButton::clicked, this, &EvaluatePage::cancel);
+  connect(saveButton_, &QPushButton::clicked, this, &EvaluatePage::saveMetricsWithDialog);
+  connect(addButton_, &QPushButton::clicked, this, &EvaluatePage::addToResults);
+
+  onDatasetChanged();
+  onRunningChanged(false);
+}
+
+QWidget* EvaluatePage::buildInputs() {
+  groundTruth_ = new QLabel;
+  groundTruth_->setWordWrap(true);
+  groundTruth_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+
+  fromResults_ = new QRadioButton(tr("Results file"));
+  fromResults_->setChecked(true);
+  resultsField_ = new PathField(PathField::Kind::File, tr("COCO results file"),
+                                tr("COCO results JSON (*.json);;All files (*)"));
+  resultsField_->setPlaceholderText(
+      tr("detections as a COCO results JSON (image_id, category_id, bbox, score)"));
+  auto* resultsRow = new QHBoxLayout;
+  resultsRow->addWidget(fromResults_);
+  resultsRow->addWidget(resultsField_, 1);
+
+  // Shown, but off: scoring a checkpoint needs the model code that arrives with training.
+  fromCheckpoint_ = new QRadioButton(tr("Checkpoint"));
+  fromCheckpoint_->setEnabled(false);
+  auto* checkpointNote = new QLabel(tr("Evaluating a checkpoint directly comes with training."));
+  checkpointNote->setEnabled(false);
+  auto* checkpointRow = new QHBoxLayout;
+  checkpointRow->addWidget(fromCheckpoint_);
+  checkpointRow->addWidget(checkpointNote, 1);
+
+  metric_ = new QComboBox;
+  metric_->setToolTip(tr("COCO AP on boxes or on masks; VOC mAP for Pascal VOC datasets"));
+  vocMethodLabel_ = new QLabel(tr("AP rule"));
+  vocMethod_ = new QComboBox;
+  vocMethod_->addItem(tr("area under the curve (VOC2010+)"), int(VocMethod::Area));
+  vocMethod_->addItem(tr("11-point (VOC2007)"), int(VocMethod::Points11));
+  vocMethodLabel_->setVisible(false);
+  vocMethod_->setVisible(false);
+
+  evaluateButton_ = new QPushButton(style()->standardIcon(QStyle::SP_MediaPlay), tr("Evaluate"));
+  evaluateButton_->setDefault(true);
+  stage_ = new QLabel;
+  progress_ = new QProgressBar;
+  progress_->setFixedWidth(200);
+  cancelButton_ = new QPushButton(tr("Cancel"));
+  saveButton_ = new QPushButton(style()->standardIcon(QStyle::SP_DialogSaveButton), tr("Save metrics JSON…"));
+  addButton_ = new QPushButton(tr("Add to Results"));
+  addButton_->setToolTip(tr("Put these numbers in the table on the Results page"));
+
+  auto* actions = new QHBoxLayout;
+  actions->addWidget(new QLabel(tr("Metric")));
+  actions->addWidget(metric_);
+  actions->addWidget(vocMethodLabel_);
+  actions->addWidget(vocMethod_);
+  actions->addSpacing(12);
+  actions->addWidget(evaluateButton_);
+  actions->addWidget(stage_);
+  actions->addWidget(progress_);
+  actions->addWidget(cancelButton_);
+  actions->addStretch(1);
+  actions->addWidget(saveButton_);
+  actions->addWidget(addButton_);
+
+  auto* box = new QGroupBox(tr("Evaluate"));
+  auto* form = new QFormLayout(box);
+  form->setContentsMargins(8, 6, 8, 8);
+  form->addRow(tr("Ground truth"), groundTruth_);
+  form->addRow(tr("Predictions"), resultsRow);
+  form->addRow(QString(), checkpointRow);
+  form->addRow(QString(), actions);
+  return box;
+}
+
+QWidget* EvaluatePage::buildResults() {
+  summary_ = new QTableWidget(0, 2);
+  summary_->setHorizontalHeaderLabels({tr("Metric"), tr("Value")});
+  summary_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  summary_->setSelectionMode(QAbstractItemView::ContiguousSelection);
+  summary_->verticalHeader()->setVisible(false);
+  summary_->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Stretch);
+  summary_->horizontalHeader()->setSectionResizeMode(1, QHeaderView::ResizeToContents);
+  summary_->verticalHeader()->setDefaultSectionSize(summary_->fontMetrics().height() + 8);
+  summary_->setMinimumWidth(190);
+
+  categoryModel_ = new CategoryMetricsModel(this);
+  categoryProxy_ = new QSortFilterProxyModel(this);
+  categoryProxy_->setSourceModel(categoryModel_);
+  categoryProxy_->setSortRole(CategoryMetricsModel::SortRole);
+  categoryView_ = new QTableView;
+  categoryView_->setModel(categoryProxy_);
+  categoryView_->setSortingEnabled(true);
+  categoryView_->sortByColumn(-1, Qt::AscendingOrder);
+  categoryView_->setAlternatingRowColors(true);
+  categoryView_->setSelectionBehavior(QAbstractItemView::SelectRows);
+  categoryView_->verticalHeader()->setVisible(false);
+  categoryView_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  categoryView_->horizontalHeader()->setStretchLastSection(true);
+
+  prPlot_ = new PrCurvePlot;
+  confusion_ = new ConfusionMatrixView;
+
+  tabs_ = new QTabWidget;
+  tabs_->addTab(categoryView_, tr("Per category"));
+  tabs_->addTab(prPlot_, tr("Precision-recall"));
+  tabs_->addTab(confusion_, tr("Confusion matrix"));
+
+  resultTitle_ = new QLabel(tr("No evaluation yet: pick a results file and press Evaluate."));
+  resultTitle_->setWordWrap(true);
+
+  auto* splitter = new QSplitter(Qt::Horizontal);
+  splitter->addWidget(group(tr("Summary"), summary_));
+  splitter->addWidget(tabs_);
+  splitter->setStretchFactor(0, 0);
+  splitter->setStretchFactor(1, 1);
+  splitter->setSizes({240, 900});
+  splitter->setChildrenCollapsible(false);
+
+  auto* page = new QWidget;
+  auto* layout = new QVBoxLayout(page);
+  layout->setContentsMargins(0, 0, 0, 0);
+  layout->addWidget(resultTitle_);
+  layout->addWidget(splitter, 1);
+  return page;
+}
+
+void EvaluatePage::setResultsPath(const QString& path) { resultsField_->setPath(path); }
+
+QString EvaluatePage::resultsPath() const { return resultsField_->path(); }
+
+bool EvaluatePage::setMetric(Metric metric) {
+  const int index = metric_->findData(int(metric));
+  if (index < 0) return false;
+  metric_->setCurrentIndex(index);
+  return true;
+}
+
+EvaluatePage::Metric EvaluatePage::metric() const {
+  return static_cast<Metric>(metric_->currentData().toInt());
+}
+
+void EvaluatePage::setVocMethod(VocMethod method) {
+  vocMethod_->setCurrentIndex(vocMethod_->findData(int(method)));
+}
+
+bool EvaluatePage::isRunning() const { return job_->isRunning(); }
+
+QString EvaluatePage::errorText() const { return banner_->isHidden() ? QString() : banner_->text(); }
+
+void EvaluatePage::showBanner(const QString& message) {
+  banner_->setText(message);
+  banner_->setVisible(true);
+}
+
+void EvaluatePage::onDatasetChanged() {
+  const bool has = document_->hasDataset();
+  groundTruth_->setText(has ? tr("%1 — %2 images, %3 classes")
+                                  .arg(document_->description())
+                                  .arg(document_->dataset().images.size())
+                                  .arg(document_->dataset().categories.size())
+                            : tr("No dataset open. Open the ground truth on the Dataset page first."));
+  const Metric previous = metric_->count() > 0 ? metric() : Metric::Bbox;
+  const QSignalBlocker blocker(metric_);
+  metric_->clear();
+  metric_->addItem(tr("Boxes (bbox)"), int(Metric::Bbox));
+  metric_->addItem(tr("Masks (segm)"), int(Metric::Segm));
+  const bool voc = has && document_->dataset().format == studio::DatasetFormat::Voc;
+  if (voc) metric_->addItem(tr("VOC mAP"), int(Metric::Voc));
+  // VOC datasets are scored the VOC way unless the user picks COCO.
+  if (!setMetric(voc && outcome_ == nullptr ? Metric::Voc : previous)) setMetric(Metric::Bbox);
+  vocMethodLabel_->setVisible(metric() == Metric::Voc);
+  vocMethod_->setVisible(metric() == Metric::Voc);
+  // Numbers against another ground truth would be misleading next to the new one.
+  clearResults();
+  banner_->setVisible(false);
+  updateButtons();
+}
+
+void EvaluatePage::updateButtons() {
+  const bool running = job_->isRunning();
+  evaluateButton_->setEnabled(!running && document_->hasDataset() && !document_->isBusy() &&
+                              !resultsField_->path().isEmpty());
+  saveButton_->setEnabled(!running && outcome_ != nullptr);
+  addButton_->setEnabled(!running && outcome_ != nullptr);
+}
+
+void EvaluatePage::evaluate() {
+  banner_->setVisible(false);
+  if (!document_->hasDataset()) {
+    showBanner(tr("Open the ground truth dataset on the Dataset page first."));
+    return;
+  }
+  const QString path = resultsField_->path();
+  if (path.isEmpty()) {
+    showBanner(tr("Pick a results file (a COCO results JSON) to evaluate."));
+    return;
+  }
+  if (!QFileInfo(path).isFile()) {
+    showBanner(tr("The results file %1 does not exist.").arg(path));
+    return;
+  }
+  EvaluationRequest request;
+  request.resultsPath = path;
+  request.datasetDescription = document_->description();
+  switch (metric()) {
+    case Metric::Bbox:
+      request.kind = EvaluationRequest::Kind::CocoBbox;
+      break;
+    case Metric::Segm:
+      request.kind = EvaluationRequest::Kind::CocoSegm;
+      break;
+    case Metric::Voc:
+      request.kind = EvaluationRequest::Kind::Voc;
+      break;
+  }
+  request.vocMethod = vocMethod_->currentData().toInt() == int(VocMethod::Points11)
+                          ? studio::VocApMethod::Points11
+                          : studio::VocApMethod::Area;
+  job_->start(document_->dataset(), request);
+}
+
+void EvaluatePage::cancel() { job_->cancel(); }
+
+void EvaluatePage::onRunningChanged(bool running) {
+  metric_->setEnabled(!running);
+  vocMethod_->setEnabled(!running);
+  resultsField_->setEnabled(!running);
+  stage_->setVisible(running);
+  progress_->setVisible(running);
+  cancelButton_->setVisible(running);
+  if (running) {
+    stage_->setText(tr("Evaluating…"));
+    progress_->setRange(0, 0);
+  }
+  updateButtons();
+}
+
+void EvaluatePage::onProgress(qint64 done, qint64 total, const QString& stage) {
+  if (!stage.isEmpty()) stage_->setText(stage);
+  progress_->setRange(0, total > 0 ? 1000 : 0);
+  if (total > 0) progress_->setValue(static_cast<int>(1000 * done / total));
+}
+
+void EvaluatePage::onFinished() {
+  outcome_ = job_->outcome();
+  showOutcome();
+  updateButtons();
+  emit evaluationFinished();
+}
+
+void EvaluatePage::clearResults() {
+  outcome_.reset();
+  summary_->setRowCount(0);
+  categoryModel_->clear();
+  prPlot_->clear();
+  confusion_->clear();
+  resultTitle_->setText(tr("No evaluation yet: pick a results file and press Evaluate."));
+}
+
+void EvaluatePage::showOutcome() {
+  const EvaluationOutcome& out = *outcome_;
+  const QString file = QFileInfo(out.request.resultsPath).fileName();
+  std::vector<std::pair<std::int64_t, std::string>> names;
+  for (const auto& c : out.groundTruth->categories) names.emplace_back(c.id, c.name);
+
+  summary_->setRowCount(0);
+  if (out.coco) {
+    const auto& labels = studio::summary_names();
+    summary_->setRowCount(int(labels.size()));
+    for (int i = 0; i < int(labels.size()); ++i) {
+      auto* name = cell(QString::fromLatin1(labels[std::size_t(i)]), Qt::AlignLeft);
+      name->setToolTip(tr(kSummaryMeaning[i]));
+      summary_->setItem(i, 0, name);
+      summary_->setItem(
+          i, 1, cell(CategoryMetricsModel::formatValue(out.coco->stats[std::size_t(i)]), Qt::AlignRight));
+    }
+    categoryModel_->setCocoRows(out.perCategory);
+    prPlot_->setCurves(out.curves, names);
+    resultTitle_->setText(tr("<b>%1</b> on %2 — COCO %3, %4 detections")
+                              .arg(file.toHtmlEscaped(), out.request.datasetDescription.toHtmlEscaped(),
+                                   QString::fromLatin1(studio::iou_type_name(out.coco->type)))
+                              .arg(out.detections));
+  } else if (out.voc) {
+    const bool points11 = out.voc->method == studio::VocApMethod::Points11;
+    summary_->setRowCount(1);
+    auto* name = cell(tr("mAP"), Qt::AlignLeft);
+    name->setToolTip(points11 ? tr("VOC2007 11-point AP at IoU 0.5, mean over classes")
+                              : tr("Area under the precision envelope at IoU 0.5, mean over classes"));
+    summary_->setItem(0, 0, name);
+    summary_->setItem(0, 1, cell(CategoryMetricsModel::formatValue(out.voc->map), Qt::AlignRight));
+    categoryModel_->setVocClasses(out.voc->classes);
+    prPlot_->setCurves(out.curves, names, true);
+    resultTitle_->setText(tr("<b>%1</b> on %2 — VOC mAP (%3), %4 detections")
+                              .arg(file.toHtmlEscaped(), out.request.datasetDescription.toHtmlEscaped(),
+                                   points11 ? tr("11-point") : tr("area"))
+                              .arg(out.detections));
+  }
+  confusion_->setMatrix(out.confusion);
+}
+
+QString EvaluatePage::summaryValue(const QString& name) const {
+  for (int row = 0; row < summary_->rowCount(); ++row)
+    if (summary_->item(row, 0) && summary_->item(row, 0)->text() == name)
+      return summary_->item(row, 1) ? summary_->item(row, 1)->text() : QString();
+  return {};
+}
+
+studio::MetricsFile EvaluatePage::metrics() const {
+  return outcome_ ? outcome_->metrics : studio::MetricsFile{};
+}
+
+bool EvaluatePage::saveMetrics(const QString& path) {
+  if (!outcome_) return false;
+  try {
+    studio::write_file_atomic(path.toStdString(), studio::metrics_to_json(outcome_->metrics));
+    return true;
+  } catch (const std::exception& e) {
+    showBanner(tr("Could not save the metrics: %1").arg(QString::fromStdString(e.what())));
+    return false;
+  }
+}
+
+void EvaluatePage::saveMetricsWithDialog() {
+  if (!outcome_) return;
+  const QFileInfo results(outcome_->request.resultsPath);
+  const QString suggestion =
+      results.dir().filePath(results.completeBaseName() + QStringLiteral("_metrics.json"));
+  const QString path =
+      QFileDialog::getSaveFileName(this, tr("Save metrics JSON"), suggestion, tr("Metrics JSON (*.json)"));
+  if (!path.isEmpty()) saveMetrics(path);
+}
+
+void EvaluatePage::addToResults() {
+  if (outcome_) emit addToResultsRequested(outcome_->metrics);
+}
+
+}  // namespace studio::ui

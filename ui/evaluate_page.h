@@ -1,0 +1,119 @@
+#pragma once
+// The Evaluate stage: scores a COCO results file against the open dataset (COCO bbox/segm, or
+// VOC mAP for VOC datasets) off the GUI thread and shows the 12 summary numbers, a per-category
+// table, precision-recall curves and the confusion matrix. The metrics can be saved as JSON or
+// sent to the Results page.
+#include <QWidget>
+#include <memory>
+
+#include "eval/metrics_file.h"
+
+class QComboBox;
+class QLabel;
+class QProgressBar;
+class QPushButton;
+class QRadioButton;
+class QSortFilterProxyModel;
+class QTabWidget;
+class QTableView;
+class QTableWidget;
+
+namespace studio::ui {
+
+class CategoryMetricsModel;
+class ConfusionMatrixView;
+class DatasetDocument;
+class EvaluationJob;
+class PathField;
+class PrCurvePlot;
+struct EvaluationOutcome;
+
+class EvaluatePage : public QWidget {
+  Q_OBJECT
+
+ public:
+  // What is scored; VOC is offered only while the open dataset is a VOC one.
+  enum class Metric { Bbox, Segm, Voc };
+  enum class VocMethod { Area, Points11 };
+
+  explicit EvaluatePage(DatasetDocument* document, QWidget* parent = nullptr);
+
+  void setResultsPath(const QString& path);
+  [[nodiscard]] QString resultsPath() const;
+  // Returns false when `metric` is not offered for the open dataset.
+  bool setMetric(Metric metric);
+  [[nodiscard]] Metric metric() const;
+  void setVocMethod(VocMethod method);
+
+  [[nodiscard]] bool isRunning() const;
+  [[nodiscard]] bool hasResults() const { return outcome_ != nullptr; }
+  // The last failure shown in the error bar (empty when none).
+  [[nodiscard]] QString errorText() const;
+
+  // The summary table as shown: row names ("AP", …) and their value text ("1.000", "–").
+  [[nodiscard]] QTableWidget* summaryTable() const { return summary_; }
+  [[nodiscard]] QString summaryValue(const QString& name) const;
+  [[nodiscard]] QTableView* categoryTable() const { return categoryView_; }
+  [[nodiscard]] QSortFilterProxyModel* categoryProxy() const { return categoryProxy_; }
+  [[nodiscard]] PrCurvePlot* prCurves() const { return prPlot_; }
+  [[nodiscard]] ConfusionMatrixView* confusion() const { return confusion_; }
+  [[nodiscard]] QTabWidget* tabs() const { return tabs_; }
+  [[nodiscard]] QPushButton* evaluateButton() const { return evaluateButton_; }
+
+  // The metrics of the last evaluation (valid while hasResults()).
+  [[nodiscard]] studio::MetricsFile metrics() const;
+  // Writes metrics_to_json atomically; on failure shows why and returns false.
+  bool saveMetrics(const QString& path);
+
+ public slots:
+  // Starts the evaluation; problems with the inputs go to the error bar. Returns at once.
+  void evaluate();
+  void cancel();
+  void addToResults();
+
+ signals:
+  void addToResultsRequested(const studio::MetricsFile& metrics);
+  void evaluationFinished();
+
+ private:
+  QWidget* buildInputs();
+  QWidget* buildResults();
+  void onDatasetChanged();
+  void onRunningChanged(bool running);
+  void onProgress(qint64 done, qint64 total, const QString& stage);
+  void onFinished();
+  void showBanner(const QString& message);
+  void showOutcome();
+  void clearResults();
+  void saveMetricsWithDialog();
+  void updateButtons();
+
+  DatasetDocument* document_;
+  EvaluationJob* job_;
+  std::shared_ptr<const EvaluationOutcome> outcome_;
+
+  QLabel* groundTruth_;
+  QRadioButton* fromResults_;
+  QRadioButton* fromCheckpoint_;
+  PathField* resultsField_;
+  QComboBox* metric_;
+  QLabel* vocMethodLabel_;
+  QComboBox* vocMethod_;
+  QPushButton* evaluateButton_;
+  QLabel* stage_;
+  QProgressBar* progress_;
+  QPushButton* cancelButton_;
+  QPushButton* saveButton_;
+  QPushButton* addButton_;
+  QLabel* banner_;
+  QLabel* resultTitle_;
+  QTableWidget* summary_;
+  CategoryMetricsModel* categoryModel_;
+  QSortFilterProxyModel* categoryProxy_;
+  QTableView* categoryView_;
+  PrCurvePlot* prPlot_;
+  ConfusionMatrixView* confusion_;
+  QTabWidget* tabs_;
+};
+
+}  // namespace studio::ui

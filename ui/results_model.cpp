@@ -1,0 +1,95 @@
+#include "results_model.h"
+
+#include <algorithm>
+
+namespace studio::ui {
+
+ResultsModel::ResultsModel(QObject* parent) : QAbstractTableModel(parent) {
+  // The header comes from export_table itself; an empty table still shows it.
+  const QStringList lines =
+      QString::fromStdString(studio::export_table({}, studio::TableFormat::Csv)).split(QLatin1Char('\n'));
+  if (!lines.isEmpty() && !lines.front().isEmpty()) headers_ = splitCsvLine(lines.front());
+  // export_table's documented columns, should it write nothing for no runs.
+  if (headers_.isEmpty())
+    headers_ = QStringList{"name",    "model", "dataset", "devices", "epochs", "images/s", "box AP",
+                           "mask AP", "AP50",  "AP75",    "APs",     "APm",    "APl"};
+}
+
+QStringList ResultsModel::splitCsvLine(const QString& line) {
+  QStringList fields;
+  QString field;
+  bool quoted = false;
+  for (int i = 0; i < line.size(); ++i) {
+    const QChar c = line[i];
+    if (quoted) {
+      if (c == QLatin1Char('"') && i + 1 < line.size() && line[i + 1] == QLatin1Char('"')) {
+        field += c;
+        ++i;
+      } else if (c == QLatin1Char('"')) {
+        quoted = false;
+      } else {
+        field += c;
+      }
+    } else if (c == QLatin1Char('"')) {
+      quoted = true;
+    } else if (c == QLatin1Char(',')) {
+      fields << field;
+      field.clear();
+    } else if (c != QLatin1Char('\r')) {
+      field += c;
+    }
+  }
+  fields << field;
+  return fields;
+}
+
+void ResultsModel::addRun(studio::MetricsFile run) {
+  const QStringList lines =
+      QString::fromStdString(studio::export_table({run}, studio::TableFormat::Csv)).split(QLatin1Char('\n'));
+  QStringList row = lines.size() > 1 ? splitCsvLine(lines[1]) : QStringList();
+  const int at = rowCount();
+  beginInsertRows({}, at, at);
+  runs_.push_back(std::move(run));
+  cells_.push_back(std::move(row));
+  endInsertRows();
+}
+
+void ResultsModel::removeRows(QList<int> rows) {
+  std::sort(rows.begin(), rows.end(), std::greater<int>());
+  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  for (int row : rows) {
+    if (row < 0 || row >= rowCount()) continue;
+    beginRemoveRows({}, row, row);
+    runs_.erase(runs_.begin() + row);
+    cells_.erase(cells_.begin() + row);
+    endRemoveRows();
+  }
+}
+
+int ResultsModel::columnOf(const QString& header) const { return int(headers_.indexOf(header)); }
+
+int ResultsModel::rowCount(const QModelIndex& parent) const {
+  return parent.isValid() ? 0 : static_cast<int>(runs_.size());
+}
+
+int ResultsModel::columnCount(const QModelIndex& parent) const {
+  return parent.isValid() ? 0 : static_cast<int>(headers_.size());
+}
+
+QVariant ResultsModel::data(const QModelIndex& index, int role) const {
+  if (!index.isValid() || index.row() >= rowCount()) return {};
+  const QStringList& row = cells_[std::size_t(index.row())];
+  if (role == Qt::DisplayRole) return index.column() < row.size() ? row[index.column()] : QString();
+  if (role == Qt::ToolTipRole) return QString::fromStdString(runs_[std::size_t(index.row())].source);
+  if (role == Qt::TextAlignmentRole && index.column() >= 3)
+    return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
+  return {};
+}
+
+QVariant ResultsModel::headerData(int section, Qt::Orientation orientation, int role) const {
+  if (role != Qt::DisplayRole) return {};
+  if (orientation == Qt::Vertical) return section + 1;
+  return section < headers_.size() ? headers_[section] : QVariant();
+}
+
+}  // namespace studio::ui
