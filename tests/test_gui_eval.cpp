@@ -207,6 +207,11 @@ void TestGuiEval::missingClassHalvesTheMean() {
   QCOMPARE(confusion->count(0, 0), 2);  // circles found
   QCOMPARE(confusion->count(1, 2), 2);  // squares missed (background column)
   QCOMPARE(confusion->count(2, 0), 1);  // the spurious circle (background row)
+
+  page->categoryTable()->sortByColumn(2, Qt::DescendingOrder);
+  saveShot(window, "evaluate_mixed");
+  page->tabs()->setCurrentIndex(1);
+  saveShot(window, "evaluate_mixed_pr");
 }
 
 void TestGuiEval::unknownImageIdIsReported() {
@@ -260,6 +265,9 @@ void TestGuiEval::metricsGoToTheResultsPage() {
   QCOMPARE(markdown.count(QStringLiteral("100.0")) >= 2, true);
   QCOMPARE(results->markdown(), markdown);
 
+  window.showStage(MainWindow::ResultsStage);
+  saveShot(window, "results_page");
+
   // An unreadable file says so and adds nothing.
   const QString broken =
       QString::fromStdString(studio::test::write_text(dir_, "broken.json", "{\"meta\": ["));
@@ -270,9 +278,6 @@ void TestGuiEval::metricsGoToTheResultsPage() {
   results->table()->selectRow(0);
   results->removeSelected();
   QCOMPARE(model->rowCount(), 1);
-
-  window.showStage(MainWindow::ResultsStage);
-  saveShot(window, "results_page");
 }
 
 QTEST_MAIN(TestGuiEval)

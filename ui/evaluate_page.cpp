@@ -193,7 +193,8 @@ QWidget* EvaluatePage::buildResults() {
   categoryView_->setSelectionBehavior(QAbstractItemView::SelectRows);
   categoryView_->verticalHeader()->setVisible(false);
   categoryView_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-  categoryView_->horizontalHeader()->setStretchLastSection(true);
+  // Columns as wide as their numbers: a stretched last column pushes AR100 far from the rest.
+  categoryView_->horizontalHeader()->setStretchLastSection(false);
 
   prPlot_ = new PrCurvePlot;
   confusion_ = new ConfusionMatrixView;

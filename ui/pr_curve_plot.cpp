@@ -28,7 +28,8 @@ PrCurvePlot::PrCurvePlot(QWidget* parent) : QWidget(parent) {
   plot_->xAxis->setLabel(tr("Recall"));
   plot_->yAxis->setLabel(tr("Precision"));
   plot_->xAxis->setRange(0, 1);
-  plot_->yAxis->setRange(0, 1.02);
+  // A little room below 0 so that a class never detected (precision 0) stays visible.
+  plot_->yAxis->setRange(-0.03, 1.03);
   plot_->legend->setVisible(true);
   plot_->legend->setFont(font());
   plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignLeft);
