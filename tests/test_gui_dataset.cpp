@@ -575,7 +575,7 @@ void TestGuiDataset::placeholderPagesSayTheyComeLater() {
   int saying = 0;
   for (const QLabel* label : window.findChildren<QLabel*>())
     if (label->text().contains(QStringLiteral("comes in a later release"))) ++saying;
-  QCOMPARE(saying, 4);
+  QCOMPARE(saying, 2);  // Train and Inspect; Evaluate and Results work since the evaluation issue
   window.showStage(MainWindow::DatasetStage);
   QCOMPARE(window.currentStage(), MainWindow::DatasetStage);
 }
