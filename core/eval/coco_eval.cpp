@@ -75,8 +75,11 @@ void parallel_for(std::size_t n, int threads, const std::function<void(std::size
 }  // namespace coco_detail
 
 CocoEvalResult evaluate_coco(const Dataset& gt, const std::vector<Detection>& dt, IouType type,
-                             const CocoEvalParams& params, const Progress& progress, int threads) {
+                             const CocoEvalParams& params_in, const Progress& progress, int threads) {
   using namespace coco_detail;
+  // evaluate() sorts p.maxDets in place; the result carries the parameters as used.
+  CocoEvalParams params = params_in;
+  std::sort(params.max_dets.begin(), params.max_dets.end());
   if (params.iou_thrs.empty() || params.rec_thrs.empty() || params.max_dets.empty() || params.area_ranges.empty())
     throw Error("COCO evaluation: empty parameter list");
   if (!params.use_cats) throw Error("COCO evaluation: use_cats = false is not supported");
