@@ -193,6 +193,10 @@ int main(int argc, char** argv) {
         if (all == 1) break;
       }
       std::printf("%s", studio::format_summary(last).c_str());
+      // Full precision, for comparing with a reference tool run on the --write files.
+      std::printf("%s stats:", studio::iou_type_name(type));
+      for (double v : last.stats) std::printf(" %.17g", v);
+      std::printf("\n");
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_coco_eval: %s\n", e.what());
