@@ -55,5 +55,40 @@ expect_grep "error names file and path" "bad.json.*images\[0\]\.width" "$T/err"
 expect_rc "no dataset is exit 2" 2 "$CLI" stats
 expect_rc "unknown option is exit 2" 2 "$CLI" stats --bogus
 
+# Evaluation on a hand-made image: one cat found at the top score, one false positive below it -> AP 1.
+printf '{"images": [{"id": 1, "file_name": "a.jpg", "width": 100, "height": 100}],
+ "categories": [{"id": 1, "name": "cat"}],
+ "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [10, 10, 20, 20], "area": 400, "iscrowd": 0}]}\n' >"$T/gt.json"
+printf '[{"image_id": 1, "category_id": 1, "bbox": [10, 10, 20, 20], "score": 0.9},
+ {"image_id": 1, "category_id": 1, "bbox": [60, 60, 10, 10], "score": 0.5}]\n' >"$T/dt.json"
+expect_rc "eval bbox" 0 "$CLI" eval --gt "$T/gt.json" --dt "$T/dt.json" --type bbox --json "$T/metrics.json" --threads 1
+expect_grep "eval prints the AP line" '^ Average Precision  \(AP\) @\[ IoU=0\.50:0\.95 \| area=   all \| maxDets=100 \] = 1\.000$' "$T/out"
+expect_grep "eval prints APm undefined" '^ Average Precision  \(AP\) @\[ IoU=0\.50:0\.95 \| area=medium \| maxDets=100 \] = -1\.000$' "$T/out"
+expect_grep "eval prints per-category rows" '^cat +1 +1\.000' "$T/out"
+expect_grep "metrics json has the stats" '"bbox":\{"stats":\{"AP":(1\.0|0\.9999)' "$T/metrics.json"
+expect_grep "metrics json has the confusion matrix" '"confusion":\{"category_ids":\[1\],"names":\["cat"\],"counts":\[\[1,0\],\[1,0\]\]' "$T/metrics.json"
+expect_rc "eval with a dataset token" 0 "$CLI" eval "coco:$T/gt.json:$T" --dt "$T/dt.json"
+expect_grep "token eval prints the AP line" 'maxDets=100 \] = 1\.000$' "$T/out"
+expect_rc "eval voc metric" 0 "$CLI" eval --gt "$T/gt.json" --dt "$T/dt.json" --metric voc --voc-method 11point
+expect_grep "voc mAP printed" '^mAP +1\.0000$' "$T/out"
+expect_rc "eval --gt and a dataset is exit 2" 2 "$CLI" eval --gt "$T/gt.json" "coco:$T/gt.json:$T" --dt "$T/dt.json"
+printf '[{"image_id": 7, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}]' >"$T/bad_dt.json"
+expect_rc "eval unknown image is exit 2" 2 "$CLI" eval --gt "$T/gt.json" --dt "$T/bad_dt.json"
+expect_grep "eval error names the detection" 'bad_dt\.json:1: \[0\]\.image_id: unknown image id 7' "$T/err"
+expect_rc "eval segm without masks is exit 2" 2 "$CLI" eval --gt "$T/gt.json" --dt "$T/dt.json" --type segm
+expect_grep "segm error names the field" '\[0\]: missing required field "segmentation"' "$T/err"
+
+mkdir -p "$T/runs/exp1/eval"
+cp "$T/metrics.json" "$T/runs/exp1/eval/metrics_5.json"
+printf 'model:\n  name: ssd_mobilenetv2\ndataset: demo\ntrain:\n  epochs: 3\ndevices: 1\n' >"$T/runs/exp1/config.yaml"
+expect_rc "export-table csv" 0 "$CLI" export-table "$T/runs/exp1" "$T/metrics.json" --format csv
+expect_grep "csv header" '^name,model,dataset,devices,epochs,images/s,box AP,mask AP,AP50,AP75,APs,APm,APl$' "$T/out"
+expect_grep "csv run row" '^exp1,ssd_mobilenetv2,[^,]*gt\.json,1,3,-,100\.0,-,100\.0,100\.0,100\.0,-,-$' "$T/out"
+expect_grep "csv file row" '^metrics,-,' "$T/out"
+expect_rc "export-table md to a file" 0 "$CLI" export-table "$T/runs/exp1" --format md --out "$T/table.md"
+expect_grep "md table" '^\| exp1 \| ssd_mobilenetv2 \|' "$T/table.md"
+expect_rc "export-table of nothing is exit 2" 2 "$CLI" export-table "$T/nowhere" --format tex
+expect_rc "export-table bad format is exit 2" 2 "$CLI" export-table "$T/metrics.json" --format xlsx
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
