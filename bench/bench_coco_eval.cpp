@@ -147,13 +147,20 @@ int main(int argc, char** argv) {
       }
       return argv[++a];
     };
-    if (arg == "--images") images = std::atoi(next().c_str());
-    else if (arg == "--objects") objects = std::atof(next().c_str());
-    else if (arg == "--repeat") repeat = std::max(1, std::atoi(next().c_str()));
-    else if (arg == "--seed") seed = static_cast<unsigned>(std::atoi(next().c_str()));
-    else if (arg == "--write") write_dir = next();
+    if (arg == "--images")
+      images = std::atoi(next().c_str());
+    else if (arg == "--objects")
+      objects = std::atof(next().c_str());
+    else if (arg == "--repeat")
+      repeat = std::max(1, std::atoi(next().c_str()));
+    else if (arg == "--seed")
+      seed = static_cast<unsigned>(std::atoi(next().c_str()));
+    else if (arg == "--write")
+      write_dir = next();
     else {
-      std::fprintf(stderr, "usage: bench_coco_eval [--images N] [--objects N] [--repeat N] [--seed N] [--write DIR]\n");
+      std::fprintf(
+          stderr,
+          "usage: bench_coco_eval [--images N] [--objects N] [--repeat N] [--seed N] [--write DIR]\n");
       return 2;
     }
   }
@@ -188,8 +195,9 @@ int main(int argc, char** argv) {
           times.push_back(seconds_since(t0));
         }
         std::sort(times.begin(), times.end());
-        std::printf("%s  threads %2d: median %.3f s (min %.3f, max %.3f, %d runs)\n", studio::iou_type_name(type),
-                    threads, times[times.size() / 2], times.front(), times.back(), repeat);
+        std::printf("%s  threads %2d: median %.3f s (min %.3f, max %.3f, %d runs)\n",
+                    studio::iou_type_name(type), threads, times[times.size() / 2], times.front(),
+                    times.back(), repeat);
         if (all == 1) break;
       }
       std::printf("%s", studio::format_summary(last).c_str());

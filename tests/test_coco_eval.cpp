@@ -47,7 +47,8 @@ Detection det(std::int64_t image, std::array<double, 4> box, double score, std::
   return d;
 }
 
-CocoEvalResult run(Dataset& gt, const std::vector<Detection>& dt, IouType type = IouType::Bbox, int threads = 1) {
+CocoEvalResult run(Dataset& gt, const std::vector<Detection>& dt, IouType type = IouType::Bbox,
+                   int threads = 1) {
   gt.index();
   return studio::evaluate_coco(gt, dt, type, {}, {}, threads);
 }
@@ -78,7 +79,8 @@ class TestCocoEval : public QObject {
     add_gt(gt, 1, {10, 10, 20, 20});  // area 400: small
     add_gt(gt, 1, {50, 50, 40, 40});  // 1600: medium
     add_gt(gt, 2, {0, 0, 30, 30});    // 900: small
-    std::vector<Detection> dt{det(1, {10, 10, 20, 20}, .9), det(1, {50, 50, 40, 40}, .8), det(2, {0, 0, 30, 30}, .7)};
+    std::vector<Detection> dt{det(1, {10, 10, 20, 20}, .9), det(1, {50, 50, 40, 40}, .8),
+                              det(2, {0, 0, 30, 30}, .7)};
     const auto r = run(gt, dt);
     QVERIFY(std::abs(r.stats[0] - kOne) < kTol);
     QVERIFY(std::abs(r.stats[3] - kOne) < kTol);
@@ -95,7 +97,8 @@ class TestCocoEval : public QObject {
     Dataset gt = make_gt({1});
     add_gt(gt, 1, {0, 0, 20, 20});
     add_gt(gt, 1, {50, 50, 20, 20});
-    std::vector<Detection> dt{det(1, {0, 0, 20, 20}, .9), det(1, {30, 0, 10, 10}, .8), det(1, {50, 50, 20, 20}, .7)};
+    std::vector<Detection> dt{det(1, {0, 0, 20, 20}, .9), det(1, {30, 0, 10, 10}, .8),
+                              det(1, {50, 50, 20, 20}, .7)};
     const auto r = run(gt, dt);
     const double ap = (51 * kOne + 50 * (2.0 / 3.0)) / 101;
     QVERIFY2(std::abs(r.stats[0] - ap) < kTol, qPrintable(QString::number(r.stats[0], 'g', 17)));
@@ -258,11 +261,15 @@ class TestCocoEval : public QObject {
     add_gt(gt, 1, {0, 0, 20, 20});
     const auto r = run(gt, {det(1, {0, 0, 20, 20}, .9)});
     const std::string s = studio::format_summary(r);
-    const std::string first = " Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 1.000\n";
+    const std::string first =
+        " Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 1.000\n";
     QCOMPARE(s.substr(0, first.size()), first);
-    QVERIFY(studio::test::contains(s, " Average Precision  (AP) @[ IoU=0.50      | area=   all | maxDets=100 ] = 1.000\n"));
-    QVERIFY(studio::test::contains(s, " Average Precision  (AP) @[ IoU=0.50:0.95 | area= large | maxDets=100 ] = -1.000\n"));
-    QVERIFY(studio::test::contains(s, " Average Recall     (AR) @[ IoU=0.50:0.95 | area=   all | maxDets=  1 ] = 1.000\n"));
+    QVERIFY(studio::test::contains(
+        s, " Average Precision  (AP) @[ IoU=0.50      | area=   all | maxDets=100 ] = 1.000\n"));
+    QVERIFY(studio::test::contains(
+        s, " Average Precision  (AP) @[ IoU=0.50:0.95 | area= large | maxDets=100 ] = -1.000\n"));
+    QVERIFY(studio::test::contains(
+        s, " Average Recall     (AR) @[ IoU=0.50:0.95 | area=   all | maxDets=  1 ] = 1.000\n"));
     QCOMPARE(static_cast<int>(std::count(s.begin(), s.end(), '\n')), 12);
     QCOMPARE(std::string(studio::summary_names()[8]), std::string("AR100"));
   }
@@ -274,8 +281,9 @@ class TestCocoEval : public QObject {
     std::atomic<bool> stop{true};
     studio::Progress p;
     p.cancel = &stop;
-    QVERIFY_EXCEPTION_THROWN((void)studio::evaluate_coco(gt, {det(1, {0, 0, 20, 20}, .9)}, IouType::Bbox, {}, p),
-                             studio::Cancelled);
+    QVERIFY_EXCEPTION_THROWN(
+        (void)studio::evaluate_coco(gt, {det(1, {0, 0, 20, 20}, .9)}, IouType::Bbox, {}, p),
+        studio::Cancelled);
   }
 };
 

@@ -52,12 +52,12 @@ class TestIou : public QObject {
     const auto iou = studio::box_iou(dt, gt, {false, true});
     QCOMPARE(iou.size(), std::size_t{8});
     QCOMPARE(iou[0 * 2 + 0], 1.0);
-    QCOMPARE(iou[0 * 2 + 1], 1.0);               // crowd: 100 / dt area 100
-    QCOMPARE(iou[1 * 2 + 0], 25.0 / 175.0);      // 5x5 overlap, union 100 + 100 - 25
-    QCOMPARE(iou[1 * 2 + 1], 1.0);               // inside the crowd box
-    QCOMPARE(iou[2 * 2 + 0], 0.0);               // disjoint
-    QCOMPARE(iou[2 * 2 + 1], 0.0);               // touches the corner only: w <= 0
-    QCOMPARE(iou[3 * 2 + 0], 0.0);               // shares an edge: zero width
+    QCOMPARE(iou[0 * 2 + 1], 1.0);           // crowd: 100 / dt area 100
+    QCOMPARE(iou[1 * 2 + 0], 25.0 / 175.0);  // 5x5 overlap, union 100 + 100 - 25
+    QCOMPARE(iou[1 * 2 + 1], 1.0);           // inside the crowd box
+    QCOMPARE(iou[2 * 2 + 0], 0.0);           // disjoint
+    QCOMPARE(iou[2 * 2 + 1], 0.0);           // touches the corner only: w <= 0
+    QCOMPARE(iou[3 * 2 + 0], 0.0);           // shares an edge: zero width
     QCOMPARE(iou[3 * 2 + 1], 1.0);
     const auto plain = studio::box_iou(dt, gt, {});
     QCOMPARE(plain[1 * 2 + 1], 100.0 / 400.0);  // not crowd: union = gt area

@@ -80,7 +80,8 @@ CocoEvalResult evaluate_coco(const Dataset& gt, const std::vector<Detection>& dt
   // evaluate() sorts p.maxDets in place; the result carries the parameters as used.
   CocoEvalParams params = params_in;
   std::sort(params.max_dets.begin(), params.max_dets.end());
-  if (params.iou_thrs.empty() || params.rec_thrs.empty() || params.max_dets.empty() || params.area_ranges.empty())
+  if (params.iou_thrs.empty() || params.rec_thrs.empty() || params.max_dets.empty() ||
+      params.area_ranges.empty())
     throw Error("COCO evaluation: empty parameter list");
   if (!params.use_cats) throw Error("COCO evaluation: use_cats = false is not supported");
 
@@ -106,7 +107,8 @@ CocoEvalResult evaluate_coco(const Dataset& gt, const std::vector<Detection>& dt
   const std::size_t I = in.img_ids.size(), K = in.cat_ids.size();
   const std::size_t P = I * K;
   // Counting sort into (k, i) buckets keeps file order inside a bucket, as pycocotools' lists.
-  auto bucket = [&](std::size_t n, auto key_of, std::vector<std::uint32_t>& start, std::vector<std::uint32_t>& idx) {
+  auto bucket = [&](std::size_t n, auto key_of, std::vector<std::uint32_t>& start,
+                    std::vector<std::uint32_t>& idx) {
     std::vector<std::uint32_t> keys(n);
     start.assign(P + 1, 0);
     for (std::size_t j = 0; j < n; ++j) {
@@ -157,7 +159,8 @@ CocoEvalResult evaluate_coco(const Dataset& gt, const std::vector<Detection>& dt
     progress.check_cancel();
     const std::size_t end = std::min(work.size(), (c + 1) * chunk);
     for (std::size_t j = c * chunk; j < end; ++j)
-      evaluate_pair(in, static_cast<std::uint32_t>(work[j] / I), static_cast<std::uint32_t>(work[j] % I), pairs[j]);
+      evaluate_pair(in, static_cast<std::uint32_t>(work[j] / I), static_cast<std::uint32_t>(work[j] % I),
+                    pairs[j]);
     const std::size_t now = done.fetch_add(end - c * chunk) + (end - c * chunk);
     progress(now, work.size(), "evaluating");
   });

@@ -38,7 +38,8 @@ void evaluate_pair(const EvalInput& in, std::uint32_t k, std::uint32_t i, PairRe
   std::vector<std::uint32_t> dord(didx, didx + D_all);
   std::stable_sort(dord.begin(), dord.end(),
                    [&](std::uint32_t a, std::uint32_t b) { return dets[a].score > dets[b].score; });
-  const std::size_t D = std::min<std::size_t>(D_all, static_cast<std::size_t>(std::max(p.max_dets.back(), 0)));
+  const std::size_t D =
+      std::min<std::size_t>(D_all, static_cast<std::size_t>(std::max(p.max_dets.back(), 0)));
   dord.resize(D);
 
   // IoU [D][G] in the gt file order (computeIoU).
@@ -53,12 +54,14 @@ void evaluate_pair(const EvalInput& in, std::uint32_t k, std::uint32_t i, PairRe
       for (std::size_t g = 0; g < G; ++g) gm[g] = gt_mask(anns[gidx[g]], *in.images[i]);
       for (std::size_t d = 0; d < D; ++d) {
         const Detection& det = dets[dord[d]];
-        if (!det.segm) throw Error("segm evaluation: a detection on image " + std::to_string(det.image_id) +
-                                   " has no segmentation");
+        if (!det.segm)
+          throw Error("segm evaluation: a detection on image " + std::to_string(det.image_id) +
+                      " has no segmentation");
         dm[d] = make_run_mask(*det.segm);
       }
       for (std::size_t d = 0; d < D; ++d)
-        for (std::size_t g = 0; g < G; ++g) ious[d * G + g] = run_mask_iou(dm[d], gm[g], anns[gidx[g]].iscrowd);
+        for (std::size_t g = 0; g < G; ++g)
+          ious[d * G + g] = run_mask_iou(dm[d], gm[g], anns[gidx[g]].iscrowd);
     }
   }
 
@@ -70,7 +73,7 @@ void evaluate_pair(const EvalInput& in, std::uint32_t k, std::uint32_t i, PairRe
   out.states.assign(A * T * D, kFalsePositive);
   out.npig.assign(A, 0);
 
-  std::vector<std::uint32_t> gord(G);           // gt positions, ignored last (stable)
+  std::vector<std::uint32_t> gord(G);            // gt positions, ignored last (stable)
   std::vector<std::uint8_t> gt_ig(G), crowd(G);  // in gord order
   std::vector<std::uint8_t> gt_matched(G);
   std::vector<std::int64_t> dt_match_id(D);  // dtMatches: the matched gt's id, 0 when unmatched

@@ -66,9 +66,11 @@ void accumulate_pairs(const std::vector<PairResult>& pairs, CocoEvalResult& res,
       for (std::size_t j = b; j < e; ++j) {
         const std::size_t n = std::min(max_det, pairs[j].scores.size());
         for (std::size_t d = 0; d < n; ++d)
-          entries.push_back({pairs[j].scores[d], static_cast<std::uint32_t>(j), static_cast<std::uint32_t>(d)});
+          entries.push_back(
+              {pairs[j].scores[d], static_cast<std::uint32_t>(j), static_cast<std::uint32_t>(d)});
       }
-      std::stable_sort(entries.begin(), entries.end(), [](const Entry& x, const Entry& y) { return x.score > y.score; });
+      std::stable_sort(entries.begin(), entries.end(),
+                       [](const Entry& x, const Entry& y) { return x.score > y.score; });
       const std::size_t nd = entries.size();
       rc.resize(nd);
       pr.resize(nd);
@@ -93,8 +95,8 @@ void accumulate_pairs(const std::vector<PairResult>& pairs, CocoEvalResult& res,
           std::size_t pi = 0;
           for (std::size_t r = 0; r < R; ++r) {
             const double thr = p.rec_thrs[r];
-            pi = static_cast<std::size_t>(std::lower_bound(rc.begin() + static_cast<std::ptrdiff_t>(pi), rc.end(), thr) -
-                                          rc.begin());
+            pi = static_cast<std::size_t>(
+                std::lower_bound(rc.begin() + static_cast<std::ptrdiff_t>(pi), rc.end(), thr) - rc.begin());
             const std::size_t at = (((t * R + r) * K + k) * A + a) * M + m;
             res.precision[at] = pi < nd ? pr[pi] : 0;
             res.scores[at] = pi < nd ? entries[pi].score : 0;
@@ -181,7 +183,7 @@ std::string format_summary(const CocoEvalResult& res) {
 }
 
 const std::array<const char*, 12>& summary_names() {
-  static const std::array<const char*, 12> names = {"AP",  "AP50", "AP75", "APs",   "APm", "APl",
+  static const std::array<const char*, 12> names = {"AP",  "AP50", "AP75",  "APs", "APm", "APl",
                                                     "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"};
   return names;
 }

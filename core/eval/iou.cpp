@@ -16,8 +16,9 @@ RunMask make_run_mask(const Rle& rle) {
   m.h = rle.h;
   m.w = rle.w;
   const std::uint64_t total = std::uint64_t{rle.h} * rle.w;
-  if (total >= (std::uint64_t{1} << 32)) throw Error("mask of " + std::to_string(rle.h) + "x" +
-                                                     std::to_string(rle.w) + " pixels is too large for IoU");
+  if (total >= (std::uint64_t{1} << 32))
+    throw Error("mask of " + std::to_string(rle.h) + "x" + std::to_string(rle.w) +
+                " pixels is too large for IoU");
   std::uint64_t pos = 0;
   bool first = true;
   for (std::size_t j = 0; j < rle.counts.size(); ++j) {
@@ -110,14 +111,16 @@ double run_mask_iou(const RunMask& d, const RunMask& g, bool crowd) {
   return static_cast<double>(inter) / static_cast<double>(u);
 }
 
-std::vector<double> box_iou(const std::vector<Box>& dt, const std::vector<Box>& gt, const std::vector<bool>& crowd) {
+std::vector<double> box_iou(const std::vector<Box>& dt, const std::vector<Box>& gt,
+                            const std::vector<bool>& crowd) {
   if (!crowd.empty() && crowd.size() != gt.size())
     throw Error("box_iou: " + std::to_string(crowd.size()) + " crowd flags for " + std::to_string(gt.size()) +
                 " boxes");
   const std::size_t G = gt.size();
   std::vector<double> out(dt.size() * G);
   for (std::size_t d = 0; d < dt.size(); ++d)
-    for (std::size_t g = 0; g < G; ++g) out[d * G + g] = box_pair_iou(dt[d], gt[g], !crowd.empty() && crowd[g]);
+    for (std::size_t g = 0; g < G; ++g)
+      out[d * G + g] = box_pair_iou(dt[d], gt[g], !crowd.empty() && crowd[g]);
   return out;
 }
 
@@ -134,7 +137,8 @@ std::vector<double> rle_iou(const std::vector<const Rle*>& dt, const std::vector
   const std::size_t G = gt.size();
   std::vector<double> out(dt.size() * G);
   for (std::size_t d = 0; d < dm.size(); ++d)
-    for (std::size_t g = 0; g < G; ++g) out[d * G + g] = run_mask_iou(dm[d], gm[g], !crowd.empty() && crowd[g]);
+    for (std::size_t g = 0; g < G; ++g)
+      out[d * G + g] = run_mask_iou(dm[d], gm[g], !crowd.empty() && crowd[g]);
   return out;
 }
 
