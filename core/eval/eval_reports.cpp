@@ -192,7 +192,13 @@ ConfusionMatrix confusion_matrix(const Dataset& gt, const std::vector<Detection>
         iou = box_iou(db, gb, {});
         iou_ignored = box_iou(db, ib, std::vector<bool>(ib.size(), true));
       } else {
-        const auto h = static_cast<std::uint32_t>(image.height), w = static_cast<std::uint32_t>(image.width);
+        auto h = static_cast<std::uint32_t>(image.height), w = static_cast<std::uint32_t>(image.width);
+        // An image of unknown size (unreadable in a TXT list) takes its size from a detection's mask.
+        for (const Detection* d : dets)
+          if ((h == 0 || w == 0) && d->segm) {
+            h = d->segm->h;
+            w = d->segm->w;
+          }
         std::vector<Rle> dm, gm, im;
         for (const Detection* d : dets) dm.push_back(dt_mask(*d, h, w));
         for (const Annotation* a : gts) gm.push_back(gt_mask(*a, h, w));

@@ -20,7 +20,7 @@ struct VocClassAp {
   std::string name;
   std::size_t gt_count = 0;  // non-difficult
   std::size_t detections = 0;
-  double ap = 0;
+  double ap = 0;  // -1 when the class has no (non-difficult) ground truth
   std::vector<double> recall, precision;  // the raw curve (for plots)
 };
 
