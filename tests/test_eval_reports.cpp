@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "data/shapes_generator.h"
 #include "eval/metrics_file.h"
 #include "test_support.h"
 
@@ -194,6 +195,38 @@ class TestEvalReports : public QObject {
         test::contains(tex, "a\\textbackslash{}b\\textasciitilde{}c\\textasciicircum{}d\\%e\\$f\\#g\\{h\\}"),
         tex.c_str());
     STUDIO_EXPECT_ERROR((void)parse_table_format("xlsx"), "xlsx", "csv, md, tex, json");
+  }
+
+  // The whole chain on a generated set: ground-truth masks written as a results file, read back
+  // and evaluated, give AP 1 and a diagonal confusion matrix.
+  void perfect_segm_results() {
+    QTemporaryDir dir;
+    ShapesOptions options;
+    options.out_dir = dir.filePath("shapes").toStdString();
+    options.images = 4;
+    options.size = 64;
+    const Dataset gt = generate_shapes(options);
+    std::vector<Detection> dt;
+    for (const Annotation& a : gt.annotations) {
+      const ImageInfo* image = gt.image_by_id(a.image_id);
+      Detection d;
+      d.image_id = a.image_id;
+      d.category_id = a.category_id;
+      d.score = 0.9;
+      d.segm = a.rle ? *a.rle : rle_from_polygons(a.polygons, image->height, image->width);
+      dt.push_back(d);
+    }
+    const auto read = parse_coco_results(to_coco_results_json(dt), "perfect.json", gt, IouType::Segm);
+    QCOMPARE(read.size(), gt.annotations.size());
+    const CocoEvalResult result = evaluate_coco(gt, read, IouType::Segm, {}, {}, 1);
+    QCOMPARE(result.stats[0], 1.0);
+    const CocoMetrics m = make_coco_metrics(result, gt, read);
+    QVERIFY(m.confusion);
+    std::size_t diagonal = 0;
+    for (std::size_t k = 0; k < m.confusion->names.size(); ++k) diagonal += m.confusion->at(k, k);
+    QCOMPARE(diagonal, gt.annotations.size());
+    for (const CategoryRow& row : m.per_category)
+      if (row.gt_count > 0) QCOMPARE(row.ap, 1.0);
   }
 
   void round_trip() {
