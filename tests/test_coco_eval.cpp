@@ -240,6 +240,26 @@ class TestCocoEval : public QObject {
     STUDIO_EXPECT_ERROR((void)run(gt, {no_mask}, IouType::Segm), "segmentation");
   }
 
+  void four_number_polygons_are_boxes() {
+    // pycocotools' frPyObjects reads a polygon list whose first entry has 4 numbers as boxes
+    // [x, y, w, h]: gt [[10, 10, 20, 20]] is the square 10..30, so a detection with exactly that
+    // square mask scores IoU 1 (as a 2-point polygon it would be an empty mask, IoU 0).
+    Dataset gt = make_gt({1});
+    Annotation a;
+    a.id = 1;
+    a.image_id = 1;
+    a.category_id = 1;
+    a.polygons = {{10, 10, 20, 20}};
+    a.bbox = {10, 10, 20, 20};
+    a.area = 400;
+    gt.annotations.push_back(a);
+    Detection d = det(1, {10, 10, 20, 20}, .9);
+    d.segm = studio::rle_from_polygon({10, 10, 10, 30, 30, 30, 30, 10}, 100, 100);
+    QCOMPARE(studio::rle_area(*d.segm), std::uint64_t{400});
+    const auto r = run(gt, {d}, IouType::Segm);
+    QVERIFY(std::abs(r.stats[0] - kOne) < kTol);
+  }
+
   void threads_do_not_change_results() {
     Dataset gt = make_gt({1, 2, 3, 4, 5, 6, 7, 8}, 2);
     std::vector<Detection> dt;

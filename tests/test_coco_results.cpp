@@ -65,11 +65,28 @@ class TestCocoResults : public QObject {
     QCOMPARE(dt.size(), std::size_t{2});
     QVERIFY(dt[0].segm && *dt[0].segm == rle);
     QVERIFY(dt[1].segm && *dt[1].segm == rle);
-    QCOMPARE(dt[0].area, 2.0);
-    QCOMPARE(dt[0].bbox[0], 0.0);
-    QCOMPARE(dt[0].bbox[1], 1.0);
-    QCOMPARE(dt[0].bbox[2], 1.0);
-    QCOMPARE(dt[0].bbox[3], 2.0);
+    // The first result carries a "bbox", so loadRes takes its bbox branch for the whole file:
+    // the given box is kept and the area is w*h (81), which is what the area ranges then see.
+    QCOMPARE(dt[0].area, 81.0);
+    QCOMPARE(dt[0].bbox[0], 9.0);
+    QCOMPARE(dt[0].bbox[3], 9.0);
+    // A result without a box gets the mask's box and area.
+    QCOMPARE(dt[1].area, 2.0);
+    QCOMPARE(dt[1].bbox[0], 0.0);
+    QCOMPARE(dt[1].bbox[1], 1.0);
+    QCOMPARE(dt[1].bbox[2], 1.0);
+    QCOMPARE(dt[1].bbox[3], 2.0);
+
+    // First result without a box: the segm branch, area from the mask for every result, a given
+    // box kept as it is.
+    const auto dt2 = parse_coco_results(
+        R"([{"image_id": 1, "category_id": 1, "score": 0.4, "segmentation": {"counts": [1, 2, 9], "size": [3, 4]}},
+            {"image_id": 1, "category_id": 1, "score": 0.3, "bbox": [9, 9, 9, 9],
+             "segmentation": {"counts": [1, 2, 9], "size": [3, 4]}}])",
+        "dt.json", gt, IouType::Segm);
+    QCOMPARE(dt2[0].area, 2.0);
+    QCOMPARE(dt2[1].area, 2.0);
+    QCOMPARE(dt2[1].bbox[0], 9.0);
   }
 
   void reads_a_file() {
@@ -156,6 +173,7 @@ class TestCocoResults : public QObject {
     dt[1].image_id = 1;
     dt[1].category_id = 1;
     dt[1].segm = rle_from_counts({1, 2, 9}, 3, 4);
+    dt[1].bbox = rle_bbox(*dt[1].segm);  // the writer writes the box it is given
     dt[1].score = 1;
     const std::string json = to_coco_results_json(dt);
     const auto boxes = parse_coco_results(json, "w.json", gt, IouType::Bbox);

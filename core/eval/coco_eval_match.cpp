@@ -18,6 +18,17 @@ RunMask gt_mask(const Annotation& a, const ImageInfo& img) {
   if (a.rle) return make_run_mask(*a.rle);
   const auto h = static_cast<std::uint32_t>(std::max(img.height, 0));
   const auto w = static_cast<std::uint32_t>(std::max(img.width, 0));
+  // frPyObjects decides by the FIRST polygon: one of exactly 4 numbers makes it read every entry
+  // as a box [x, y, w, h] (rasterised as the rectangle polygon), a quirk kept for exact numbers.
+  if (!a.polygons.empty() && a.polygons[0].size() == 4) {
+    std::vector<std::vector<double>> boxes;
+    for (const auto& b : a.polygons) {
+      if (b.size() != 4) continue;
+      const double xs = b[0], ys = b[1], xe = b[0] + b[2], ye = b[1] + b[3];
+      boxes.push_back({xs, ys, xs, ye, xe, ye, xe, ys});
+    }
+    return make_run_mask(rle_from_polygons(boxes, h, w));
+  }
   return make_run_mask(rle_from_polygons(a.polygons, h, w));
 }
 

@@ -64,12 +64,21 @@ class ResultsParser {
                describe_document(doc));
     }
     std::vector<Detection> out;
+    std::vector<char> had_bbox;
     std::size_t index = 0;
     for (auto element_result : array) {
       od::value element;
       if (auto e = element_result.get(element)) fail_json(e, element_path(index));
       out.push_back(parse_detection(element, index));
+      had_bbox.push_back(last_had_bbox_);
       ++index;
+    }
+    // loadRes picks its branch from the FIRST result alone: when it carries a "bbox" (as
+    // detectron2's and mmdetection's segm files do), every detection's area becomes w*h, even in
+    // segm evaluation, and that area decides the area-range ignores. Reproduced for exact numbers.
+    if (type_ == IouType::Segm && !out.empty() && had_bbox[0]) {
+      for (std::size_t i = 0; i < out.size(); ++i)
+        if (had_bbox[i]) out[i].area = out[i].bbox[2] * out[i].bbox[3];
     }
     if (const char* trailing = location())
       fail(trailing, "(top level)", "expected the end of the file after the array");
@@ -281,7 +290,7 @@ class ResultsParser {
       } else if (key == "score") {
         d.score = get_finite(value, element_path(i, "score"), "a finite number");
         has_score = true;
-      } else if (key == "bbox" && type_ == IouType::Bbox) {
+      } else if (key == "bbox") {
         d.bbox = get_bbox(value, element_path(i, "bbox"));
         has_bbox = true;
       } else if (key == "segmentation" && type_ == IouType::Segm) {
@@ -316,15 +325,17 @@ class ResultsParser {
              "expected the image's size [" + std::to_string(image->height) + ", " +
                  std::to_string(image->width) + "] (height, width), got [" + std::to_string(d.segm->h) +
                  ", " + std::to_string(d.segm->w) + "]");
-      d.bbox = rle_bbox(*d.segm);
+      if (!has_bbox) d.bbox = rle_bbox(*d.segm);  // loadRes keeps a given box
       d.area = static_cast<double>(rle_area(*d.segm));
     } else {
       d.area = d.bbox[2] * d.bbox[3];
     }
+    last_had_bbox_ = has_bbox;
     return d;
   }
 
   simdjson::padded_string_view json_;
+  bool last_had_bbox_ = false;
   const std::string& name_;
   const Dataset& gt_;
   IouType type_;
