@@ -15,6 +15,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "common/number_text.h"
 #include "data/image_io.h"
 
 namespace studio {
@@ -30,18 +31,7 @@ constexpr double kMinLogSizeStd = 0.1;
 // How often the annotation pass looks at the cancel flag (it is cheap per annotation).
 constexpr std::size_t kCancelStride = 4096;
 
-// Numbers in messages: up to two decimals, no trailing zeros ("10", "10.5", "473.07").
-std::string num(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.2f", v);
-  std::string s = buf;
-  while (!s.empty() && s.back() == '0') s.pop_back();
-  if (!s.empty() && s.back() == '.') s.pop_back();
-  if (s == "-0") s = "0";
-  return s;
-}
+std::string num(double v) { return short_number(v); }
 
 std::string box_text(const std::array<double, 4>& b) {
   return "[" + num(b[0]) + "," + num(b[1]) + "," + num(b[2]) + "," + num(b[3]) + "]";

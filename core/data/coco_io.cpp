@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "common/error.h"
+#include "data/json_locator.h"
 
 // COCO JSON reading (writing is in coco_writer.cpp). simdjson on-demand walks the file once, in
 // order, converting numbers straight into the dataset (no DOM, no string per key). Keys are
@@ -107,11 +108,11 @@ class MappedJson {
   simdjson::padded_string copy_;
 };
 
-class CocoParser {
+class CocoParser : JsonLocator {
  public:
   CocoParser(const std::string& name, simdjson::padded_string_view json, const Progress& progress,
              MappedJson* mapped)
-      : name_(name), json_(json), progress_(progress), mapped_(mapped) {}
+      : JsonLocator(name, json), progress_(progress), mapped_(mapped) {}
 
   Dataset parse() {
     od::document doc;
@@ -151,33 +152,6 @@ class CocoParser {
 
  private:
   // ---- errors -------------------------------------------------------------------------------
-
-  [[noreturn]] void fail(long line, const std::string& path, const std::string& what) const {
-    fail_at(name_, line, path.empty() ? what : path + ": " + what);
-  }
-  [[noreturn]] void fail(const char* at, const std::string& path, const std::string& what) const {
-    fail(line_of(at), path, what);
-  }
-
-  long line_of(const char* at) const {
-    const char* begin = json_.data();
-    if (at == nullptr || at < begin || at > begin + json_.size()) return 0;
-    return 1 + static_cast<long>(std::count(begin, at, '\n'));
-  }
-
-  // Where the walk stands now (null past the end).
-  const char* location() const {
-    const char* at = nullptr;
-    if (doc_ == nullptr || doc_->current_location().get(at)) return nullptr;
-    return at;
-  }
-
-  // A simdjson error that is not a type mismatch: the JSON itself is broken.
-  [[noreturn]] void fail_json(error_code e, const std::string& path) const {
-    // An unclosed array or object is found before the walk starts: point at the end of the file.
-    const char* at = e == simdjson::INCOMPLETE_ARRAY_OR_OBJECT ? json_.data() + json_.size() : location();
-    fail(at, path, std::string("malformed JSON (") + simdjson::error_message(e) + ")");
-  }
 
   static std::string describe_token(std::string_view token) {
     while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.remove_suffix(1);
@@ -593,12 +567,9 @@ class CocoParser {
     }
   }
 
-  const std::string& name_;
-  simdjson::padded_string_view json_;
   const Progress& progress_;
   MappedJson* mapped_;  // null when parsing from memory
   od::parser parser_;
-  od::document* doc_ = nullptr;
   Dataset ds_;
   std::vector<Pending> pending_;
   std::vector<double> scratch_xy_;

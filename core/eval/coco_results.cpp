@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "common/error.h"
+#include "data/json_locator.h"
 
 // COCO results files, read the way pycocotools' COCO.loadRes reads them (bbox results get
 // area = w*h; segm results get their box and area from the mask), but validated up front with
@@ -47,10 +48,10 @@ std::string describe_token(std::string_view token) {
   return std::string(token);
 }
 
-class ResultsParser {
+class ResultsParser : JsonLocator {
  public:
   ResultsParser(simdjson::padded_string_view json, const std::string& name, const Dataset& gt, IouType type)
-      : json_(json), name_(name), gt_(gt), type_(type) {}
+      : JsonLocator(name, json), gt_(gt), type_(type) {}
 
   std::vector<Detection> parse() {
     od::document doc;
@@ -86,27 +87,6 @@ class ResultsParser {
   }
 
  private:
-  [[noreturn]] void fail(const char* at, const std::string& path, const std::string& what) const {
-    fail_at(name_, line_of(at), path.empty() ? what : path + ": " + what);
-  }
-
-  long line_of(const char* at) const {
-    const char* begin = json_.data();
-    if (at == nullptr || at < begin || at > begin + json_.size()) return 0;
-    return 1 + static_cast<long>(std::count(begin, at, '\n'));
-  }
-
-  const char* location() const {
-    const char* at = nullptr;
-    if (doc_ == nullptr || doc_->current_location().get(at)) return nullptr;
-    return at;
-  }
-
-  [[noreturn]] void fail_json(error_code e, const std::string& path) const {
-    const char* at = e == simdjson::INCOMPLETE_ARRAY_OR_OBJECT ? json_.data() + json_.size() : location();
-    fail(at, path, std::string("malformed JSON (") + simdjson::error_message(e) + ")");
-  }
-
   static std::string describe_document(od::document& d) {
     od::json_type type;
     if (d.type().get(type)) return "something unreadable";
@@ -334,13 +314,10 @@ class ResultsParser {
     return d;
   }
 
-  simdjson::padded_string_view json_;
   bool last_had_bbox_ = false;
-  const std::string& name_;
   const Dataset& gt_;
   IouType type_;
   od::parser parser_;
-  od::document* doc_ = nullptr;
 };
 
 // RapidJSON output into a std::string.
