@@ -1,5 +1,7 @@
 #include "data/stats.h"
 
+#include "common/number_text.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
