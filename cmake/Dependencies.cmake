@@ -31,3 +31,19 @@ endif()
 if(STUDIO_BUILD_UI)
   find_package(QCustomPlotQt6 REQUIRED)
 endif()
+
+# LibTorch: Debian's libtorch-dev (CPU, 1.13) here; on a GPU machine the CUDA LibTorch of its
+# PyTorch install (CMAKE_PREFIX_PATH=$(python3 -c "import torch; print(torch.utils.cmake_prefix_path)")).
+# Only core/modeling, core/engine, studio-cli and their tests see it.
+find_package(Torch REQUIRED)
+if(TORCH_CXX_FLAGS)
+  # The ABI flag torch was built with (-D_GLIBCXX_USE_CXX11_ABI=0|1) must match every target
+  # that shares std::string with it; Debian's is 1, which is also the compiler's default.
+  separate_arguments(_torch_flags UNIX_COMMAND "${TORCH_CXX_FLAGS}")
+  add_compile_options(${_torch_flags})
+endif()
+set(STUDIO_HAS_CUDA OFF)
+if(TARGET torch_cuda OR CAFFE2_USE_CUDA OR USE_CUDA)
+  set(STUDIO_HAS_CUDA ON)
+endif()
+message(STATUS "studio: LibTorch ${Torch_VERSION}, CUDA ops: ${STUDIO_HAS_CUDA}")

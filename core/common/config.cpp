@@ -1,0 +1,363 @@
+#include "common/config.h"
+
+#include <filesystem>
+#include <sstream>
+
+#include "common/atomic_file.h"
+#include "common/error.h"
+
+namespace fs = std::filesystem;
+
+namespace studio {
+namespace {
+
+std::string join_key(const std::string& prefix, const std::string& key) {
+  return prefix.empty() ? key : prefix + "." + key;
+}
+
+std::string folder_of(const std::string& file) {
+  if (file.empty()) return ".";
+  fs::path parent = fs::path(file).parent_path();
+  return parent.empty() ? std::string(".") : parent.string();
+}
+
+std::string scalar_text(const YAML::Node& n) {
+  if (!n) return "nothing";
+  if (n.IsScalar()) return "'" + n.Scalar() + "'";
+  if (n.IsSequence()) return "a list";
+  if (n.IsMap()) return "a mapping";
+  return "null";
+}
+
+std::string join(const std::vector<std::string>& items, const char* sep) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + items[i];
+  return out;
+}
+
+YAML::Node parse_yaml_text(const std::string& text, const std::string& name) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    fail_at(name, e.mark.line + 1, "not valid YAML: " + e.msg);
+  }
+}
+
+}  // namespace
+
+// ---- ConfigNode ----
+
+ConfigNode::ConfigNode(const Config* config, std::string prefix, YAML::Node node)
+    : config_(config), prefix_(std::move(prefix)), node_(std::move(node)) {}
+
+std::string ConfigNode::path(const std::string& key) const { return join_key(prefix_, key); }
+
+std::string ConfigNode::where(const std::string& key) const {
+  std::string origin = config_->origin(path(key));
+  if (origin.empty()) origin = config_->origin(prefix_);
+  if (origin.empty()) origin = config_->file().empty() ? "config" : config_->file();
+  return origin + ": " + path(key);
+}
+
+void ConfigNode::fail(const std::string& key, const std::string& message) const {
+  throw Error(where(key) + ": " + message);
+}
+
+bool ConfigNode::has(const std::string& key) const {
+  return node_ && node_.IsMap() && node_[key] && !node_[key].IsNull();
+}
+
+YAML::Node ConfigNode::required(const std::string& key) const {
+  if (!has(key)) fail(key, "required key is missing");
+  return node_[key];
+}
+
+ConfigNode ConfigNode::child(const std::string& key) const {
+  if (!has(key)) return ConfigNode(config_, path(key), YAML::Node());
+  YAML::Node n = node_[key];
+  if (!n.IsMap()) fail(key, "expected a mapping of keys, got " + scalar_text(n));
+  return ConfigNode(config_, path(key), n);
+}
+
+namespace {
+template <typename T>
+bool convert_scalar(const YAML::Node& n, T* out) {
+  if (!n || !n.IsScalar()) return false;
+  try {
+    *out = n.as<T>();
+    return true;
+  } catch (const YAML::Exception&) {
+    return false;
+  }
+}
+}  // namespace
+
+int ConfigNode::get_int(const std::string& key) const {
+  int v = 0;
+  YAML::Node n = required(key);
+  if (!convert_scalar(n, &v)) fail(key, "expected an integer, got " + scalar_text(n));
+  return v;
+}
+int ConfigNode::get_int(const std::string& key, int fallback) const { return has(key) ? get_int(key) : fallback; }
+
+double ConfigNode::get_double(const std::string& key) const {
+  double v = 0;
+  YAML::Node n = required(key);
+  if (!convert_scalar(n, &v)) fail(key, "expected a number, got " + scalar_text(n));
+  return v;
+}
+double ConfigNode::get_double(const std::string& key, double fallback) const {
+  return has(key) ? get_double(key) : fallback;
+}
+
+bool ConfigNode::get_bool(const std::string& key, bool fallback) const {
+  if (!has(key)) return fallback;
+  bool v = false;
+  YAML::Node n = node_[key];
+  if (!convert_scalar(n, &v)) fail(key, "expected true or false, got " + scalar_text(n));
+  return v;
+}
+
+std::string ConfigNode::get_string(const std::string& key) const {
+  YAML::Node n = required(key);
+  if (!n.IsScalar()) fail(key, "expected text, got " + scalar_text(n));
+  return n.Scalar();
+}
+std::string ConfigNode::get_string(const std::string& key, const std::string& fallback) const {
+  return has(key) ? get_string(key) : fallback;
+}
+
+std::vector<int> ConfigNode::get_int_list(const std::string& key, const std::vector<int>& fallback) const {
+  if (!has(key)) return fallback;
+  YAML::Node n = node_[key];
+  std::vector<int> out;
+  if (n.IsScalar()) {  // a single value is a list of one
+    out.push_back(get_int(key));
+    return out;
+  }
+  if (!n.IsSequence()) fail(key, "expected a list of integers, got " + scalar_text(n));
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    int v = 0;
+    if (!convert_scalar(n[i], &v))
+      fail(key, "expected a list of integers, item " + std::to_string(i) + " is " + scalar_text(n[i]));
+    out.push_back(v);
+  }
+  return out;
+}
+
+std::vector<double> ConfigNode::get_double_list(const std::string& key, const std::vector<double>& fallback) const {
+  if (!has(key)) return fallback;
+  YAML::Node n = node_[key];
+  std::vector<double> out;
+  if (n.IsScalar()) {
+    out.push_back(get_double(key));
+    return out;
+  }
+  if (!n.IsSequence()) fail(key, "expected a list of numbers, got " + scalar_text(n));
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    double v = 0;
+    if (!convert_scalar(n[i], &v))
+      fail(key, "expected a list of numbers, item " + std::to_string(i) + " is " + scalar_text(n[i]));
+    out.push_back(v);
+  }
+  return out;
+}
+
+std::vector<std::string> ConfigNode::get_string_list(const std::string& key,
+                                                     const std::vector<std::string>& fallback) const {
+  if (!has(key)) return fallback;
+  YAML::Node n = node_[key];
+  if (n.IsScalar()) return {n.Scalar()};
+  if (!n.IsSequence()) fail(key, "expected a list of text items, got " + scalar_text(n));
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    if (!n[i].IsScalar()) fail(key, "item " + std::to_string(i) + " is " + scalar_text(n[i]) + ", expected text");
+    out.push_back(n[i].Scalar());
+  }
+  return out;
+}
+
+std::vector<std::array<double, 2>> ConfigNode::get_pair_list(const std::vector<std::array<double, 2>>& fallback,
+                                                             const std::string& key) const {
+  if (!has(key)) return fallback;
+  YAML::Node n = node_[key];
+  const std::string expected = "expected a list of [a, b] pairs";
+  if (!n.IsSequence()) fail(key, expected + ", got " + scalar_text(n));
+  std::vector<std::array<double, 2>> out;
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    YAML::Node p = n[i];
+    std::array<double, 2> v{};
+    if (!p.IsSequence() || p.size() != 2 || !convert_scalar(p[0], &v[0]) || !convert_scalar(p[1], &v[1]))
+      fail(key, expected + ", item " + std::to_string(i) + " is not a pair of numbers");
+    out.push_back(v);
+  }
+  return out;
+}
+
+std::string ConfigNode::get_choice(const std::string& key, const std::vector<std::string>& allowed,
+                                   const std::string& fallback) const {
+  std::string v = get_string(key, fallback);
+  for (const auto& a : allowed)
+    if (a == v) return v;
+  fail(key, "'" + v + "' is not one of: " + join(allowed, ", "));
+}
+
+void ConfigNode::allow(const std::vector<std::string>& allowed) const {
+  if (!node_ || !node_.IsMap()) return;
+  for (auto it = node_.begin(); it != node_.end(); ++it) {
+    const std::string key = it->first.as<std::string>();
+    bool known = false;
+    for (const auto& a : allowed) known = known || a == key;
+    if (!known) fail(key, "unknown key; allowed here: " + join(allowed, ", "));
+  }
+}
+
+// ---- Config ----
+
+Config::Config() : root_(YAML::NodeType::Map) {}
+
+ConfigNode Config::root() const { return ConfigNode(this, "", root_); }
+
+ConfigNode Config::at(const std::string& dotted_prefix) const {
+  ConfigNode node = root();
+  std::stringstream ss(dotted_prefix);
+  std::string part;
+  while (std::getline(ss, part, '.'))
+    if (!part.empty()) node = node.child(part);
+  return node;
+}
+
+std::string Config::origin(const std::string& dotted_key) const {
+  auto it = origins_.find(dotted_key);
+  return it == origins_.end() ? std::string() : it->second;
+}
+
+std::string Config::resolve_path(const std::string& dotted_key, const std::string& value) const {
+  if (value.empty() || fs::path(value).is_absolute()) return value;
+  // Relative to the file that set the key; keys set on the command line resolve against the
+  // working directory, as a user typing them expects.
+  auto it = folders_.find(dotted_key);
+  if (it == folders_.end()) return value;
+  return (fs::path(it->second) / value).lexically_normal().string();
+}
+
+void Config::merge_node(const YAML::Node& src, YAML::Node dst, const std::string& prefix, const std::string& file) {
+  const std::string folder = file == "override" ? std::string() : folder_of(file);
+  for (auto it = src.begin(); it != src.end(); ++it) {
+    const std::string key = it->first.as<std::string>();
+    const std::string dotted = join_key(prefix, key);
+    const YAML::Node value = it->second;
+    origins_[dotted] = file + (value.Mark().line >= 0 ? ":" + std::to_string(value.Mark().line + 1) : "");
+    if (folder.empty()) folders_.erase(dotted);
+    else folders_[dotted] = folder;
+    if (value.IsMap() && dst[key] && dst[key].IsMap()) {
+      merge_node(value, dst[key], dotted, file);
+    } else {
+      dst[key] = YAML::Clone(value);
+      if (value.IsMap()) {  // record origins of the nested keys too
+        YAML::Node fresh = dst[key];
+        merge_node(value, fresh, dotted, file);
+      }
+    }
+  }
+}
+
+void Config::merge_file(const std::string& path, int depth, std::vector<std::string>& chain) {
+  if (depth > 16) throw Error(path + ": base: more than 16 levels of base recipes (a cycle?)");
+  for (const auto& seen : chain)
+    if (fs::weakly_canonical(seen) == fs::weakly_canonical(path))
+      throw Error(path + ": base: the recipe includes itself (" + join(chain, " -> ") + " -> " + path + ")");
+  if (!fs::exists(path)) {
+    if (chain.empty()) throw Error(path + ": recipe file not found");
+    throw Error(chain.back() + ": base: '" + path + "' not found");
+  }
+  chain.push_back(path);
+  YAML::Node doc = parse_yaml_text(read_file(path), path);
+  if (doc.IsNull()) doc = YAML::Node(YAML::NodeType::Map);
+  if (!doc.IsMap()) fail_at(path, doc.Mark().line + 1, "a recipe must be a mapping of keys");
+  if (doc["base"]) {
+    YAML::Node base = doc["base"];
+    std::vector<std::string> bases;
+    if (base.IsScalar()) bases.push_back(base.Scalar());
+    else if (base.IsSequence())
+      for (const auto& b : base) bases.push_back(b.as<std::string>());
+    else fail_at(path, base.Mark().line + 1, "base: expected a file name or a list of them");
+    for (const auto& b : bases) {
+      fs::path p = fs::path(b).is_absolute() ? fs::path(b) : fs::path(folder_of(path)) / b;
+      merge_file(p.lexically_normal().string(), depth + 1, chain);
+    }
+    doc.remove("base");
+  }
+  merge_node(doc, root_, "", path);
+  chain.pop_back();
+}
+
+Config Config::load(const std::string& path, const std::vector<std::string>& overrides) {
+  Config config;
+  config.file_ = path;
+  std::vector<std::string> chain;
+  config.merge_file(path, 0, chain);
+  for (const auto& o : overrides) {
+    auto eq = o.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw Error("-o " + o + ": expected key=value, e.g. -o train.lr=0.005");
+    config.set(o.substr(0, eq), o.substr(eq + 1));
+  }
+  return config;
+}
+
+Config Config::parse(const std::string& yaml, const std::string& name, const std::vector<std::string>& overrides) {
+  Config config;
+  YAML::Node doc = parse_yaml_text(yaml, name);
+  if (doc.IsNull()) doc = YAML::Node(YAML::NodeType::Map);
+  if (!doc.IsMap()) fail_at(name, doc.Mark().line + 1, "a recipe must be a mapping of keys");
+  if (doc["base"]) throw Error(name + ": base: only recipes read from files can name a base");
+  config.merge_node(doc, config.root_, "", name);
+  for (const auto& o : overrides) {
+    auto eq = o.find('=');
+    if (eq == std::string::npos || eq == 0) throw Error("-o " + o + ": expected key=value");
+    config.set(o.substr(0, eq), o.substr(eq + 1));
+  }
+  return config;
+}
+
+void Config::set(const std::string& dotted_key, const std::string& yaml_value, const std::string& origin) {
+  std::vector<std::string> parts;
+  std::stringstream ss(dotted_key);
+  std::string part;
+  while (std::getline(ss, part, '.')) {
+    if (part.empty()) throw Error(origin + ": '" + dotted_key + "': empty part in the dotted key");
+    parts.push_back(part);
+  }
+  if (parts.empty()) throw Error(origin + ": empty key");
+  YAML::Node value;
+  try {
+    value = YAML::Load(yaml_value);
+  } catch (const YAML::ParserException& e) {
+    throw Error(origin + ": " + dotted_key + ": value '" + yaml_value + "' is not valid YAML: " + e.msg);
+  }
+  // Walk with fresh handles; yaml-cpp nodes alias, so assign through the parent each step.
+  std::vector<YAML::Node> chain{root_};
+  std::string dotted;
+  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+    dotted = join_key(dotted, parts[i]);
+    YAML::Node parent = chain.back();
+    if (!parent[parts[i]] || !parent[parts[i]].IsMap()) {
+      if (parent[parts[i]] && !parent[parts[i]].IsNull())
+        throw Error(origin + ": " + dotted_key + ": '" + dotted + "' is a value, not a mapping");
+      parent[parts[i]] = YAML::Node(YAML::NodeType::Map);
+    }
+    chain.push_back(parent[parts[i]]);
+  }
+  chain.back()[parts.back()] = value;
+  origins_[dotted_key] = origin;
+  folders_.erase(dotted_key);
+}
+
+std::string Config::to_yaml() const {
+  YAML::Emitter out;
+  out << root_;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace studio

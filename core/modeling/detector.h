@@ -1,0 +1,35 @@
+#pragma once
+// What the trainer and inference see of a model: a torch module that turns a batch into loss
+// terms (training) or per-image instances (inference). Meta-architectures (meta_arch/solov2.h,
+// later Mask R-CNN and SSD) implement it from finished parts: backbone, neck, head.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "modeling/structures.h"
+
+namespace studio {
+
+class Detector : public torch::nn::Module {
+ public:
+  ~Detector() override = default;
+
+  // Training step: loss terms for `batch` (targets[i] belongs to image i). Call in train() mode.
+  virtual LossTerms losses(const ImageBatch& batch, const std::vector<InstanceTargets>& targets) = 0;
+
+  // Inference: one Instances per image, at its original size. Call in eval() mode under NoGradGuard.
+  virtual std::vector<Instances> predict(const ImageBatch& batch) = 0;
+
+  // The number of classes the model predicts (contiguous indices 0..C-1).
+  [[nodiscard]] virtual int num_classes() const = 0;
+
+  // Name of the child module holding the backbone, whose parameters ImageNet weights fill
+  // (the prefix of its keys in the state dict, "backbone").
+  [[nodiscard]] virtual std::string backbone_name() const { return "backbone"; }
+};
+
+using DetectorPtr = std::shared_ptr<Detector>;
+
+}  // namespace studio
