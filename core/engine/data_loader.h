@@ -1,0 +1,73 @@
+#pragma once
+// The training/inference data pipeline: worker threads read and decode images, apply the
+// recipe's transforms (resize keeping the aspect ratio, random horizontal flip, normalise, pad
+// to a multiple of size_divisor), rasterise the masks and move boxes/masks with every transform,
+// collate batches into tensors and keep `prefetch` batches ready ahead of the trainer.
+// Shuffling is seeded per epoch (seed + epoch), so a resumed run sees the same order.
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "data/dataset.h"
+#include "modeling/structures.h"
+
+namespace studio {
+
+// The recipe's data.input (training) or data.test_input (inference; flip ignored).
+struct InputOptions {
+  std::vector<int> short_sides{800};  // one picked at random per image when several (multi-scale)
+  int long_side = 1333;               // the longer side never exceeds this
+  int size_divisor = 32;              // batch padded to a multiple of this
+  double flip = 0.5;                  // probability of a horizontal flip (training only)
+  std::array<float, 3> mean{123.675f, 116.28f, 103.53f};  // RGB, 0..255
+  std::array<float, 3> std{58.395f, 57.12f, 57.375f};
+};
+// `input` is data.input or data.test_input; test_input falls back to input's keys it lacks.
+[[nodiscard]] InputOptions input_options_from_config(const ConfigNode& input,
+                                                     const InputOptions& defaults = {});
+
+struct LoaderOptions {
+  int batch_size = 2;
+  int workers = 2;          // decoding threads
+  int prefetch = 2;         // batches kept ready
+  bool train = true;        // augment (flip, multi-scale), shuffle, build targets, skip images without boxes
+  std::uint64_t seed = 0;
+  int rank = 0;             // data-parallel shard: this process takes every world_size-th sample
+  int world_size = 1;
+  bool drop_last = false;   // training: drop a last incomplete batch
+};
+
+struct Batch {
+  ImageBatch images;
+  std::vector<InstanceTargets> targets;  // empty when LoaderOptions::train is false
+};
+
+class DataLoader {
+ public:
+  // Crowd annotations are left out of the targets; categories map to the contiguous index
+  // Dataset::category_index. The dataset must outlive the loader.
+  DataLoader(std::shared_ptr<const Dataset> dataset, InputOptions input, LoaderOptions options);
+  ~DataLoader();
+  DataLoader(const DataLoader&) = delete;
+  DataLoader& operator=(const DataLoader&) = delete;
+
+  [[nodiscard]] std::size_t batches_per_epoch() const;
+  [[nodiscard]] std::size_t samples_per_epoch() const;
+
+  // Starts an epoch (0-based) at batch `first_batch` (to resume mid-epoch); workers start
+  // filling the queue. Any epoch in progress is abandoned.
+  void start_epoch(int epoch, std::size_t first_batch = 0);
+  // The next batch of the current epoch, or nullopt when it is done. Rethrows a worker's error
+  // (studio::Error naming the image file, e.g. "images/x.jpg: not a decodable image").
+  [[nodiscard]] std::optional<Batch> next();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace studio
