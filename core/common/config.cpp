@@ -127,6 +127,11 @@ std::string ConfigNode::get_string(const std::string& key, const std::string& fa
   return has(key) ? get_string(key) : fallback;
 }
 
+std::string ConfigNode::get_path(const std::string& key, const std::string& fallback) const {
+  const std::string value = get_string(key, fallback);
+  return config_ ? config_->resolve_path(path(key), value) : value;
+}
+
 std::vector<int> ConfigNode::get_int_list(const std::string& key, const std::vector<int>& fallback) const {
   if (!has(key)) return fallback;
   YAML::Node n = node_[key];

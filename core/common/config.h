@@ -22,6 +22,9 @@ class Config;
 class ConfigNode {
  public:
   ConfigNode(const Config* config, std::string prefix, YAML::Node node);
+  ConfigNode(const ConfigNode&) = default;
+  // No assignment: assigning a YAML::Node overwrites the node it refers to inside the tree.
+  ConfigNode& operator=(const ConfigNode&) = delete;
 
   [[nodiscard]] bool has(const std::string& key) const;
   [[nodiscard]] bool is_null() const { return !node_ || node_.IsNull(); }
@@ -37,6 +40,9 @@ class ConfigNode {
   [[nodiscard]] bool get_bool(const std::string& key, bool fallback) const;
   [[nodiscard]] std::string get_string(const std::string& key) const;
   [[nodiscard]] std::string get_string(const std::string& key, const std::string& fallback) const;
+  // A file path: relative values resolve against the folder of the recipe that set the key
+  // (Config::resolve_path); "" and absolute paths come back unchanged.
+  [[nodiscard]] std::string get_path(const std::string& key, const std::string& fallback) const;
   [[nodiscard]] std::vector<int> get_int_list(const std::string& key, const std::vector<int>& fallback) const;
   [[nodiscard]] std::vector<double> get_double_list(const std::string& key,
                                                     const std::vector<double>& fallback) const;
