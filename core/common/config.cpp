@@ -223,13 +223,22 @@ Config::Config() : root_(YAML::NodeType::Map) {}
 
 ConfigNode Config::root() const { return ConfigNode(this, "", root_); }
 
+namespace {
+// Recursive on purpose: assigning a YAML::Node (and so a ConfigNode) writes through to the tree
+// it refers to, so walking down must construct fresh views, never reassign one.
+ConfigNode descend(const ConfigNode& node, const std::vector<std::string>& parts, std::size_t i) {
+  if (i == parts.size()) return node;
+  return descend(node.child(parts[i]), parts, i + 1);
+}
+}  // namespace
+
 ConfigNode Config::at(const std::string& dotted_prefix) const {
-  ConfigNode node = root();
+  std::vector<std::string> parts;
   std::stringstream ss(dotted_prefix);
   std::string part;
   while (std::getline(ss, part, '.'))
-    if (!part.empty()) node = node.child(part);
-  return node;
+    if (!part.empty()) parts.push_back(part);
+  return descend(root(), parts, 0);
 }
 
 std::string Config::origin(const std::string& dotted_key) const {

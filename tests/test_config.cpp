@@ -1,0 +1,132 @@
+// Recipes: base inheritance, overrides, typed access and the messages a user sees for a wrong
+// key or value (file, line, dotted key, what is allowed); the shipped recipes resolve.
+#include <QDir>
+#include <QTemporaryDir>
+
+#include <filesystem>
+#include <QtTest>
+
+#include "common/config.h"
+#include "common/error.h"
+#include "test_support.h"
+
+using namespace studio;
+using studio::test::write_text;
+
+class TestConfig : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void base_and_overrides() {
+    QTemporaryDir dir;
+    write_text(dir, "base.yaml",
+               "model:\n"
+               "  type: solov2\n"
+               "  head:\n"
+               "    num_grids: [40, 36, 24, 16, 12]\n"
+               "    sigma: 0.2\n"
+               "train:\n"
+               "  lr: 0.01\n"
+               "  steps: [8, 11]\n");
+    const std::string child = write_text(dir, "child.yaml",
+                                         "base: base.yaml\n"
+                                         "model:\n"
+                                         "  head:\n"
+                                         "    sigma: 0.3\n"
+                                         "train:\n"
+                                         "  steps: [27, 33]\n");
+    Config c = Config::load(child, {"train.lr=0.005", "train.new_key=[1, 2]", "model.backbone.type=resnet18"});
+    // Mappings merge key by key; lists and scalars replace.
+    QCOMPARE(c.at("model").get_string("type"), std::string("solov2"));
+    QCOMPARE(c.at("model.head").get_int_list("num_grids", {}), (std::vector<int>{40, 36, 24, 16, 12}));
+    QCOMPARE(c.at("model.head").get_double("sigma"), 0.3);
+    QCOMPARE(c.at("train").get_int_list("steps", {}), (std::vector<int>{27, 33}));
+    QCOMPARE(c.at("train").get_double("lr"), 0.005);
+    QCOMPARE(c.at("train").get_int_list("new_key", {}), (std::vector<int>{1, 2}));
+    QCOMPARE(c.at("model.backbone").get_string("type"), std::string("resnet18"));
+    // Origins: the file and 1-based line that set the value last.
+    QVERIFY(test::contains(c.origin("model.head.sigma"), "child.yaml:4"));
+    QVERIFY(test::contains(c.origin("model.head.num_grids"), "base.yaml:4"));
+    QCOMPARE(c.origin("train.lr"), std::string("override"));
+    // The resolved recipe has no base key and round-trips.
+    const std::string yaml = c.to_yaml();
+    QVERIFY(!test::contains(yaml, "base:"));
+    Config again = Config::parse(yaml, "config.yaml");
+    QCOMPARE(again.at("model.head").get_double("sigma"), 0.3);
+    QCOMPARE(again.at("train").get_double("lr"), 0.005);
+  }
+
+  void typed_access_errors() {
+    QTemporaryDir dir;
+    const std::string path = write_text(dir, "r.yaml",
+                                        "model:\n"
+                                        "  head:\n"
+                                        "    stacked_convs: four\n"
+                                        "    num_grids: [40, x]\n"
+                                        "    scale_ranges: [[1, 96], [48]]\n"
+                                        "    kernel: box\n"
+                                        "    typo_key: 1\n");
+    Config c = Config::load(path);
+    ConfigNode head = c.at("model.head");
+    STUDIO_EXPECT_ERROR((void)head.get_int("stacked_convs"), "r.yaml:3", "model.head.stacked_convs",
+                        "expected an integer", "'four'");
+    STUDIO_EXPECT_ERROR((void)head.get_int_list("num_grids", {}), "r.yaml:4", "item 1");
+    STUDIO_EXPECT_ERROR((void)head.get_pair_list({}, "scale_ranges"), "r.yaml:5", "pairs");
+    STUDIO_EXPECT_ERROR((void)head.get_choice("kernel", {"gaussian", "linear"}, "gaussian"), "r.yaml:6",
+                        "'box' is not one of: gaussian, linear");
+    STUDIO_EXPECT_ERROR(head.allow({"stacked_convs", "num_grids", "scale_ranges", "kernel"}), "r.yaml:7",
+                        "model.head.typo_key", "unknown key", "allowed here: stacked_convs");
+    STUDIO_EXPECT_ERROR((void)head.get_double("absent"), "model.head.absent", "required key is missing");
+    QCOMPARE(head.get_double("absent", 2.5), 2.5);
+    QCOMPARE(c.at("model.nothing").get_int("x", 7), 7);  // absent mappings give defaults
+    STUDIO_EXPECT_ERROR((void)c.at("model.head.stacked_convs"), "expected a mapping");
+  }
+
+  void bad_files() {
+    QTemporaryDir dir;
+    STUDIO_EXPECT_ERROR(Config::load(dir.filePath("missing.yaml").toStdString()), "missing.yaml",
+                        "recipe file not found");
+    const std::string a = write_text(dir, "a.yaml", "base: b.yaml\nx: 1\n");
+    write_text(dir, "b.yaml", "base: a.yaml\ny: 2\n");
+    STUDIO_EXPECT_ERROR(Config::load(a), "includes itself");
+    const std::string nobase = write_text(dir, "c.yaml", "base: nowhere.yaml\n");
+    STUDIO_EXPECT_ERROR(Config::load(nobase), "c.yaml: base:", "nowhere.yaml' not found");
+    const std::string bad = write_text(dir, "d.yaml", "model:\n  type: [unclosed\n");
+    STUDIO_EXPECT_ERROR(Config::load(bad), "d.yaml:", "not valid YAML");
+    const std::string list = write_text(dir, "e.yaml", "- 1\n- 2\n");
+    STUDIO_EXPECT_ERROR(Config::load(list), "e.yaml", "mapping");
+    const std::string ok = write_text(dir, "f.yaml", "train:\n  lr: 0.1\n");
+    STUDIO_EXPECT_ERROR(Config::load(ok, {"train.lr"}), "expected key=value");
+    STUDIO_EXPECT_ERROR(Config::load(ok, {"train.lr.x=1"}), "'train.lr' is a value, not a mapping");
+  }
+
+  void relative_paths_follow_the_file_that_set_them() {
+    QTemporaryDir dir;
+    QVERIFY(QDir(dir.path()).mkpath("sub"));
+    write_text(dir, "base.yaml", "model:\n  backbone:\n    pretrained: weights/r50.pt\n");
+    const std::string child = write_text(dir, "sub/child.yaml", "base: ../base.yaml\nother: 1\n");
+    Config c = Config::load(child, {"data.path=rel/x.json"});
+    const std::string p = c.resolve_path("model.backbone.pretrained", "weights/r50.pt");
+    QCOMPARE(p, (std::filesystem::path(dir.path().toStdString()) / "weights/r50.pt").lexically_normal().string());
+    // A value from the command line stays relative to the working directory.
+    QCOMPARE(c.resolve_path("data.path", "rel/x.json"), std::string("rel/x.json"));
+  }
+
+  void shipped_recipes_resolve() {
+    for (const char* name : {"solov2_r50_fpn_1x_coco.yaml", "solov2_light_r50_fpn_coco.yaml",
+                             "solov2_r18_fpn_shapes_cpu.yaml"}) {
+      Config c = Config::load(std::string(STUDIO_TEST_DATA_DIR) + "/../../configs/" + name);
+      QCOMPARE(c.at("model").get_string("type"), std::string("solov2"));
+      QCOMPARE(c.at("model.head").get_int_list("num_grids", {}).size(), std::size_t(5));
+      QVERIFY(c.at("train").get_int("epochs") > 0);
+    }
+    Config light = Config::load(std::string(STUDIO_TEST_DATA_DIR) + "/../../configs/solov2_light_r50_fpn_coco.yaml");
+    QCOMPARE(light.at("model.head").get_int("stacked_convs"), 2);
+    QCOMPARE(light.at("model.head").get_int("kernel_out_channels"), 128);
+    QCOMPARE(light.at("train.schedule").get_int_list("steps", {}), (std::vector<int>{27, 33}));
+    QCOMPARE(light.at("train.optimizer").get_double("lr"), 0.01);  // from the base
+  }
+};
+
+QTEST_APPLESS_MAIN(TestConfig)
+#include "test_config.moc"
