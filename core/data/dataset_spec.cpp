@@ -4,6 +4,7 @@
 #include <cctype>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <set>
 
 #include <yaml-cpp/yaml.h>
@@ -57,49 +58,36 @@ const char* format_name(DatasetFormat f) {
 
 // ---- dataset YAML ----
 
-// Messages for one YAML file: "<file>:<line>: <key>: <message>" (yaml-cpp marks are 0-based).
-class YamlFile {
- public:
-  explicit YamlFile(std::string path) : path_(std::move(path)) {
-    const fs::path folder = fs::path(path_).parent_path();
-    base_ = folder.string();
-  }
-
+// The origin of a dataset YAML file (or any YAML mapping with marks): messages
+// "<where>:<line>: <label>: <message>" (yaml-cpp marks are 0-based), relative paths joined to the
+// file's folder so the file can be moved together with its data and used from any directory.
+DatasetMappingOrigin file_origin(const YAML::Node& mapping, const std::string& where, const std::string& base) {
   // Line of each top-level key (1-based), for values that have no position of their own.
-  std::map<std::string, long> key_lines;
-
-  [[noreturn]] void fail(const YAML::Node& node, const std::string& key, const std::string& message) const {
+  auto key_lines = std::make_shared<std::map<std::string, long>>();
+  if (mapping.IsMap())
+    for (auto it = mapping.begin(); it != mapping.end(); ++it)
+      if (it->first.IsScalar() && !it->first.Mark().is_null())
+        (*key_lines)[it->first.Scalar()] = static_cast<long>(it->first.Mark().line) + 1;
+  DatasetMappingOrigin origin;
+  origin.fail = [where, key_lines](const YAML::Node& node, const std::string& about, const std::string& label,
+                                   const std::string& message) {
     long line = 0;
     // yaml-cpp places an empty (null) value at the next token, often the next line; the key's
     // line is where a person looks.
     if (node.IsDefined() && !node.IsNull() && !node.Mark().is_null()) {
       line = static_cast<long>(node.Mark().line) + 1;
     } else {
-      const auto it = key_lines.find(key.substr(0, key.find('[')));
-      if (it != key_lines.end()) line = it->second;
+      const auto it = key_lines->find(about);
+      if (it != key_lines->end()) line = it->second;
     }
-    fail_at(path_, line, key.empty() ? message : key + ": " + message);
-  }
-
-  // A non-empty string value.
-  std::string text(const YAML::Node& node, const std::string& key) const {
-    if (!node.IsScalar() || node.Scalar().empty())
-      fail(node, key, "expected a non-empty path or name");
-    return node.Scalar();
-  }
-
-  // Paths in a dataset YAML are relative to the YAML's folder, so the file can be moved together
-  // with its data and used from any working directory.
-  std::string path(const YAML::Node& node, const std::string& key) const {
-    const std::string p = text(node, key);
-    if (base_.empty() || fs::path(p).is_absolute()) return p;
-    return (fs::path(base_) / p).string();
-  }
-
- private:
-  std::string path_;
-  std::string base_;
-};
+    fail_at(where, line, label.empty() ? message : label + ": " + message);
+  };
+  origin.resolve = [base](const std::string&, const std::string& p) {
+    if (base.empty() || fs::path(p).is_absolute()) return p;
+    return (fs::path(base) / p).string();
+  };
+  return origin;
+}
 
 // Which keys each format takes, besides `format` itself.
 struct FormatKeys {
@@ -186,28 +174,49 @@ DatasetSpec load_dataset_yaml(const std::string& path) {
   } catch (const YAML::ParserException& e) {
     fail_at(path, static_cast<long>(e.mark.line) + 1, "malformed YAML: " + e.msg);
   }
-  const YAML::Node& root = loaded;
-  YamlFile file(path);
-  if (!root.IsMap()) file.fail(root, "", "expected a mapping with the keys " + std::string(kYamlKeys));
+  return dataset_spec_from_yaml(loaded, path, fs::path(path).parent_path().string());
+}
+
+DatasetSpec dataset_spec_from_yaml(const YAML::Node& mapping, const std::string& where, const std::string& base_folder) {
+  return dataset_spec_from_yaml(mapping, file_origin(mapping, where, base_folder));
+}
+
+DatasetSpec dataset_spec_from_yaml(const YAML::Node& mapping, const DatasetMappingOrigin& origin) {
+  const YAML::Node& root = mapping;
+  // Every failure goes through the origin; the throw after it only guards a callback that returns.
+  const auto fail = [&](const YAML::Node& node, const std::string& about, const std::string& label,
+                        const std::string& message) {
+    origin.fail(node, about, label, message);
+    throw Error((label.empty() ? "" : label + ": ") + message);
+  };
+  const auto text = [&](const YAML::Node& node, const std::string& about, const std::string& label) {
+    if (!node.IsScalar() || node.Scalar().empty()) fail(node, about, label, "expected a non-empty path or name");
+    return node.Scalar();
+  };
+  const auto path = [&](const YAML::Node& node, const std::string& about, const std::string& label) {
+    return origin.resolve(about, text(node, about, label));
+  };
+  if (!root.IsMap()) fail(root, "", "", "expected a mapping with the keys " + std::string(kYamlKeys));
 
   static const std::set<std::string> kKnown = {"format", "annotations", "images", "names",
                                                "roots",  "split",       "standard_classes"};
   for (auto it = root.begin(); it != root.end(); ++it) {
     const YAML::Node key = it->first;
-    if (!key.IsScalar()) file.fail(key, "", "expected a key name (allowed: " + std::string(kYamlKeys) + ")");
+    if (!key.IsScalar()) fail(key, "", "", "expected a key name (allowed: " + std::string(kYamlKeys) + ")");
     if (!kKnown.count(key.Scalar()))
-      file.fail(key, "", "unknown key '" + key.Scalar() + "' (allowed: " + kYamlKeys + ")");
-    file.key_lines[key.Scalar()] = static_cast<long>(key.Mark().line) + 1;
+      fail(key, key.Scalar(), "", "unknown key '" + key.Scalar() + "' (allowed: " + kYamlKeys + ")");
   }
 
   const YAML::Node fmt = root["format"];
-  if (!fmt) file.fail(root, "format", "missing (allowed: coco, voc, txt)");
+  if (!fmt) fail(root, "format", "format", "missing (allowed: coco, voc, txt)");
   const std::string fmt_name = fmt.IsScalar() ? lower(fmt.Scalar()) : "";
   DatasetSpec spec;
   if (fmt_name == "coco") spec.format = DatasetFormat::Coco;
   else if (fmt_name == "voc") spec.format = DatasetFormat::Voc;
   else if (fmt_name == "txt") spec.format = DatasetFormat::Txt;
-  else file.fail(fmt, "format", "'" + (fmt.IsScalar() ? fmt.Scalar() : std::string("?")) + "' is not allowed (allowed: coco, voc, txt)");
+  else
+    fail(fmt, "format", "format",
+         "'" + (fmt.IsScalar() ? fmt.Scalar() : std::string("?")) + "' is not allowed (allowed: coco, voc, txt)");
 
   // Keys of another format are errors rather than silently ignored: `roots` in a coco file
   // usually means the format line is wrong.
@@ -217,31 +226,33 @@ DatasetSpec load_dataset_yaml(const std::string& path) {
     if (k != "format" && !keys.required.count(k) && !keys.optional.count(k)) {
       std::set<std::string> used = keys.required;
       used.insert(keys.optional.begin(), keys.optional.end());
-      file.fail(it->first, "", "key '" + k + "' is not used by format " + fmt_name + " (" + fmt_name +
-                                   " takes: " + join(used) + ")");
+      fail(it->first, k, "",
+           "key '" + k + "' is not used by format " + fmt_name + " (" + fmt_name + " takes: " + join(used) + ")");
     }
   }
   for (const std::string& k : keys.required)
-    if (!root[k]) file.fail(root, k, "missing (format " + fmt_name + " needs: " + join(keys.required) + ")");
+    if (!root[k]) fail(root, k, k, "missing (format " + fmt_name + " needs: " + join(keys.required) + ")");
 
-  if (const YAML::Node n = root["annotations"]) spec.annotations = file.path(n, "annotations");
-  if (const YAML::Node n = root["images"]) spec.images = file.path(n, "images");
-  if (const YAML::Node n = root["names"]) spec.names = file.path(n, "names");
+  if (const YAML::Node n = root["annotations"]) spec.annotations = path(n, "annotations", "annotations");
+  if (const YAML::Node n = root["images"]) spec.images = path(n, "images", "images");
+  if (const YAML::Node n = root["names"]) spec.names = path(n, "names", "names");
   if (const YAML::Node n = root["roots"]) {
     if (n.IsSequence()) {
-      if (n.size() == 0) file.fail(n, "roots", "expected at least one VOC root folder");
-      for (std::size_t i = 0; i < n.size(); ++i) spec.roots.push_back(file.path(n[i], "roots[" + std::to_string(i) + "]"));
+      if (n.size() == 0) fail(n, "roots", "roots", "expected at least one VOC root folder");
+      for (std::size_t i = 0; i < n.size(); ++i)
+        spec.roots.push_back(path(n[i], "roots", "roots[" + std::to_string(i) + "]"));
     } else if (n.IsScalar()) {
-      spec.roots.push_back(file.path(n, "roots"));
+      spec.roots.push_back(path(n, "roots", "roots"));
     } else {
-      file.fail(n, "roots", "expected a folder or a list of folders");
+      fail(n, "roots", "roots", "expected a folder or a list of folders");
     }
   }
-  if (const YAML::Node n = root["split"]) spec.split = file.text(n, "split");
+  if (const YAML::Node n = root["split"]) spec.split = text(n, "split", "split");
   if (const YAML::Node n = root["standard_classes"]) {
     bool value = true;
     if (!n.IsScalar() || !YAML::convert<bool>::decode(n, value))
-      file.fail(n, "standard_classes", "expected true or false, got '" + (n.IsScalar() ? n.Scalar() : std::string("?")) + "'");
+      fail(n, "standard_classes", "standard_classes",
+           "expected true or false, got '" + (n.IsScalar() ? n.Scalar() : std::string("?")) + "'");
     spec.voc_standard_classes = value;
   }
   return spec;
