@@ -1,0 +1,57 @@
+#pragma once
+// The project's own checkpoints: runs/<name>/checkpoints/{last.pt, epoch_<k>.pt, best.pt}.
+// One torch archive (torch::serialize, a zip of pickles) holding
+//   format          "studio-checkpoint-1"
+//   model_names     [str]     named_parameters then named_buffers of the model (state-dict keys)
+//   model_tensors   [Tensor]  in the same order (CPU)
+//   optimizer       nested archive of torch::optim's own serialisation (SGD momentum buffers)
+//   epoch, batch, iter, best_metric, best_epoch, seed   the trainer's position (TrainState)
+//   rng_cpu         torch's default CPU generator state
+//   category_ids, category_names   the classes the model predicts, in index order
+// Written to a temporary file beside the target and renamed over it, so a crash never leaves a
+// half-written checkpoint (and the previous last.pt stays usable).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "data/dataset.h"
+
+namespace studio {
+
+// Where training stands; a checkpoint restores it exactly.
+struct TrainState {
+  int epoch = 0;             // epoch in progress, 0-based (== epochs when training finished)
+  std::int64_t batch = 0;    // batches of `epoch` already done: the loader's position
+  std::int64_t iter = 0;     // global iterations done
+  double best_metric = -1;   // best segm AP so far (-1: not evaluated yet)
+  int best_epoch = 0;        // epochs completed when best_metric was reached
+  std::uint64_t seed = 0;    // the run's seed (loader shuffling, augmentation)
+};
+
+struct CheckpointContents {
+  TrainState state;
+  std::vector<Category> categories;  // id and name (supercategory not kept)
+  bool has_optimizer = false;
+};
+
+// Saves model (parameters + buffers), optimizer (may be null), state, categories and torch's CPU
+// RNG state to `path`, atomically. Errors (studio::Error) name the path.
+void save_checkpoint(const std::string& path, const torch::nn::Module& model,
+                     const torch::optim::Optimizer* optimizer, const TrainState& state,
+                     const std::vector<Category>& categories);
+
+// Restores everything save_checkpoint wrote into `model` and `optimizer` (may be null) and sets
+// torch's CPU RNG state. The model must have the same parameter names and shapes: a missing or
+// unexpected key or a shape mismatch is a studio::Error naming the file and the key.
+CheckpointContents load_checkpoint(const std::string& path, torch::nn::Module& model,
+                                   torch::optim::Optimizer* optimizer);
+
+// Only the model weights (inference, fine-tuning): same checks as load_checkpoint.
+void load_model_weights(const std::string& path, torch::nn::Module& model);
+
+// State and categories without touching a model (e.g. to learn num_classes before building it).
+[[nodiscard]] CheckpointContents read_checkpoint_info(const std::string& path);
+
+}  // namespace studio

@@ -1,0 +1,118 @@
+#include "engine/events.h"
+
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "common/atomic_file.h"
+#include "common/error.h"
+
+namespace studio {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void number(JsonWriter& w, double v) {
+  if (std::isfinite(v))
+    w.Double(v);
+  else
+    w.Null();
+}
+
+double unix_now() {
+  using namespace std::chrono;
+  return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+std::FILE* open_append(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "ab");
+  if (!f) throw Error(path + ": cannot open for writing");
+  return f;
+}
+
+}  // namespace
+
+std::string event_to_json(const Event& e, double unix_time) {
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("type");
+  w.String(e.type.c_str(), static_cast<rapidjson::SizeType>(e.type.size()));
+  w.Key("time");
+  w.Double(unix_time);
+  w.Key("epoch");
+  w.Int(e.epoch);
+  w.Key("iter");
+  w.Int64(e.iter);
+  for (const auto& [k, v] : e.numbers) {
+    w.Key(k.c_str(), static_cast<rapidjson::SizeType>(k.size()));
+    number(w, v);
+  }
+  for (const auto& [k, v] : e.texts) {
+    w.Key(k.c_str(), static_cast<rapidjson::SizeType>(k.size()));
+    w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
+  }
+  for (const auto& [k, group] : e.groups) {
+    w.Key(k.c_str(), static_cast<rapidjson::SizeType>(k.size()));
+    w.StartObject();
+    for (const auto& [gk, gv] : group) {
+      w.Key(gk.c_str(), static_cast<rapidjson::SizeType>(gk.size()));
+      number(w, gv);
+    }
+    w.EndObject();
+  }
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+RunLog::RunLog(std::string run_dir, bool enabled) : dir_(std::move(run_dir)), enabled_(enabled) {
+  if (!enabled_) return;
+  std::error_code ec;
+  for (const std::string& d : {dir_, checkpoints_dir(), eval_dir()}) {
+    fs::create_directories(d, ec);
+    if (!fs::is_directory(d)) throw Error(d + ": cannot create the run folder (" + ec.message() + ")");
+  }
+  events_ = open_append(dir_ + "/events.jsonl");
+  log_ = open_append(dir_ + "/log.txt");
+}
+
+RunLog::~RunLog() {
+  if (events_) std::fclose(events_);
+  if (log_) std::fclose(log_);
+}
+
+void RunLog::write_config(const Config& config) {
+  if (!enabled_) return;
+  write_file_atomic(dir_ + "/config.yaml", config.to_yaml());
+}
+
+void RunLog::event(const Event& event) {
+  if (!enabled_) return;
+  const std::string line = event_to_json(event, unix_now()) + "\n";
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::fwrite(line.data(), 1, line.size(), events_);
+  std::fflush(events_);
+}
+
+void RunLog::log(const std::string& line) {
+  if (!enabled_) return;
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "[%Y-%m-%d %H:%M:%S] ", &tm);
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::fputs(stamp, log_);
+  std::fputs(line.c_str(), log_);
+  std::fputc('\n', log_);
+  std::fflush(log_);
+}
+
+}  // namespace studio

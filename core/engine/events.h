@@ -1,0 +1,60 @@
+#pragma once
+// The run folder's records (DESIGN.md, "The run folder"): events.jsonl, log.txt and config.yaml.
+// The GUI and `export-table` (core/eval/metrics_file.cpp) read events.jsonl while it grows, so a
+// line is written whole and flushed at once. Event types: start, train, eval, checkpoint, error, end;
+// every line has type, time (Unix seconds), epoch and iter:
+//   {"type":"train","time":..,"epoch":1,"iter":20,"loss_ins":..,"loss_cate":..,"loss":..,"lr":..,
+//    "images_per_s":..,"data_time":..,"step_time":..}
+//   {"type":"eval","time":..,"epoch":4,"iter":200,"segm":{"AP":..,...12},"bbox":{...12}}
+#include <cstdint>
+#include <cstdio>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/config.h"
+
+namespace studio {
+
+struct Event {
+  std::string type;
+  int epoch = 0;            // epochs completed (train: the epoch in progress, 1-based)
+  std::int64_t iter = 0;    // iterations completed
+  std::vector<std::pair<std::string, double>> numbers;
+  std::vector<std::pair<std::string, std::string>> texts;
+  // Nested objects of numbers, e.g. {"segm": {"AP": .., ...}}.
+  std::vector<std::pair<std::string, std::vector<std::pair<std::string, double>>>> groups;
+};
+
+// One JSON line (no newline); non-finite numbers are written as null.
+[[nodiscard]] std::string event_to_json(const Event& event, double unix_time);
+
+// Writes into an existing or new run folder: creates it with checkpoints/ and eval/, appends to
+// events.jsonl and log.txt (a resumed run continues the same files). Thread-safe.
+// A disabled RunLog (data-parallel ranks other than 0) creates nothing and writes nothing.
+class RunLog {
+ public:
+  explicit RunLog(std::string run_dir, bool enabled = true);
+  ~RunLog();
+  RunLog(const RunLog&) = delete;
+  RunLog& operator=(const RunLog&) = delete;
+
+  void write_config(const Config& config);  // config.yaml = Config::to_yaml(), atomically
+  void event(const Event& event);           // one line of events.jsonl, flushed
+  void log(const std::string& line);        // "[YYYY-mm-dd HH:MM:SS] line" in log.txt, flushed
+
+  [[nodiscard]] bool enabled() const { return enabled_; }
+  [[nodiscard]] const std::string& dir() const { return dir_; }
+  [[nodiscard]] std::string checkpoints_dir() const { return dir_ + "/checkpoints"; }
+  [[nodiscard]] std::string eval_dir() const { return dir_ + "/eval"; }
+
+ private:
+  std::string dir_;
+  bool enabled_;
+  std::mutex mutex_;
+  std::FILE* events_ = nullptr;
+  std::FILE* log_ = nullptr;
+};
+
+}  // namespace studio
