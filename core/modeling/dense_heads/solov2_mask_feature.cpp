@@ -1,0 +1,77 @@
+#include "modeling/dense_heads/solov2_mask_feature.h"
+
+#include <string>
+
+#include "common/error.h"
+#include "modeling/layers/conv_norm.h"
+#include "modeling/layers/coord_features.h"
+
+namespace studio {
+
+SOLOv2MaskFeatureOptions solov2_mask_feature_options_from_config(const ConfigNode& node) {
+  node.allow({"start_level", "end_level", "channels"});
+  SOLOv2MaskFeatureOptions o;
+  o.start_level = node.get_int("start_level", o.start_level);
+  o.end_level = node.get_int("end_level", o.end_level);
+  o.channels = node.get_int("channels", o.channels);
+  if (o.start_level < 0 || o.end_level < o.start_level)
+    throw Error(node.where("end_level") + ": expected 0 <= start_level <= end_level, got " +
+                std::to_string(o.start_level) + ".." + std::to_string(o.end_level));
+  if (o.channels <= 0) throw Error(node.where("channels") + ": expected a positive number of channels");
+  return o;
+}
+
+SOLOv2MaskFeatureImpl::SOLOv2MaskFeatureImpl(const SOLOv2MaskFeatureOptions& options) : options_(options) {
+  const int levels = options.end_level - options.start_level + 1;
+  convs_all_levels = register_module("convs_all_levels", torch::nn::ModuleList());
+  for (int i = 0; i < levels; ++i) {
+    torch::nn::Sequential seq;
+    if (i == 0) {
+      seq->push_back("conv0", ConvNorm(ConvNormOptions{options.in_channels, options.channels, 3, options.norm_groups}));
+    } else {
+      for (int j = 0; j < i; ++j) {
+        // The deepest level sees the coordinates (CoordConv) in its first conv.
+        int in = j == 0 ? options.in_channels + (i == levels - 1 ? 2 : 0) : options.channels;
+        seq->push_back("conv" + std::to_string(j),
+                       ConvNorm(ConvNormOptions{in, options.channels, 3, options.norm_groups}));
+        seq->push_back("upsample" + std::to_string(j),
+                       torch::nn::Upsample(torch::nn::UpsampleOptions()
+                                               .scale_factor(std::vector<double>{2.0, 2.0})
+                                               .mode(torch::kBilinear)
+                                               .align_corners(false)));
+      }
+    }
+    convs_all_levels->push_back(seq);
+  }
+  conv_pred = register_module("conv_pred", torch::nn::Sequential());
+  conv_pred->push_back("0", ConvNorm(ConvNormOptions{options.channels, options.out_channels, 1, options.norm_groups}));
+
+  // mmdet init_weights: every conv N(0, 0.01); GN stays 1, 0.
+  torch::NoGradGuard no_grad;
+  for (auto& m : modules(/*include_self=*/false))
+    if (auto* c = m->as<torch::nn::Conv2d>()) c->weight.normal_(0.0, 0.01);
+}
+
+torch::Tensor SOLOv2MaskFeatureImpl::forward(const std::vector<torch::Tensor>& feats) {
+  const int levels = options_.end_level - options_.start_level + 1;
+  TORCH_CHECK(static_cast<int>(feats.size()) > options_.end_level, "SOLOv2MaskFeature: expected at least ",
+              options_.end_level + 1, " feature levels, got ", feats.size());
+  torch::Tensor sum;
+  for (int i = 0; i < levels; ++i) {
+    torch::Tensor x = feats[options_.start_level + i];
+    if (i > 0 && i == levels - 1) x = append_coord_features(x);
+    torch::Tensor y = convs_all_levels[i]->as<torch::nn::Sequential>()->forward(x);
+    // Inputs padded to a multiple of 32 make every level exactly 2^i times the first; otherwise
+    // align the sizes rather than fail.
+    if (sum.defined() && y.sizes() != sum.sizes())
+      y = torch::nn::functional::interpolate(
+          y, torch::nn::functional::InterpolateFuncOptions()
+                 .size(std::vector<int64_t>{sum.size(2), sum.size(3)})
+                 .mode(torch::kBilinear)
+                 .align_corners(false));
+    sum = sum.defined() ? sum + y : y;
+  }
+  return conv_pred->forward(sum);
+}
+
+}  // namespace studio

@@ -1,0 +1,34 @@
+#pragma once
+// Conv + GroupNorm + ReLU, mmcv's ConvModule with norm_cfg=GN (the block SOLOv2's heads stack).
+// Children are named as in mmdet/SOLO checkpoints: `conv` (no bias: the norm follows) and `gn`.
+#include <torch/torch.h>
+
+namespace studio {
+
+struct ConvNormOptions {
+  int in_channels = 0;
+  int out_channels = 0;
+  int kernel_size = 3;  // 3 (padding 1) or 1 (padding 0): "same" output size, stride 1
+  int num_groups = 32;  // GroupNorm groups; must divide out_channels
+  bool relu = true;
+};
+
+class ConvNormImpl : public torch::nn::Module {
+ public:
+  explicit ConvNormImpl(const ConvNormOptions& options);
+
+  // [B, in, H, W] -> [B, out, H, W]
+  torch::Tensor forward(const torch::Tensor& x);
+
+  // Conv weight ~ N(0, std), GN weight 1, bias 0 (mmcv normal_init on the conv).
+  void init_normal(double std);
+
+  torch::nn::Conv2d conv{nullptr};
+  torch::nn::GroupNorm gn{nullptr};
+
+ private:
+  ConvNormOptions options_;
+};
+TORCH_MODULE(ConvNorm);
+
+}  // namespace studio

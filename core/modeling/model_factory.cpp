@@ -1,0 +1,56 @@
+#include "modeling/model_factory.h"
+
+#include <functional>
+#include <map>
+#include <memory>
+
+#include "common/error.h"
+#include "modeling/backbone/backbone.h"
+#include "modeling/meta_arch/solov2.h"
+#include "modeling/neck/fpn.h"
+
+namespace studio {
+namespace {
+
+using Builder = std::function<DetectorPtr(const ConfigNode& model, int num_classes)>;
+
+DetectorPtr build_solov2(const ConfigNode& model, int num_classes) {
+  SOLOv2Options o;
+  o.num_classes = num_classes;
+  // backbone_options_from_config resolves backbone.pretrained against the recipe, and
+  // build_backbone loads it (weights/weight_import.h).
+  o.backbone = backbone_options_from_config(model.child("backbone"));
+  o.neck = fpn_options_from_config(model.child("neck"));
+  o.head = solov2_head_options_from_config(model.child("head"));
+  o.test = solov2_test_options_from_config(model.child("test"));
+  return std::make_shared<SOLOv2>(std::move(o));
+}
+
+// The builders, registered by this explicit call (not static initialisers a static library drops).
+const std::map<std::string, Builder>& builders() {
+  static const std::map<std::string, Builder> registry = [] {
+    std::map<std::string, Builder> r;
+    r.emplace("solov2", build_solov2);
+    return r;
+  }();
+  return registry;
+}
+
+}  // namespace
+
+std::vector<std::string> model_types() {
+  std::vector<std::string> out;
+  for (const auto& [name, builder] : builders()) out.push_back(name);
+  return out;
+}
+
+DetectorPtr build_model(const ConfigNode& model) {
+  model.allow({"type", "num_classes", "backbone", "neck", "head", "test"});
+  (void)model.get_string("type");  // required: a missing type is an error naming the key
+  const std::string type = model.get_choice("type", model_types(), "");
+  const int num_classes = model.get_int("num_classes");
+  if (num_classes < 1) throw Error(model.where("num_classes") + ": expected a positive number of classes");
+  return builders().at(type)(model, num_classes);
+}
+
+}  // namespace studio
