@@ -1,0 +1,29 @@
+#pragma once
+// BatchNorm with fixed statistics and affine parameters, torchvision's FrozenBatchNorm2d: the
+// detection recipes train with 2 images a device, too few for batch statistics, so the ImageNet
+// statistics stay as they were. All four tensors are buffers (never trained, but saved), named
+// as torchvision's BatchNorm2d keys (weight, bias, running_mean, running_var) so ImageNet
+// weights load into them; there is no num_batches_tracked.
+#include <torch/torch.h>
+
+namespace studio {
+
+class FrozenBatchNorm2dImpl : public torch::nn::Module {
+ public:
+  explicit FrozenBatchNorm2dImpl(int64_t num_features, double eps = 1e-5);
+
+  // [B, C, H, W] -> [B, C, H, W]: y = x * scale + shift with
+  // scale = weight / sqrt(running_var + eps), shift = bias - running_mean * scale.
+  torch::Tensor forward(const torch::Tensor& x);
+
+  [[nodiscard]] int64_t num_features() const { return num_features_; }
+
+  torch::Tensor weight, bias, running_mean, running_var;
+
+ private:
+  int64_t num_features_;
+  double eps_;
+};
+TORCH_MODULE(FrozenBatchNorm2d);
+
+}  // namespace studio

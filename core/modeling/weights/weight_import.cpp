@@ -1,0 +1,114 @@
+#include "modeling/weights/weight_import.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "common/error.h"
+
+namespace studio {
+
+namespace {
+
+bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
+bool ends_with(const std::string& s, const std::string& p) {
+  return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
+}
+
+std::string shape_text(const torch::Tensor& t) {
+  std::ostringstream o;
+  o << "[";
+  for (int64_t d = 0; d < t.dim(); ++d) o << (d ? ", " : "") << t.size(d);
+  o << "]";
+  return o.str();
+}
+
+std::string list_text(const std::vector<std::string>& keys, size_t max_shown = 8) {
+  std::string s;
+  for (size_t i = 0; i < keys.size() && i < max_shown; ++i) s += (i ? ", " : "") + keys[i];
+  if (keys.size() > max_shown) s += ", ... " + std::to_string(keys.size() - max_shown) + " more";
+  return s;
+}
+
+}  // namespace
+
+std::string ImportReport::summary() const {
+  std::string s = "matched " + std::to_string(matched.size());
+  s += ", missing " + std::to_string(missing.size());
+  if (!missing.empty()) s += " (" + list_text(missing) + ")";
+  s += ", unexpected " + std::to_string(unexpected.size());
+  if (!unexpected.empty()) s += " (" + list_text(unexpected) + ")";
+  s += ", shape mismatch " + std::to_string(shape_mismatch.size());
+  if (!shape_mismatch.empty()) s += " (" + list_text(shape_mismatch) + ")";
+  return s;
+}
+
+std::vector<std::string> import_archs() { return {"resnet18", "resnet34", "resnet50", "resnet101", "mobilenet_v2"}; }
+
+std::optional<std::string> map_torchvision_key(const std::string& arch, const std::string& key) {
+  const auto archs = import_archs();
+  if (std::find(archs.begin(), archs.end(), arch) == archs.end())
+    throw Error("unknown architecture '" + arch + "' (expected resnet18, resnet34, resnet50, resnet101 or mobilenet_v2)");
+  std::string k = starts_with(key, "module.") ? key.substr(7) : key;  // saved from DataParallel
+  if (ends_with(k, ".num_batches_tracked")) return std::nullopt;   // a counter, not a weight
+  // The ImageNet classifier has no place in a detection backbone.
+  if (arch == "mobilenet_v2" ? starts_with(k, "classifier.") : starts_with(k, "fc.")) return std::nullopt;
+  return k;  // our names are torchvision's
+}
+
+ImportReport import_entries(torch::nn::Module& module, const StateDictEntries& entries, const std::string& arch,
+                            const std::string& prefix) {
+  std::map<std::string, torch::Tensor> targets;
+  std::vector<std::string> order;  // the module's own order, for the missing list
+  for (auto& p : module.named_parameters(true))
+    if (targets.emplace(p.key(), p.value()).second) order.push_back(p.key());
+  for (auto& b : module.named_buffers(true))
+    if (targets.emplace(b.key(), b.value()).second) order.push_back(b.key());
+
+  ImportReport report;
+  std::set<std::string> filled;
+  torch::NoGradGuard no_grad;
+  for (const auto& e : entries) {
+    const std::optional<std::string> mapped = map_torchvision_key(arch, e.name);
+    if (!mapped) {
+      report.dropped.push_back(e.name);
+      continue;
+    }
+    const std::string key = prefix + *mapped;
+    auto it = targets.find(key);
+    if (it == targets.end()) {
+      report.unexpected.push_back(e.name);
+      continue;
+    }
+    if (!it->second.sizes().equals(e.tensor.sizes())) {
+      report.shape_mismatch.push_back(key + ": file " + shape_text(e.tensor) + ", model " + shape_text(it->second));
+      filled.insert(key);  // reported once, as a mismatch, not again as missing
+      continue;
+    }
+    it->second.copy_(e.tensor.to(it->second.dtype()));
+    if (filled.insert(key).second) report.matched.push_back(key);
+  }
+  for (const auto& key : order) {
+    if (!starts_with(key, prefix) || filled.count(key)) continue;
+    if (ends_with(key, "num_batches_tracked")) continue;
+    report.missing.push_back(key);
+  }
+  return report;
+}
+
+ImportReport import_backbone_weights(torch::nn::Module& backbone, const std::string& pth_path, const std::string& arch) {
+  return import_entries(backbone, read_pth(pth_path), arch);
+}
+
+StateDictEntries module_entries(const torch::nn::Module& module) {
+  StateDictEntries out;
+  std::set<std::string> seen;
+  for (auto& p : module.named_parameters(true))
+    if (seen.insert(p.key()).second) out.push_back({p.key(), p.value()});
+  for (auto& b : module.named_buffers(true))
+    if (seen.insert(b.key()).second) out.push_back({b.key(), b.value()});
+  return out;
+}
+
+}  // namespace studio

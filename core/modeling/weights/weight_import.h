@@ -1,0 +1,55 @@
+#pragma once
+// Import of ImageNet backbones from PyTorch state dicts: torchvision's ResNet and MobileNetV2
+// files (resnet50-19c8e357.pth, mobilenet_v2-b0353104.pth, ...) or what
+// `studio-cli weights import --out` wrote. Our backbones use torchvision's names, so the name
+// map per architecture drops what a backbone doesn't have (fc.*, classifier.*,
+// *.num_batches_tracked) and a "module." prefix (DataParallel checkpoints); every other key is
+// kept as is and must match a parameter or buffer.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "modeling/weights/pth_file.h"
+
+namespace studio {
+
+struct ImportReport {
+  std::vector<std::string> matched;     // our keys that got a value
+  std::vector<std::string> missing;     // our keys the file doesn't have (they keep their init)
+  std::vector<std::string> unexpected;  // file keys (as in the file) with no place in the model
+  std::vector<std::string> shape_mismatch;  // "key: file [64, 3, 7, 7], model [64, 3, 3, 3]" (not copied)
+  std::vector<std::string> dropped;     // file keys the name map drops on purpose (fc.*, ...)
+
+  [[nodiscard]] bool ok() const { return missing.empty() && shape_mismatch.empty(); }
+  // "matched 320, missing 2 (a, b), unexpected 1 (c), shape mismatch 0"
+  [[nodiscard]] std::string summary() const;
+};
+
+// The architectures import knows: resnet18, resnet34, resnet50, resnet101, mobilenet_v2.
+[[nodiscard]] std::vector<std::string> import_archs();
+
+// torchvision key -> our backbone key for `arch`, or nullopt when the map drops it on purpose.
+// Throws studio::Error for an unknown arch.
+[[nodiscard]] std::optional<std::string> map_torchvision_key(const std::string& arch, const std::string& key);
+
+// Copies the mapped entries into `module`'s parameters and buffers (named_parameters +
+// named_buffers, recursive; converted to their dtype and device) under NoGradGuard.
+// Keys our module has that no file key maps to are missing, except num_batches_tracked (a
+// trainable BatchNorm's counter, not a weight). `prefix` is put in front of every mapped key
+// ("backbone." to import into a whole detector).
+ImportReport import_entries(torch::nn::Module& module, const StateDictEntries& entries, const std::string& arch,
+                            const std::string& prefix = "");
+
+// read_pth(pth_path) + import_entries(backbone, ..., arch). A file with no fitting key at all
+// still returns a report (everything missing); unreadable files throw studio::Error.
+ImportReport import_backbone_weights(torch::nn::Module& backbone, const std::string& pth_path,
+                                     const std::string& arch);
+
+// All parameters and buffers of `module` (named_parameters, then named_buffers not already
+// listed) as state dict entries; write_pth(path, module_entries(m)) saves a module's weights
+// in the format read_pth and Python's torch.load read.
+[[nodiscard]] StateDictEntries module_entries(const torch::nn::Module& module);
+
+}  // namespace studio
