@@ -30,10 +30,19 @@ struct InputOptions {
 [[nodiscard]] InputOptions input_options_from_config(const ConfigNode& input,
                                                      const InputOptions& defaults = {});
 
+// The recipe's `data` mapping, minus the datasets (engine/dataset_from_recipe.h reads data.train
+// and data.val): checks its keys (train, val, input, test_input, workers) and reads both inputs.
+struct DataOptions {
+  InputOptions train_input;  // data.input
+  InputOptions test_input;   // data.test_input over data.input
+  int workers = 2;           // data.workers (0: load in the calling thread)
+};
+[[nodiscard]] DataOptions data_options_from_config(const ConfigNode& data);
+
 struct LoaderOptions {
   int batch_size = 2;
-  int workers = 2;          // decoding threads
-  int prefetch = 2;         // batches kept ready
+  int workers = 2;          // decoding threads, each builds whole batches; 0: next() builds them
+  int prefetch = 2;         // batches kept ready (at least one per worker is in flight)
   bool train = true;        // augment (flip, multi-scale), shuffle, build targets, skip images without boxes
   std::uint64_t seed = 0;
   int rank = 0;             // data-parallel shard: this process takes every world_size-th sample
@@ -46,6 +55,18 @@ struct Batch {
   std::vector<InstanceTargets> targets;  // empty when LoaderOptions::train is false
 };
 
+// Reproducible whatever the thread timing: batches come out in the sampler's order; the epoch's
+// order is a Fisher-Yates shuffle by std::mt19937_64(seed + epoch); each sample's scale and flip
+// come from its own generator seeded by (seed, epoch, sample index).
+// Training: images without a usable annotation are skipped (mmdetection's filter_empty_gt; usable
+// = not crowd, not VOC-difficult, known category, box >= 1 px each way inside the image, area > 0);
+// the rank takes every world_size-th sample of the shuffled order, padded from its start so every
+// rank has ceil(n / world_size) samples (torch's DistributedSampler).
+// Inference (train = false): every image in dataset order, the rank's share without padding (so
+// nothing is evaluated twice; counts differ by at most one between ranks), the first short side,
+// no flip, no targets.
+// Masks ([N, H, W] targets) are made when any annotation of the dataset has a mask; an annotation
+// without one then fills its box. Box-only datasets leave InstanceTargets::masks undefined.
 class DataLoader {
  public:
   // Crowd annotations are left out of the targets; categories map to the contiguous index
