@@ -1,0 +1,158 @@
+#pragma once
+// The training loop (single process now; data-parallel in issue 5) as a loop with hooks
+// (STYLE.md 8, detectron2's train_loop): each iteration is
+//   batch = loader.next() -> lr = schedule(iter) -> losses = model->losses(batch) -> loss = sum
+//   -> zero_grad, backward -> hooks' after_backward (where a gradient all-reduce goes)
+//   -> clip the global L2 norm -> optimizer.step() -> hooks' after_step
+// and the epoch ends with the hooks' after_epoch: evaluation (every eval_interval epochs and at
+// the end; best.pt by segm AP), checkpoints (last.pt, epoch_<k>.pt every checkpoint_interval),
+// events. The GUI follows the run folder (events.jsonl), it never reaches in here.
+//
+// Resuming (TrainerSetup::resume) loads <run>/checkpoints/last.pt: parameters, buffers, SGD
+// momentum, epoch, the loader's position in the epoch, the best metric and torch's RNG, so the
+// run continues at the same iteration and reaches the same parameters as an uninterrupted one.
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "common/config.h"
+#include "data/dataset.h"
+#include "engine/checkpoint.h"
+#include "engine/data_loader.h"
+#include "engine/events.h"
+#include "engine/lr_schedule.h"
+#include "modeling/detector.h"
+
+namespace studio {
+
+// The recipe's `train:` section.
+struct TrainerOptions {
+  int batch_size = 2;          // per device
+  int reference_batch = 16;    // the total batch `lr` was set for (--autoscale-lr, issue 5)
+  int epochs = 12;
+  double lr = 0.01;            // optimizer: sgd only for now
+  double momentum = 0.9;
+  double weight_decay = 1e-4;  // on every parameter, as mmdetection
+  LrScheduleOptions schedule;
+  double grad_clip = 0;        // max global L2 norm of the gradients; 0 = off
+  int eval_interval = 1;       // epochs
+  int checkpoint_interval = 1; // epochs (epoch_<k>.pt); last.pt is written every epoch
+  int log_interval = 50;       // iterations between train events / log lines
+  std::uint64_t seed = 0;
+};
+[[nodiscard]] TrainerOptions trainer_options_from_config(const ConfigNode& train);
+
+// One iteration, as the progress line and the train events see it.
+struct StepReport {
+  int epoch = 0;                       // 1-based epoch in progress
+  int epochs = 0;
+  std::int64_t batch = 0;              // 1-based batch of the epoch just done
+  std::int64_t batches_per_epoch = 0;
+  std::int64_t iter = 0;               // iterations done (global)
+  std::int64_t total_iters = 0;
+  std::vector<std::pair<std::string, double>> losses;  // each loss term of this step
+  double loss = 0;                     // their sum
+  double lr = 0;
+  double images_per_s = 0;             // smoothed over the recent iterations
+  double data_time = 0, step_time = 0; // seconds of this iteration: waiting for data, compute
+  double eta_s = 0;                    // seconds left (training only, from the smoothed step time)
+};
+
+class Trainer;
+
+// Hooks run in the order they were added. The built-in ones (events, evaluation, checkpoints)
+// are added by the constructor; add_hook appends more (progress printing, the GUI's, issue 5's).
+class TrainHook {
+ public:
+  virtual ~TrainHook() = default;
+  virtual void before_train(Trainer&) {}
+  virtual void after_backward(Trainer&) {}  // gradients ready, before clipping and the step
+  virtual void after_step(Trainer&, const StepReport&) {}
+  virtual void after_epoch(Trainer&) {}     // state().epoch is the number of epochs completed
+  virtual void after_train(Trainer&, bool cancelled) {}
+};
+
+struct TrainerSetup {
+  std::string run_dir;                    // runs/<name>
+  bool resume = false;                    // continue from <run_dir>/checkpoints/last.pt
+  std::shared_ptr<const Dataset> train;   // required
+  std::shared_ptr<const Dataset> val;     // optional: no evaluation without it
+  torch::Device device = torch::kCPU;
+  int rank = 0, world_size = 1;           // only rank 0 writes the run folder
+  const std::atomic<bool>* cancel = nullptr;  // set to stop: last.pt is written, train() returns
+  std::string model_name;                 // for metrics files (default: the recipe file's stem)
+};
+
+struct EvalSummary {
+  int epoch = 0;
+  std::array<double, 12> segm{}, bbox{};
+  bool has_segm = false;
+  std::string results_path, metrics_path;
+};
+
+class Trainer {
+ public:
+  // Checks the recipe (train, data and model sections), builds the model (num_classes taken from
+  // the training set when it differs from model.num_classes, logged), the loader, SGD and the
+  // schedule, and creates or reopens the run folder. A new run into a folder that already has a
+  // last.pt is an error (pass resume or another folder).
+  Trainer(Config recipe, TrainerSetup setup);
+  ~Trainer();
+
+  // Trains to the last epoch. Returns false when cancelled (last.pt written), true when done.
+  bool train();
+  // Inference on the validation set, results_<epoch>.json + metrics_<epoch>.json, an eval event.
+  EvalSummary evaluate();
+  // Writes a checkpoint of the current state to `path` (rank 0 only).
+  void save(const std::string& path);
+
+  void add_hook(std::shared_ptr<TrainHook> hook) { hooks_.push_back(std::move(hook)); }
+
+  [[nodiscard]] Detector& model() { return *model_; }
+  [[nodiscard]] DetectorPtr model_ptr() const { return model_; }
+  [[nodiscard]] torch::optim::SGD& optimizer() { return *optimizer_; }
+  [[nodiscard]] const TrainState& state() const { return state_; }
+  [[nodiscard]] TrainState& state() { return state_; }
+  [[nodiscard]] const TrainerOptions& options() const { return options_; }
+  [[nodiscard]] const Config& config() const { return config_; }
+  [[nodiscard]] RunLog& run_log() { return *log_; }
+  [[nodiscard]] const LrSchedule& schedule() const { return *schedule_; }
+  [[nodiscard]] std::int64_t batches_per_epoch() const { return batches_per_epoch_; }
+  [[nodiscard]] const std::vector<Category>& categories() const { return categories_; }
+  [[nodiscard]] const TrainerSetup& setup() const { return setup_; }
+  [[nodiscard]] bool is_main() const { return setup_.rank == 0; }
+  // The last evaluation's result, when there was one this epoch (hooks after the eval hook).
+  [[nodiscard]] const std::optional<EvalSummary>& last_eval() const { return last_eval_; }
+  [[nodiscard]] bool last_eval_improved() const { return last_eval_improved_; }
+
+ private:
+  void run_step(Batch& batch, double data_time);
+
+  Config config_;
+  TrainerSetup setup_;
+  TrainerOptions options_;
+  DataOptions data_options_;
+  std::vector<Category> categories_;
+  DetectorPtr model_;
+  std::unique_ptr<torch::optim::SGD> optimizer_;
+  std::unique_ptr<DataLoader> loader_;
+  std::unique_ptr<LrSchedule> schedule_;
+  std::unique_ptr<RunLog> log_;
+  std::vector<std::shared_ptr<TrainHook>> hooks_;
+  TrainState state_;
+  std::int64_t batches_per_epoch_ = 0;
+  std::optional<EvalSummary> last_eval_;
+  bool last_eval_improved_ = false;
+  double smoothed_iter_s_ = 0;  // exponential moving average of the iteration time
+  double total_images_ = 0, total_time_ = 0;  // this process's training throughput (metrics meta)
+};
+
+}  // namespace studio
