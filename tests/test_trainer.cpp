@@ -1,0 +1,358 @@
+// The trainer: lr schedule values by hand, checkpoints that restore parameters, buffers and SGD
+// momentum exactly (and name the file and key when they don't fit), resuming a cancelled run to
+// the same parameters as an uninterrupted one, events.jsonl fields and the run folder layout.
+// A tiny SOLOv2 (ResNet-18, narrow head) on 64-pixel generated shapes keeps it to seconds.
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <torch/torch.h>
+#include <yaml-cpp/yaml.h>
+
+#include "common/config.h"
+#include "common/error.h"
+#include "data/shapes_generator.h"
+#include "engine/checkpoint.h"
+#include "engine/events.h"
+#include "engine/inference.h"
+#include "engine/lr_schedule.h"
+#include "engine/trainer.h"
+#include "eval/metrics_file.h"
+#include "test_support.h"
+
+using namespace studio;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kConfigs = std::string(STUDIO_TEST_DATA_DIR) + "/../../configs";
+
+Config tiny_recipe(const std::vector<std::string>& overrides = {}) {
+  static QTemporaryDir dir;
+  const std::string yaml = "base: " + fs::absolute(kConfigs + "/solov2_r18_fpn_shapes_cpu.yaml").string() + R"(
+model:
+  neck: {out_channels: 16}
+  head: {feat_channels: 16, kernel_out_channels: 16, norm_groups: 8, num_grids: [8, 6, 4, 3, 2],
+         mask_feature: {channels: 16}}
+data:
+  input: {short_side: [64], long_side: 64}
+  test_input: {short_side: [64], long_side: 64}
+  workers: 1
+train:
+  batch_size: 2
+  epochs: 2
+  schedule: {warmup_iters: 2}
+  eval_interval: 1
+  log_interval: 1
+)";
+  return Config::load(test::write_text(dir, "tiny_test.yaml", yaml), overrides);
+}
+
+std::shared_ptr<Dataset> shapes(const std::string& dir, int images, std::uint64_t seed) {
+  ShapesOptions o;
+  o.out_dir = dir;
+  o.images = images;
+  o.seed = seed;
+  o.size = 64;
+  o.max_objects = 3;
+  auto ds = std::make_shared<Dataset>(generate_shapes(o));
+  ds->index();
+  return ds;
+}
+
+std::vector<torch::Tensor> state_tensors(torch::nn::Module& m) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : m.named_parameters()) out.push_back(p.value().detach().clone());
+  for (const auto& b : m.named_buffers()) out.push_back(b.value().detach().clone());
+  return out;
+}
+
+bool all_equal(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (!torch::equal(a[i], b[i])) return false;
+  return true;
+}
+
+struct Small : torch::nn::Module {
+  explicit Small(int out = 3) {
+    fc = register_module("fc", torch::nn::Linear(4, out));
+    bn = register_module("bn", torch::nn::BatchNorm1d(out));
+  }
+  torch::Tensor forward(const torch::Tensor& x) { return bn(fc(x)); }
+  torch::nn::Linear fc{nullptr};
+  torch::nn::BatchNorm1d bn{nullptr};
+};
+
+void sgd_step(Small& m, torch::optim::SGD& opt, const torch::Tensor& x) {
+  opt.zero_grad();
+  m.forward(x).pow(2).sum().backward();
+  opt.step();
+}
+
+// Sets the cancel flag once `iter` iterations are done.
+struct CancelAt : TrainHook {
+  CancelAt(std::atomic<bool>* f, std::int64_t i) : flag(f), iter(i) {}
+  void after_step(Trainer&, const StepReport& r) override {
+    if (r.iter >= iter) flag->store(true);
+  }
+  std::atomic<bool>* flag;
+  std::int64_t iter;
+};
+
+}  // namespace
+
+class TestTrainer : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void initTestCase() { at::set_num_threads(1); }
+
+  void step_schedule_with_warmup() {
+    LrScheduleOptions o;
+    o.policy = LrPolicy::Step;
+    o.steps = {8, 11};
+    o.gamma = 0.1;
+    o.warmup_iters = 5;
+    o.warmup_ratio = 0.1;
+    const LrSchedule s(o, 0.01, 12, 10);
+    QCOMPARE(s.total_iters(), std::int64_t(120));
+    QVERIFY(std::abs(s.lr(0) - 0.001) < 1e-12);              // warmup start: base * ratio
+    QVERIFY(std::abs(s.lr(2) - 0.01 * (1 - 0.6 * 0.9)) < 1e-12);  // 0.0046
+    QVERIFY(std::abs(s.lr(4) - 0.01 * (1 - 0.2 * 0.9)) < 1e-12);  // 0.0082
+    QVERIFY(std::abs(s.lr(5) - 0.01) < 1e-12);               // warmup over
+    QVERIFY(std::abs(s.lr(79) - 0.01) < 1e-12);              // last iteration of epoch 8 (1-based)
+    QVERIFY(std::abs(s.lr(80) - 0.001) < 1e-12);             // after 8 epochs: x0.1
+    QVERIFY(std::abs(s.lr(109) - 0.001) < 1e-12);
+    QVERIFY(std::abs(s.lr(110) - 0.0001) < 1e-12);           // after 11 epochs: x0.01
+  }
+
+  void cosine_schedule() {
+    LrScheduleOptions o;
+    o.policy = LrPolicy::Cosine;
+    o.warmup = false;
+    const LrSchedule s(o, 0.02, 4, 25);
+    QVERIFY(std::abs(s.lr(0) - 0.02) < 1e-12);
+    QVERIFY(std::abs(s.lr(25) - 0.01 * (1 + std::sqrt(0.5))) < 1e-12);
+    QVERIFY(std::abs(s.lr(50) - 0.01) < 1e-12);  // midpoint: half
+    QVERIFY(std::abs(s.lr(100)) < 1e-12);
+    o.warmup = true;
+    o.warmup_iters = 10;
+    o.warmup_ratio = 0.1;
+    const LrSchedule w(o, 0.02, 4, 25);
+    QVERIFY(std::abs(w.lr(0) - 0.002) < 1e-12);  // cos(0) = 1, times the ratio
+  }
+
+  void schedule_from_config() {
+    const Config c = Config::parse("train:\n  schedule:\n    type: cosine\n    warmup: none\n", "r.yaml");
+    const LrScheduleOptions o = lr_schedule_options_from_config(c.at("train.schedule"));
+    QVERIFY(o.policy == LrPolicy::Cosine);
+    QVERIFY(!o.warmup);
+    const Config bad = Config::parse("train:\n  schedule:\n    type: poly\n", "r.yaml");
+    STUDIO_EXPECT_ERROR(lr_schedule_options_from_config(bad.at("train.schedule")), "r.yaml", "type", "cosine");
+    const Config typo = Config::parse("train:\n  schedule:\n    warmup_iter: 5\n", "r.yaml");
+    STUDIO_EXPECT_ERROR(lr_schedule_options_from_config(typo.at("train.schedule")), "warmup_iter");
+    const Config opts = Config::parse("train:\n  grad_clip: -1\n", "r.yaml");
+    STUDIO_EXPECT_ERROR(trainer_options_from_config(opts.at("train")), "r.yaml", "grad_clip");
+  }
+
+  void checkpoint_round_trip() {
+    QTemporaryDir dir;
+    torch::manual_seed(1);
+    Small a;
+    torch::optim::SGD opt_a(a.parameters(), torch::optim::SGDOptions(0.1).momentum(0.9).weight_decay(1e-4));
+    const torch::Tensor x = torch::randn({8, 4});
+    sgd_step(a, opt_a, x);
+    sgd_step(a, opt_a, x);
+    TrainState st;
+    st.epoch = 3;
+    st.batch = 2;
+    st.iter = 17;
+    st.best_metric = 0.25;
+    st.best_epoch = 2;
+    st.seed = 7;
+    const std::string path = dir.filePath("c.pt").toStdString();
+    save_checkpoint(path, a, &opt_a, st, {{1, "circle", ""}, {4, "star", ""}});
+    QVERIFY(!fs::exists(path + ".tmp"));
+    const torch::Tensor rng_draw = torch::rand({3});  // what the RNG gives right after saving
+
+    torch::manual_seed(99);
+    Small b;
+    torch::optim::SGD opt_b(b.parameters(), torch::optim::SGDOptions(0.1).momentum(0.9).weight_decay(1e-4));
+    QVERIFY(!all_equal(state_tensors(a), state_tensors(b)));
+    const CheckpointContents c = load_checkpoint(path, b, &opt_b);
+    QVERIFY(all_equal(state_tensors(a), state_tensors(b)));  // parameters and BatchNorm buffers
+    QVERIFY(torch::equal(torch::rand({3}), rng_draw));       // RNG state restored
+    QCOMPARE(c.state.epoch, 3);
+    QCOMPARE(c.state.batch, std::int64_t(2));
+    QCOMPARE(c.state.iter, std::int64_t(17));
+    QCOMPARE(c.state.best_metric, 0.25);
+    QCOMPARE(c.state.best_epoch, 2);
+    QCOMPARE(c.state.seed, std::uint64_t(7));
+    QCOMPARE(int(c.categories.size()), 2);
+    QCOMPARE(c.categories[1].id, std::int64_t(4));
+    QCOMPARE(c.categories[1].name, std::string("star"));
+    // Momentum restored: one more step from the same point gives the same parameters.
+    sgd_step(a, opt_a, x);
+    sgd_step(b, opt_b, x);
+    QVERIFY(all_equal(state_tensors(a), state_tensors(b)));
+    // Without restoring the momentum it would differ.
+    Small d;
+    load_model_weights(path, d);
+    torch::optim::SGD opt_d(d.parameters(), torch::optim::SGDOptions(0.1).momentum(0.9).weight_decay(1e-4));
+    sgd_step(d, opt_d, x);
+    QVERIFY(!all_equal(state_tensors(a), state_tensors(d)));
+
+    Small wider(5);
+    STUDIO_EXPECT_ERROR(load_model_weights(path, wider), "c.pt", "fc.weight", "[5, 4]", "[3, 4]");
+    struct Extra : Small {
+      Extra() { register_parameter("extra", torch::zeros({1})); }
+    } extra;
+    STUDIO_EXPECT_ERROR(load_model_weights(path, extra), "c.pt", "'extra' is missing");
+    STUDIO_EXPECT_ERROR(load_model_weights(dir.filePath("none.pt").toStdString(), b), "none.pt");
+    const std::string junk = test::write_text(dir, "junk.pt", "not a checkpoint");
+    STUDIO_EXPECT_ERROR(load_model_weights(junk, b), "junk.pt");
+  }
+
+  void detections_from_masks() {
+    // A 3x4 mask whose foreground is the column x=1, rows 0..1 and the pixel (x=3, y=2).
+    Instances in;
+    in.scores = torch::tensor({0.9f, 0.5f});
+    in.labels = torch::tensor({1, 0}, torch::kLong);
+    in.masks = torch::zeros({2, 3, 4}, torch::kBool);
+    in.masks[0][0][1] = true;
+    in.masks[0][1][1] = true;
+    in.masks[0][2][3] = true;
+    const auto dets = instances_to_detections(in, 42, {{7, "a", ""}, {9, "b", ""}});
+    QCOMPARE(int(dets.size()), 1);  // the empty mask is dropped
+    QCOMPARE(dets[0].image_id, std::int64_t(42));
+    QCOMPARE(dets[0].category_id, std::int64_t(9));
+    QCOMPARE(dets[0].area, 3.0);
+    QCOMPARE(dets[0].bbox[0], 1.0);
+    QCOMPARE(dets[0].bbox[1], 0.0);
+    QCOMPARE(dets[0].bbox[2], 3.0);
+    QCOMPARE(dets[0].bbox[3], 3.0);
+    const auto decoded = rle_decode(*dets[0].segm);  // row-major again
+    QCOMPARE(int(decoded[0 * 4 + 1]), 1);
+    QCOMPARE(int(decoded[2 * 4 + 3]), 1);
+    QCOMPARE(int(decoded[1 * 4 + 3]), 0);
+  }
+
+  void resume_matches_uninterrupted_run() {
+    QTemporaryDir dir;
+    const std::string root = dir.path().toStdString();
+    auto train = shapes(root + "/train", 6, 1);  // 3 batches an epoch
+    auto val = shapes(root + "/val", 3, 2);
+
+    TrainerSetup full;
+    full.run_dir = root + "/full";
+    full.train = train;
+    full.val = val;
+    std::vector<torch::Tensor> expected;
+    {
+      Trainer t(tiny_recipe(), full);
+      QVERIFY(t.train());
+      QCOMPARE(t.state().iter, std::int64_t(6));
+      QCOMPARE(t.state().epoch, 2);
+      expected = state_tensors(t.model());
+    }
+
+    std::atomic<bool> cancel{false};
+    TrainerSetup part = full;
+    part.run_dir = root + "/part";
+    part.cancel = &cancel;
+    {
+      Trainer t(tiny_recipe(), part);
+      t.add_hook(std::make_shared<CancelAt>(&cancel, 4));  // mid-epoch 2, after an evaluation
+      QVERIFY(!t.train());
+      QCOMPARE(t.state().iter, std::int64_t(4));
+    }
+    const CheckpointContents info = read_checkpoint_info(part.run_dir + "/checkpoints/last.pt");
+    QCOMPARE(info.state.epoch, 1);
+    QCOMPARE(info.state.batch, std::int64_t(1));
+    cancel = false;
+    STUDIO_EXPECT_ERROR(Trainer(tiny_recipe(), part), "already has checkpoints", "--resume");
+    part.resume = true;
+    {
+      Trainer t(tiny_recipe(), part);
+      QVERIFY(t.train());
+      QCOMPARE(t.state().iter, std::int64_t(6));
+      QVERIFY(all_equal(expected, state_tensors(t.model())));
+    }
+    TrainerSetup nothing = full;
+    nothing.run_dir = root + "/nothing";
+    nothing.resume = true;
+    STUDIO_EXPECT_ERROR(Trainer(tiny_recipe(), nothing), "nothing to resume", "last.pt");
+
+    // The run folder of the uninterrupted run.
+    for (const char* f : {"config.yaml", "events.jsonl", "log.txt", "checkpoints/last.pt", "checkpoints/epoch_1.pt",
+                          "checkpoints/epoch_2.pt", "checkpoints/best.pt", "eval/results_1.json",
+                          "eval/metrics_1.json", "eval/results_2.json", "eval/metrics_2.json"})
+      QVERIFY2(fs::exists(full.run_dir + "/" + f), f);
+    const Config saved = Config::load(full.run_dir + "/config.yaml");
+    QCOMPARE(saved.at("train").get_int("epochs"), 2);
+    const MetricsFile m = read_metrics(full.run_dir);
+    QVERIFY(m.segm.has_value());
+    QVERIFY(m.bbox.has_value());
+    QCOMPARE(m.meta.epochs, 2);
+    QVERIFY(m.meta.images_per_s > 0);
+
+    // events.jsonl: every line parses and has the fields the GUI reads.
+    std::ifstream in(full.run_dir + "/events.jsonl");
+    std::map<std::string, int> counts;
+    std::int64_t last_iter = -1;
+    for (std::string line; std::getline(in, line);) {
+      const YAML::Node e = YAML::Load(line);
+      QVERIFY2(e.IsMap(), line.c_str());
+      for (const char* key : {"type", "time", "epoch", "iter"}) QVERIFY2(e[key], (line + " lacks " + key).c_str());
+      const std::string type = e["type"].as<std::string>();
+      ++counts[type];
+      if (type == "train") {
+        for (const char* key : {"loss", "lr", "images_per_s", "data_time", "step_time"})
+          QVERIFY2(e[key], (line + " lacks " + key).c_str());
+        int terms = 0;
+        for (const auto& kv : e)
+          if (kv.first.as<std::string>().rfind("loss_", 0) == 0) ++terms;
+        QVERIFY2(terms >= 2, line.c_str());
+        QVERIFY(e["iter"].as<std::int64_t>() > last_iter);
+        last_iter = e["iter"].as<std::int64_t>();
+        QVERIFY(e["images_per_s"].as<double>() > 0);
+      }
+      if (type == "eval") {
+        for (const char* group : {"segm", "bbox"})
+          for (const char* key : {"AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"})
+            QVERIFY2(e[group][key], (line + " lacks " + group + "." + key).c_str());
+      }
+    }
+    QCOMPARE(counts["start"], 1);
+    QCOMPARE(counts["train"], 6);  // log_interval 1
+    QCOMPARE(counts["eval"], 2);
+    QCOMPARE(counts["end"], 1);
+    QVERIFY(counts["checkpoint"] >= 5);  // last + epoch_k each epoch, best at least once
+    // The resumed run appended to the same events file: two starts, one cancelled end.
+    std::ifstream pin(part.run_dir + "/events.jsonl");
+    int starts = 0, cancelled = 0;
+    for (std::string line; std::getline(pin, line);) {
+      const YAML::Node e = YAML::Load(line);
+      if (e["type"].as<std::string>() == "start") ++starts;
+      if (e["type"].as<std::string>() == "end" && e["status"].as<std::string>() == "cancelled") ++cancelled;
+    }
+    QCOMPARE(starts, 2);
+    QCOMPARE(cancelled, 1);
+  }
+
+  void event_json_line() {
+    Event e;
+    e.type = "train";
+    e.epoch = 1;
+    e.iter = 5;
+    e.numbers = {{"loss", 1.5}, {"bad", std::nan("")}};
+    e.groups = {{"segm", {{"AP", 0.5}}}};
+    const std::string line = event_to_json(e, 100.25);
+    QCOMPARE(line, std::string(R"({"type":"train","time":100.25,"epoch":1,"iter":5,"loss":1.5,"bad":null,"segm":{"AP":0.5}})"));
+  }
+};
+
+QTEST_APPLESS_MAIN(TestTrainer)
+#include "test_trainer.moc"
