@@ -90,5 +90,30 @@ expect_grep "md table" '^\| exp1 \| ssd_mobilenetv2 \|' "$T/table.md"
 expect_rc "export-table of nothing is exit 2" 2 "$CLI" export-table "$T/nowhere" --format tex
 expect_rc "export-table bad format is exit 2" 2 "$CLI" export-table "$T/metrics.json" --format xlsx
 
+# Training and inference: one epoch (2 iterations) of SOLOv2 on 8 generated images at 64 pixels.
+CFG="$(cd "$(dirname "$0")/.." && pwd)/configs/solov2_r18_fpn_shapes_cpu.yaml"
+"$CLI" synth --out "$T/tiny" --images 8 --seed 5 --size 128 >/dev/null 2>&1
+TINY="coco:$T/tiny/annotations.json:$T/tiny/images"
+SMALL=(-o train.epochs=1 -o train.batch_size=4 -o data.workers=1 -o 'data.input.short_side=[64]' -o data.input.long_side=64
+       -o 'data.test_input.short_side=[64]' -o data.test_input.long_side=64)
+expect_rc "train" 0 "$CLI" train --config "$CFG" --out "$T/runs/tiny" --train-data "$TINY" --val-data "$TINY" --threads 2 "${SMALL[@]}"
+for f in config.yaml events.jsonl log.txt checkpoints/last.pt checkpoints/epoch_1.pt checkpoints/best.pt eval/results_1.json eval/metrics_1.json; do
+  [ -f "$T/runs/tiny/$f" ] && ok "run folder has $f" || bad "run folder has $f"
+done
+expect_grep "train events carry images_per_s" '"type":"train".*"images_per_s"' "$T/runs/tiny/events.jsonl"
+expect_grep "eval event carries segm AP" '"type":"eval".*"segm":\{"AP"' "$T/runs/tiny/events.jsonl"
+expect_grep "progress line" 'epoch 1/1 iter 2/2 .*img/s ETA' "$T/err"
+expect_rc "a new run into a used folder is refused" 2 "$CLI" train --config "$CFG" --out "$T/runs/tiny" --train-data "$TINY" "${SMALL[@]}"
+expect_grep "refusal says --resume" 'already has checkpoints.*--resume' "$T/err"
+expect_rc "resume a finished run" 0 "$CLI" train --config "$CFG" --out "$T/runs/tiny" --train-data "$TINY" --val-data "$TINY" --resume "${SMALL[@]}"
+expect_rc "resume without checkpoints is exit 2" 2 "$CLI" train --config "$CFG" --out "$T/runs/none" --train-data "$TINY" --resume "${SMALL[@]}"
+expect_rc "infer on a dataset" 0 "$CLI" infer --config "$CFG" --weights "$T/runs/tiny/checkpoints/best.pt" "$TINY" --out "$T/tiny_results.json" --vis "$T/vis" "${SMALL[@]}"
+[ "$(ls "$T/vis" | wc -l)" -eq 8 ] && ok "infer drew 8 images" || bad "infer drew 8 images"
+expect_rc "infer results evaluate" 0 "$CLI" eval --gt "$T/tiny/annotations.json" --dt "$T/tiny_results.json" --type segm
+expect_rc "infer on an image folder" 0 "$CLI" infer --config "$CFG" --weights "$T/runs/tiny/checkpoints/last.pt" --images "$T/tiny/images" --out "$T/folder_results.json" "${SMALL[@]}"
+expect_grep "infer counts the images" 'on 8 images' "$T/out"
+expect_rc "infer with missing weights is exit 2" 2 "$CLI" infer --config "$CFG" --weights "$T/nope.pt" "$TINY" --out "$T/x.json" "${SMALL[@]}"
+expect_grep "names the weights file" 'nope\.pt' "$T/err"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
