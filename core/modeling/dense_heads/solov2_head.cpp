@@ -67,7 +67,8 @@ std::vector<torch::Tensor> solov2_resize_feats(const std::vector<torch::Tensor>&
   out[0] = torch::nn::functional::interpolate(feats[0], torch::nn::functional::InterpolateFuncOptions()
                                                             .scale_factor(std::vector<double>{0.5, 0.5})
                                                             .mode(torch::kBilinear)
-                                                            .align_corners(false));
+                                                            .align_corners(false)
+                                                            .recompute_scale_factor(false));
   out[n - 1] = resize_bilinear(feats[n - 1], feats[n - 2].size(2), feats[n - 2].size(3));
   return out;
 }

@@ -1,5 +1,6 @@
 #include "modeling/dense_heads/solov2_mask_feature.h"
 
+#include <algorithm>
 #include <string>
 
 #include "common/error.h"
@@ -25,23 +26,19 @@ SOLOv2MaskFeatureImpl::SOLOv2MaskFeatureImpl(const SOLOv2MaskFeatureOptions& opt
   const int levels = options.end_level - options.start_level + 1;
   convs_all_levels = register_module("convs_all_levels", torch::nn::ModuleList());
   for (int i = 0; i < levels; ++i) {
-    torch::nn::Sequential seq;
-    if (i == 0) {
-      seq->push_back("conv0", ConvNorm(ConvNormOptions{options.in_channels, options.channels, 3, options.norm_groups}));
-    } else {
-      for (int j = 0; j < i; ++j) {
-        // The deepest level sees the coordinates (CoordConv) in its first conv.
-        int in = j == 0 ? options.in_channels + (i == levels - 1 ? 2 : 0) : options.channels;
-        seq->push_back("conv" + std::to_string(j),
-                       ConvNorm(ConvNormOptions{in, options.channels, 3, options.norm_groups}));
-        seq->push_back("upsample" + std::to_string(j),
-                       torch::nn::Upsample(torch::nn::UpsampleOptions()
-                                               .scale_factor(std::vector<double>{2.0, 2.0})
-                                               .mode(torch::kBilinear)
-                                               .align_corners(false)));
-      }
+    // A plain container per level holding conv0, conv1, ...; the 2x upsampling after each conv
+    // (the reference's parameter-free upsample<j>) is applied in forward().
+    auto level = std::make_shared<torch::nn::Module>();
+    std::vector<ConvNorm> convs;
+    const int n = std::max(i, 1);
+    for (int j = 0; j < n; ++j) {
+      // The deepest level sees the coordinates (CoordConv) in its first conv.
+      int in = j == 0 ? options.in_channels + (i > 0 && i == levels - 1 ? 2 : 0) : options.channels;
+      convs.push_back(level->register_module("conv" + std::to_string(j),
+                                             ConvNorm(ConvNormOptions{in, options.channels, 3, options.norm_groups})));
     }
-    convs_all_levels->push_back(seq);
+    convs_all_levels->push_back(level);
+    level_convs_.push_back(std::move(convs));
   }
   conv_pred = register_module("conv_pred", torch::nn::Sequential());
   conv_pred->push_back("0", ConvNorm(ConvNormOptions{options.channels, options.out_channels, 1, options.norm_groups}));
@@ -60,7 +57,16 @@ torch::Tensor SOLOv2MaskFeatureImpl::forward(const std::vector<torch::Tensor>& f
   for (int i = 0; i < levels; ++i) {
     torch::Tensor x = feats[options_.start_level + i];
     if (i > 0 && i == levels - 1) x = append_coord_features(x);
-    torch::Tensor y = convs_all_levels[i]->as<torch::nn::Sequential>()->forward(x);
+    torch::Tensor y = x;
+    for (auto& conv : level_convs_[i]) {
+      y = conv->forward(y);
+      if (i > 0)  // nn.Upsample(scale_factor=2, bilinear, align_corners=False)
+        y = torch::nn::functional::interpolate(y, torch::nn::functional::InterpolateFuncOptions()
+                                                      .scale_factor(std::vector<double>{2.0, 2.0})
+                                                      .mode(torch::kBilinear)
+                                                      .align_corners(false)
+                                                      .recompute_scale_factor(false));
+    }
     // Inputs padded to a multiple of 32 make every level exactly 2^i times the first; otherwise
     // align the sizes rather than fail.
     if (sum.defined() && y.sizes() != sum.sizes())

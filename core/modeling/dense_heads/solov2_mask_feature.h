@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include "common/config.h"
+#include "modeling/layers/conv_norm.h"
 
 namespace studio {
 
@@ -35,11 +36,12 @@ class SOLOv2MaskFeatureImpl : public torch::nn::Module {
 
   [[nodiscard]] const SOLOv2MaskFeatureOptions& options() const { return options_; }
 
-  torch::nn::ModuleList convs_all_levels{nullptr};  // of Sequential(conv0, upsample0, conv1, ...)
+  torch::nn::ModuleList convs_all_levels{nullptr};  // per level a container of conv0, conv1, ...
   torch::nn::Sequential conv_pred{nullptr};
 
  private:
   SOLOv2MaskFeatureOptions options_;
+  std::vector<std::vector<ConvNorm>> level_convs_;  // the same modules, for forward()
 };
 TORCH_MODULE(SOLOv2MaskFeature);
 
