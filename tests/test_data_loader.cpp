@@ -3,12 +3,12 @@
 // reproducible batches whatever the thread timing, sharding, the training filters (images without
 // usable annotations, crowd regions), errors naming the image file, early stops; and the datasets
 // a recipe names (data.train / data.val).
-#include <chrono>
-#include <filesystem>
-#include <cmath>
-#include <set>
-
 #include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <set>
 
 #include "common/config.h"
 #include "common/error.h"
@@ -114,9 +114,9 @@ void TestDataLoader::rescale_size_rule_data() {
   QTest::newRow("640x480") << 640 << 480 << 800 << 1333 << 1067 << 800;           // f = 5/3, 1066.67
   QTest::newRow("portrait 427x640") << 427 << 640 << 800 << 1333 << 800 << 1199;  // f = 800/427, 1199.06
   QTest::newRow("wide 2000x500 -> long") << 2000 << 500 << 800 << 1333 << 1333 << 333;  // f = .6665, 333.25
-  QTest::newRow("down 300x200") << 300 << 200 << 256 << 256 << 256 << 171;        // f = 256/300, 170.67
+  QTest::newRow("down 300x200") << 300 << 200 << 256 << 256 << 256 << 171;              // f = 256/300, 170.67
   QTest::newRow("same 256x256") << 256 << 256 << 256 << 256 << 256 << 256;
-  QTest::newRow("half rounds up 3x2") << 3 << 2 << 1 << 5 << 2 << 1;              // f = 0.5: 1.5 -> 2
+  QTest::newRow("half rounds up 3x2") << 3 << 2 << 1 << 5 << 2 << 1;  // f = 0.5: 1.5 -> 2
 }
 
 void TestDataLoader::rescale_size_rule() {
@@ -206,12 +206,14 @@ void TestDataLoader::flip_moves_box_and_mask() {
     QCOMPARE(t.labels[0].item<std::int64_t>(), std::int64_t(0));
     QCOMPARE(t.masks.sizes().vec(), (std::vector<std::int64_t>{1, 64, 128}));
     // Unflipped [10, 10, 40, 30]; flipped x1' = 100 - 40, x2' = 100 - 10.
-    const std::array<float, 4> want = flip > 0 ? std::array<float, 4>{60, 10, 90, 30} : std::array<float, 4>{10, 10, 40, 30};
-    const std::array<float, 4> box{t.boxes[0][0].item<float>(), t.boxes[0][1].item<float>(), t.boxes[0][2].item<float>(),
-                                   t.boxes[0][3].item<float>()};
+    const std::array<float, 4> want =
+        flip > 0 ? std::array<float, 4>{60, 10, 90, 30} : std::array<float, 4>{10, 10, 40, 30};
+    const std::array<float, 4> box{t.boxes[0][0].item<float>(), t.boxes[0][1].item<float>(),
+                                   t.boxes[0][2].item<float>(), t.boxes[0][3].item<float>()};
     QVERIFY(box == want);
     const std::array<float, 4> mbox = tight_box(t.masks, 0);
-    for (int k = 0; k < 4; ++k) QVERIFY2(std::fabs(mbox[k] - want[k]) <= 1, qPrintable(QString::number(mbox[k])));
+    for (int k = 0; k < 4; ++k)
+      QVERIFY2(std::fabs(mbox[k] - want[k]) <= 1, qPrintable(QString::number(mbox[k])));
     QCOMPARE(t.masks[0].sum().item<std::int64_t>(), std::int64_t(30 * 20));
     // Pixel x = 5 is red unflipped, blue flipped.
     const float red = b.images.images[0][0][30][5].item<float>();
@@ -250,7 +252,8 @@ void TestDataLoader::rle_mask_follows_resize() {
     auto batches = whole_epoch(loader, 0);
     const InstanceTargets& t = batches[0].targets[0];
     // Box [8, 4, 16, 12]; flipped in a 40-wide image: [24, 4, 32, 12].
-    const std::array<float, 4> want = flip > 0 ? std::array<float, 4>{24, 4, 32, 12} : std::array<float, 4>{8, 4, 16, 12};
+    const std::array<float, 4> want =
+        flip > 0 ? std::array<float, 4>{24, 4, 32, 12} : std::array<float, 4>{8, 4, 16, 12};
     QVERIFY(tight_box(t.masks, 0) == want);
     QCOMPARE(t.masks[0].sum().item<std::int64_t>(), std::int64_t(64));
     QCOMPARE(t.boxes[0][0].item<float>(), want[0]);
@@ -295,8 +298,10 @@ void TestDataLoader::shapes_masks_agree_with_boxes() {
         const Rle original = rle_from_polygons(anns[static_cast<std::size_t>(k)]->polygons, 96, 96);
         const std::array<float, 4> want = transform_box(rle_bbox(original), tr);
         for (int c = 0; c < 4; ++c)
-          QVERIFY2(std::fabs(mbox[c] - want[c]) <= 2.0f,
-                   qPrintable(QString("coord %1: mask %2, original mask scaled %3").arg(c).arg(mbox[c]).arg(want[c])));
+          QVERIFY2(
+              std::fabs(mbox[c] - want[c]) <= 2.0f,
+              qPrintable(
+                  QString("coord %1: mask %2, original mask scaled %3").arg(c).arg(mbox[c]).arg(want[c])));
         ++checked;
       }
     }
@@ -338,9 +343,9 @@ void TestDataLoader::same_seed_same_batches() {
   std::vector<std::int64_t> sorted = ids3;
   std::sort(sorted.begin(), sorted.end());
   QCOMPARE(std::set<std::int64_t>(ids3.begin(), ids3.end()).size(), std::size_t(12));  // a permutation
-  QVERIFY(ids3 != sorted);                      // shuffled
-  QVERIFY(ids_of(whole_epoch(a, 4)) != ids3);   // another epoch, another order
-  QVERIFY(ids_of(whole_epoch(a, 3)) == ids3);   // and back
+  QVERIFY(ids3 != sorted);                                                             // shuffled
+  QVERIFY(ids_of(whole_epoch(a, 4)) != ids3);  // another epoch, another order
+  QVERIFY(ids_of(whole_epoch(a, 3)) == ids3);  // and back
 }
 
 void TestDataLoader::resume_mid_epoch() {
@@ -457,7 +462,8 @@ void TestDataLoader::training_filters_and_crowd() {
   Dataset empty = *ds;
   empty.annotations.resize(0);
   lo.train = true;
-  STUDIO_EXPECT_ERROR(DataLoader(std::make_shared<Dataset>(empty), in, lo), "tiny.json", "no image has a usable");
+  STUDIO_EXPECT_ERROR(DataLoader(std::make_shared<Dataset>(empty), in, lo), "tiny.json",
+                      "no image has a usable");
 }
 
 void TestDataLoader::unreadable_image_names_file() {
@@ -503,7 +509,7 @@ void TestDataLoader::early_stop_does_not_hang() {
   {
     DataLoader loader(ds, in, lo);
     loader.start_epoch(0);
-  }  // destroyed before anything was taken
+  }                                   // destroyed before anything was taken
   { DataLoader loader(ds, in, lo); }  // never started
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   QVERIFY2(seconds < 10, qPrintable(QString::number(seconds)));
@@ -531,19 +537,24 @@ void TestDataLoader::input_options() {
   QVERIFY((d.test_input.short_sides == std::vector<int>{600}));
   QCOMPARE(d.test_input.long_side, 1000);  // from data.input
   QCOMPARE(d.workers, 3);
-  STUDIO_EXPECT_ERROR((void)input_options_from_config(Config::parse("input:\n  short: 3\n", "r.yaml").at("input")),
-                      "r.yaml:2: input.short: unknown key", "short_side");
-  STUDIO_EXPECT_ERROR((void)input_options_from_config(Config::parse("input:\n  mean: [1, 2]\n", "r.yaml").at("input")),
-                      "r.yaml:2: input.mean: expected 3 numbers");
-  STUDIO_EXPECT_ERROR((void)input_options_from_config(Config::parse("input:\n  flip: 2\n", "r.yaml").at("input")),
-                      "input.flip: expected a probability");
-  STUDIO_EXPECT_ERROR((void)data_options_from_config(Config::parse("data:\n  worker: 3\n", "r.yaml").at("data")),
-                      "data.worker: unknown key");
+  STUDIO_EXPECT_ERROR(
+      (void)input_options_from_config(Config::parse("input:\n  short: 3\n", "r.yaml").at("input")),
+      "r.yaml:2: input.short: unknown key", "short_side");
+  STUDIO_EXPECT_ERROR(
+      (void)input_options_from_config(Config::parse("input:\n  mean: [1, 2]\n", "r.yaml").at("input")),
+      "r.yaml:2: input.mean: expected 3 numbers");
+  STUDIO_EXPECT_ERROR(
+      (void)input_options_from_config(Config::parse("input:\n  flip: 2\n", "r.yaml").at("input")),
+      "input.flip: expected a probability");
+  STUDIO_EXPECT_ERROR(
+      (void)data_options_from_config(Config::parse("data:\n  worker: 3\n", "r.yaml").at("data")),
+      "data.worker: unknown key");
 }
 
 void TestDataLoader::recipe_datasets() {
   QTemporaryDir dir;
-  QVERIFY(QDir(dir.path()).mkpath("configs") && QDir(dir.path()).mkpath("base") && QDir(dir.path()).mkpath("sets"));
+  QVERIFY(QDir(dir.path()).mkpath("configs") && QDir(dir.path()).mkpath("base") &&
+          QDir(dir.path()).mkpath("sets"));
   const std::string root = dir.path().toStdString();
   // Mapping (train) and token (val) forms, relative to the recipe's folder.
   const std::string recipe = test::write_text(dir, "configs/r.yaml",
@@ -600,12 +611,12 @@ void TestDataLoader::recipe_dataset_errors() {
                                               "  val: yolo:a:b\n"
                                               "  input: {}\n");
   const Config c = Config::load(recipe);
-  STUDIO_EXPECT_ERROR((void)dataset_spec_from_recipe(c, "data.train"), "r.yaml:5: data.train: unknown key 'image'",
-                      "allowed: format, annotations, images");
+  STUDIO_EXPECT_ERROR((void)dataset_spec_from_recipe(c, "data.train"),
+                      "r.yaml:5: data.train: unknown key 'image'", "allowed: format, annotations, images");
   STUDIO_EXPECT_ERROR((void)dataset_spec_from_recipe(c, "data.val"), "r.yaml:6: data.val: dataset 'yolo:a:b'",
                       "unknown format 'yolo'");
-  STUDIO_EXPECT_ERROR((void)resolve_dataset_spec(c, "data.test", "", "--test-data"), "data.test: no dataset given",
-                      "--test-data");
+  STUDIO_EXPECT_ERROR((void)resolve_dataset_spec(c, "data.test", "", "--test-data"),
+                      "data.test: no dataset given", "--test-data");
   STUDIO_EXPECT_ERROR((void)resolve_dataset_spec(c, "data.train", "coco:only-one", "--train-data"),
                       "--train-data: dataset 'coco:only-one'");
   const Config c2 = Config::load(test::write_text(dir, "r2.yaml",
@@ -615,9 +626,12 @@ void TestDataLoader::recipe_dataset_errors() {
                                                   "    annotations: a.json\n"
                                                   "  val: [a, b]\n"
                                                   "  test: missing.yaml\n"));
-  STUDIO_EXPECT_ERROR((void)dataset_spec_from_recipe(c2, "data.train"), "r2.yaml", "data.train.images: missing");
-  STUDIO_EXPECT_ERROR((void)dataset_spec_from_recipe(c2, "data.val"), "r2.yaml:5: data.val: expected a dataset token");
-  STUDIO_EXPECT_ERROR((void)dataset_spec_from_recipe(c2, "data.test"), "r2.yaml:6: data.test: dataset YAML file not found");
+  STUDIO_EXPECT_ERROR((void)dataset_spec_from_recipe(c2, "data.train"), "r2.yaml",
+                      "data.train.images: missing");
+  STUDIO_EXPECT_ERROR((void)dataset_spec_from_recipe(c2, "data.val"),
+                      "r2.yaml:5: data.val: expected a dataset token");
+  STUDIO_EXPECT_ERROR((void)dataset_spec_from_recipe(c2, "data.test"),
+                      "r2.yaml:6: data.test: dataset YAML file not found");
 }
 
 QTEST_APPLESS_MAIN(TestDataLoader)

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
-
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -79,7 +78,8 @@ void flip_image(RgbImage& image) {
   cv::flip(m.clone(), m, 1);
 }
 
-RgbImage load_resized_image(const std::string& path, int short_side, int long_side, bool flip, ImageSize* original) {
+RgbImage load_resized_image(const std::string& path, int short_side, int long_side, bool flip,
+                            ImageSize* original) {
   cv::Mat img = read_bgr(path);
   const ImageSize from{img.cols, img.rows};
   if (original) *original = from;
@@ -112,7 +112,8 @@ std::array<float, 4> transform_box(const std::array<double, 4>& xywh, const Imag
   return {float(x1), float(y1), float(x2), float(y2)};
 }
 
-void rasterise_mask(const Annotation& annotation, const ImageTransform& t, std::uint8_t* out, std::size_t out_stride) {
+void rasterise_mask(const Annotation& annotation, const ImageTransform& t, std::uint8_t* out,
+                    std::size_t out_stride) {
   const int W = t.resized.width, H = t.resized.height;
   if (W <= 0 || H <= 0) return;
   if (!annotation.polygons.empty()) {
@@ -142,12 +143,15 @@ void rasterise_mask(const Annotation& annotation, const ImageTransform& t, std::
   }
   if (annotation.rle) {
     const Rle& rle = *annotation.rle;
-    if (rle.h == 0 || rle.w == 0) throw Error("annotation " + std::to_string(annotation.id) + ": RLE mask of size 0");
+    if (rle.h == 0 || rle.w == 0)
+      throw Error("annotation " + std::to_string(annotation.id) + ": RLE mask of size 0");
     std::vector<std::uint8_t> decoded = rle_decode(rle);
     const cv::Mat src(static_cast<int>(rle.h), static_cast<int>(rle.w), CV_8U, decoded.data());
     cv::Mat dst(H, W, CV_8U, out, out_stride);
-    if (src.rows == H && src.cols == W) src.copyTo(dst);
-    else cv::resize(src, dst, cv::Size(W, H), 0, 0, cv::INTER_NEAREST);
+    if (src.rows == H && src.cols == W)
+      src.copyTo(dst);
+    else
+      cv::resize(src, dst, cv::Size(W, H), 0, 0, cv::INTER_NEAREST);
     if (t.flipped) flip_rows(out, W, H, out_stride);
     return;
   }
@@ -162,7 +166,8 @@ void rasterise_mask(const Annotation& annotation, const ImageTransform& t, std::
 }
 
 std::vector<std::uint8_t> rasterise_mask(const Annotation& annotation, const ImageTransform& t) {
-  std::vector<std::uint8_t> out(static_cast<std::size_t>(std::max(0, t.resized.width)) * std::max(0, t.resized.height), 0);
+  std::vector<std::uint8_t> out(
+      static_cast<std::size_t>(std::max(0, t.resized.width)) * std::max(0, t.resized.height), 0);
   rasterise_mask(annotation, t, out.data(), static_cast<std::size_t>(t.resized.width));
   return out;
 }
@@ -183,8 +188,9 @@ std::array<float, 4> mask_tight_box(const std::uint8_t* mask, int width, int hei
   return {float(x0), float(y0), float(x1 + 1), float(y1 + 1)};
 }
 
-Sample make_sample(const Dataset& dataset, const ImageInfo& image, const std::vector<const Annotation*>& annotations,
-                   int short_side, int long_side, bool flip, bool with_masks) {
+Sample make_sample(const Dataset& dataset, const ImageInfo& image,
+                   const std::vector<const Annotation*>& annotations, int short_side, int long_side,
+                   bool flip, bool with_masks) {
   Sample s;
   s.image_id = image.id;
   s.image = load_resized_image(dataset.image_path(image), short_side, long_side, flip, &s.transform.original);

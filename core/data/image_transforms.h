@@ -76,7 +76,8 @@ struct ImageTransform {
 // - an annotation without a mask (box-only data mixed into a mask dataset) fills its box.
 // The mirror, when set, is applied to the rasterised mask, exactly as to the image.
 // Throws studio::Error on an RLE whose size is 0.
-void rasterise_mask(const Annotation& annotation, const ImageTransform& t, std::uint8_t* out, std::size_t out_stride);
+void rasterise_mask(const Annotation& annotation, const ImageTransform& t, std::uint8_t* out,
+                    std::size_t out_stride);
 // The same into a new resized.height x resized.width buffer of 0/1.
 [[nodiscard]] std::vector<std::uint8_t> rasterise_mask(const Annotation& annotation, const ImageTransform& t);
 
@@ -89,11 +90,11 @@ void rasterise_mask(const Annotation& annotation, const ImageTransform& t, std::
 // sample in memory (the loader writes masks straight into its batch tensors instead).
 struct Sample {
   std::int64_t image_id = 0;
-  RgbImage image;                                  // resized (and mirrored)
+  RgbImage image;  // resized (and mirrored)
   ImageTransform transform;
-  std::vector<std::array<float, 4>> boxes;         // x1, y1, x2, y2 in resized coordinates
-  std::vector<std::int64_t> labels;                // contiguous class index (position in categories)
-  std::vector<std::vector<std::uint8_t>> masks;    // each resized.height * resized.width, 0/1
+  std::vector<std::array<float, 4>> boxes;       // x1, y1, x2, y2 in resized coordinates
+  std::vector<std::int64_t> labels;              // contiguous class index (position in categories)
+  std::vector<std::vector<std::uint8_t>> masks;  // each resized.height * resized.width, 0/1
 };
 
 // Builds a Sample from the given annotations (the caller chooses which: the loader leaves crowd

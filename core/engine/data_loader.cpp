@@ -64,7 +64,8 @@ InputOptions input_options_from_config(const ConfigNode& input, const InputOptio
   o.long_side = input.get_int("long_side", defaults.long_side);
   if (o.long_side <= 0) bad("long_side", "expected a size > 0, got " + std::to_string(o.long_side));
   o.size_divisor = input.get_int("size_divisor", defaults.size_divisor);
-  if (o.size_divisor < 1) bad("size_divisor", "expected an integer >= 1, got " + std::to_string(o.size_divisor));
+  if (o.size_divisor < 1)
+    bad("size_divisor", "expected an integer >= 1, got " + std::to_string(o.size_divisor));
   o.flip = input.get_double("flip", defaults.flip);
   if (!(o.flip >= 0 && o.flip <= 1)) bad("flip", "expected a probability in [0, 1]");
   const auto triple = [&](const std::string& key, const std::array<float, 3>& fallback, bool positive) {
@@ -88,7 +89,8 @@ DataOptions data_options_from_config(const ConfigNode& data) {
   o.train_input = input_options_from_config(data.child("input"));
   o.test_input = input_options_from_config(data.child("test_input"), o.train_input);
   o.workers = data.get_int("workers", o.workers);
-  if (o.workers < 0) throw Error(data.where("workers") + ": expected an integer >= 0 (0 = load in the training thread)");
+  if (o.workers < 0)
+    throw Error(data.where("workers") + ": expected an integer >= 0 (0 = load in the training thread)");
   return o;
 }
 
@@ -101,10 +103,10 @@ struct DataLoader::State {
   bool with_masks = false;
 
   // Eligible images in dataset order, and (training) the annotations that become targets.
-  std::vector<std::size_t> samples;                       // positions in dataset->images
-  std::vector<std::vector<const Annotation*>> targets;    // parallel to samples
-  std::vector<std::vector<std::int64_t>> labels;          // parallel to targets
-  std::array<std::array<float, 256>, 3> lut{};             // (v - mean) / std per channel
+  std::vector<std::size_t> samples;                     // positions in dataset->images
+  std::vector<std::vector<const Annotation*>> targets;  // parallel to samples
+  std::vector<std::vector<std::int64_t>> labels;        // parallel to targets
+  std::array<std::array<float, 256>, 3> lut{};          // (v - mean) / std per channel
 
   // One epoch's work: the sample indices of this rank in order.
   struct Plan {
@@ -166,7 +168,8 @@ struct DataLoader::State {
     }
     for (std::size_t i = rank; i < all.size(); i += world) p->order.push_back(all[i]);
     p->batches = batch_count(p->order.size());
-    if (options.train && options.drop_last) p->order.resize(p->batches * static_cast<std::size_t>(options.batch_size));
+    if (options.train && options.drop_last)
+      p->order.resize(p->batches * static_cast<std::size_t>(options.batch_size));
     return p;
   }
 
@@ -191,14 +194,16 @@ struct DataLoader::State {
       int short_side = input.short_sides.front();
       bool flip = false;
       if (options.train) {
-        std::mt19937_64 rng(mix(mix(options.seed) ^ (static_cast<std::uint64_t>(plan.epoch) * 0x100000001B3ull)) ^
-                            static_cast<std::uint64_t>(s));
+        std::mt19937_64 rng(
+            mix(mix(options.seed) ^ (static_cast<std::uint64_t>(plan.epoch) * 0x100000001B3ull)) ^
+            static_cast<std::uint64_t>(s));
         short_side = input.short_sides[static_cast<std::size_t>(rng() % input.short_sides.size())];
         flip = input.flip > 0 && uniform01(rng) < input.flip;
       }
       Loaded l;
       l.sample = s;
-      l.image = load_resized_image(ds.image_path(info), short_side, input.long_side, flip, &l.transform.original);
+      l.image =
+          load_resized_image(ds.image_path(info), short_side, input.long_side, flip, &l.transform.original);
       l.transform.resized = {l.image.width, l.image.height};
       l.transform.flipped = flip;
       max_h = std::max(max_h, static_cast<std::size_t>(l.image.height));
@@ -212,7 +217,8 @@ struct DataLoader::State {
     ImageBatch& ib = batch.images;
     // Written element by element (no torch ops here: they would start intra-op threads on the
     // worker). Padding is 0 after normalisation, as mmdetection's Pad after Normalize.
-    ib.images = torch::empty({B, 3, static_cast<std::int64_t>(H), static_cast<std::int64_t>(W)}, torch::kFloat32);
+    ib.images =
+        torch::empty({B, 3, static_cast<std::int64_t>(H), static_cast<std::int64_t>(W)}, torch::kFloat32);
     float* out = ib.images.data_ptr<float>();
     for (std::size_t k = 0; k < loaded.size(); ++k) {
       const RgbImage& img = loaded[k].image;
@@ -241,7 +247,8 @@ struct DataLoader::State {
       const auto N = static_cast<std::int64_t>(anns.size());
       InstanceTargets t;
       t.labels = torch::empty({N}, torch::kInt64);
-      std::memcpy(t.labels.data_ptr<std::int64_t>(), labels[l.sample].data(), anns.size() * sizeof(std::int64_t));
+      std::memcpy(t.labels.data_ptr<std::int64_t>(), labels[l.sample].data(),
+                  anns.size() * sizeof(std::int64_t));
       t.boxes = torch::empty({N, 4}, torch::kFloat32);
       float* box = t.boxes.data_ptr<float>();
       for (std::size_t a = 0; a < anns.size(); ++a) {
@@ -250,7 +257,8 @@ struct DataLoader::State {
       }
       if (with_masks) {
         // Each mask rasterised straight into its plane of the padded [N, H, W] tensor.
-        t.masks = torch::empty({N, static_cast<std::int64_t>(H), static_cast<std::int64_t>(W)}, torch::kUInt8);
+        t.masks =
+            torch::empty({N, static_cast<std::int64_t>(H), static_cast<std::int64_t>(W)}, torch::kUInt8);
         std::uint8_t* m = t.masks.data_ptr<std::uint8_t>();
         std::memset(m, 0, anns.size() * H * W);
         for (std::size_t a = 0; a < anns.size(); ++a) {
@@ -298,7 +306,8 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, InputOptions inpu
     : state_(std::make_unique<State>()) {
   State& s = *state_;
   if (!dataset) throw std::invalid_argument("DataLoader: no dataset");
-  if (options.batch_size < 1) throw Error("data loader: batch size must be >= 1, got " + std::to_string(options.batch_size));
+  if (options.batch_size < 1)
+    throw Error("data loader: batch size must be >= 1, got " + std::to_string(options.batch_size));
   if (options.world_size < 1 || options.rank < 0 || options.rank >= options.world_size)
     throw Error("data loader: rank " + std::to_string(options.rank) + " is not in a world of " +
                 std::to_string(options.world_size));
@@ -377,7 +386,8 @@ std::size_t DataLoader::samples_per_epoch() const {
   const std::size_t count = state_->rank_count();
   const State& s = *state_;
   if (s.options.train && s.options.drop_last)
-    return count / static_cast<std::size_t>(s.options.batch_size) * static_cast<std::size_t>(s.options.batch_size);
+    return count / static_cast<std::size_t>(s.options.batch_size) *
+           static_cast<std::size_t>(s.options.batch_size);
   return count;
 }
 

@@ -41,13 +41,13 @@ struct DataOptions {
 
 struct LoaderOptions {
   int batch_size = 2;
-  int workers = 2;          // decoding threads, each builds whole batches; 0: next() builds them
-  int prefetch = 2;         // batches kept ready (at least one per worker is in flight)
-  bool train = true;        // augment (flip, multi-scale), shuffle, build targets, skip images without boxes
+  int workers = 2;    // decoding threads, each builds whole batches; 0: next() builds them
+  int prefetch = 2;   // batches kept ready (at least one per worker is in flight)
+  bool train = true;  // augment (flip, multi-scale), shuffle, build targets, skip images without boxes
   std::uint64_t seed = 0;
-  int rank = 0;             // data-parallel shard: this process takes every world_size-th sample
+  int rank = 0;  // data-parallel shard: this process takes every world_size-th sample
   int world_size = 1;
-  bool drop_last = false;   // training: drop a last incomplete batch
+  bool drop_last = false;  // training: drop a last incomplete batch
 };
 
 struct Batch {

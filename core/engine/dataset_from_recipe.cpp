@@ -1,10 +1,10 @@
 #include "engine/dataset_from_recipe.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-
-#include <yaml-cpp/yaml.h>
 
 #include "common/error.h"
 
@@ -16,7 +16,8 @@ namespace fs = std::filesystem;
 
 bool is_yaml_path(const std::string& token) {
   std::string ext = fs::path(token).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return (ext == ".yaml" || ext == ".yml") && token.find(':') == std::string::npos;
 }
 
@@ -55,8 +56,9 @@ DatasetSpec dataset_spec_from_recipe(const Config& recipe, const std::string& ke
     throw Error(origin_of(recipe, sub.empty() ? key : key + "." + sub) + ": " + key + ": " + message);
   };
   if (!value || value.IsNull())
-    fail("", "no dataset given (expected a dataset token such as coco:ANN.json:IMAGES, the path of a dataset "
-             "YAML, or a mapping with the keys format, annotations, images, ...)");
+    fail("",
+         "no dataset given (expected a dataset token such as coco:ANN.json:IMAGES, the path of a dataset "
+         "YAML, or a mapping with the keys format, annotations, images, ...)");
 
   if (value.IsScalar()) {
     const std::string token = value.Scalar();
@@ -77,8 +79,9 @@ DatasetSpec dataset_spec_from_recipe(const Config& recipe, const std::string& ke
     return spec;
   }
   if (!value.IsMap())
-    fail("", "expected a dataset token, the path of a dataset YAML, or a mapping with the keys format, "
-             "annotations, images, names, roots, split, standard_classes");
+    fail("",
+         "expected a dataset token, the path of a dataset YAML, or a mapping with the keys format, "
+         "annotations, images, names, roots, split, standard_classes");
 
   DatasetMappingOrigin origin;
   origin.fail = [&](const YAML::Node&, const std::string& about, const std::string& label,
