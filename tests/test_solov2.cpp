@@ -76,7 +76,7 @@ class TestSolov2 : public QObject {
   Q_OBJECT
 
  private slots:
-  void initTestCase() { at::set_num_threads(2); }
+  void initTestCase() { at::set_num_threads(1); }
 
   void head_and_mask_feature_shapes_and_names() {
     torch::manual_seed(0);
