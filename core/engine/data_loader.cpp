@@ -132,6 +132,12 @@ struct DataLoader::State {
   std::atomic<bool> stopping{false};
   std::vector<std::thread> threads;
 
+  bool pinned = false;  // options.pin_memory and CUDA present
+
+  [[nodiscard]] torch::TensorOptions tensor_options(torch::ScalarType type) const {
+    return torch::TensorOptions().dtype(type).pinned_memory(pinned);
+  }
+
   [[nodiscard]] std::size_t window() const {
     // Batches claimed but not yet returned. At least one per worker, or a worker would idle.
     return static_cast<std::size_t>(std::max({options.prefetch, options.workers, 1}));
@@ -217,8 +223,8 @@ struct DataLoader::State {
     ImageBatch& ib = batch.images;
     // Written element by element (no torch ops here: they would start intra-op threads on the
     // worker). Padding is 0 after normalisation, as mmdetection's Pad after Normalize.
-    ib.images =
-        torch::empty({B, 3, static_cast<std::int64_t>(H), static_cast<std::int64_t>(W)}, torch::kFloat32);
+    ib.images = torch::empty({B, 3, static_cast<std::int64_t>(H), static_cast<std::int64_t>(W)},
+                             tensor_options(torch::kFloat32));
     float* out = ib.images.data_ptr<float>();
     for (std::size_t k = 0; k < loaded.size(); ++k) {
       const RgbImage& img = loaded[k].image;
@@ -246,10 +252,10 @@ struct DataLoader::State {
       const std::vector<const Annotation*>& anns = targets[l.sample];
       const auto N = static_cast<std::int64_t>(anns.size());
       InstanceTargets t;
-      t.labels = torch::empty({N}, torch::kInt64);
+      t.labels = torch::empty({N}, tensor_options(torch::kInt64));
       std::memcpy(t.labels.data_ptr<std::int64_t>(), labels[l.sample].data(),
                   anns.size() * sizeof(std::int64_t));
-      t.boxes = torch::empty({N, 4}, torch::kFloat32);
+      t.boxes = torch::empty({N, 4}, tensor_options(torch::kFloat32));
       float* box = t.boxes.data_ptr<float>();
       for (std::size_t a = 0; a < anns.size(); ++a) {
         const std::array<float, 4> xyxy = transform_box(anns[a]->bbox, l.transform);
@@ -257,8 +263,8 @@ struct DataLoader::State {
       }
       if (with_masks) {
         // Each mask rasterised straight into its plane of the padded [N, H, W] tensor.
-        t.masks =
-            torch::empty({N, static_cast<std::int64_t>(H), static_cast<std::int64_t>(W)}, torch::kUInt8);
+        t.masks = torch::empty({N, static_cast<std::int64_t>(H), static_cast<std::int64_t>(W)},
+                               tensor_options(torch::kUInt8));
         std::uint8_t* m = t.masks.data_ptr<std::uint8_t>();
         std::memset(m, 0, anns.size() * H * W);
         for (std::size_t a = 0; a < anns.size(); ++a) {
@@ -315,6 +321,7 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, InputOptions inpu
   options.workers = std::max(0, options.workers);
   options.prefetch = std::max(1, options.prefetch);
   s.dataset = std::move(dataset);
+  s.pinned = options.pin_memory && torch::cuda::is_available();
   s.input = input;
   s.options = options;
   const Dataset& ds = *s.dataset;

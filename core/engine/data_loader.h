@@ -47,7 +47,9 @@ struct LoaderOptions {
   std::uint64_t seed = 0;
   int rank = 0;  // data-parallel shard: this process takes every world_size-th sample
   int world_size = 1;
-  bool drop_last = false;  // training: drop a last incomplete batch
+  bool drop_last = false;   // training: drop a last incomplete batch
+  bool pin_memory = false;  // page-locked batches (when CUDA is available), so that
+                            // .to(cuda, non_blocking) overlaps the copy with compute
 };
 
 struct Batch {
