@@ -115,5 +115,29 @@ expect_grep "infer counts the images" 'on 8 images' "$T/out"
 expect_rc "infer with missing weights is exit 2" 2 "$CLI" infer --config "$CFG" --weights "$T/nope.pt" "$TINY" --out "$T/x.json" "${SMALL[@]}"
 expect_grep "names the weights file" 'nope\.pt' "$T/err"
 
+# Weights: a torchvision-named ResNet-18 state dict in torch.save's zip layout (written by a
+# stdlib python3 script) maps onto the backbone; --out writes what a recipe's pretrained reads.
+D="$(dirname "$0")/data/pth"
+if command -v python3 >/dev/null && python3 "$D/make_state.py" resnet18 "$T/r18.pth"; then
+  expect_rc "weights import" 0 "$CLI" weights import "$T/r18.pth" --arch resnet18 --out "$T/pre/r18.pt"
+  expect_grep "weights import counts matched" '^matched: 100$' "$T/out"
+  expect_grep "weights import counts missing" '^missing: 0$' "$T/out"
+  expect_grep "weights import drops fc" '^dropped .*: 22$' "$T/out"
+  [ -f "$T/pre/r18.pt" ] && ok "weights --out written" || bad "weights --out written"
+  expect_rc "weights --out reads back" 0 "$CLI" weights import "$T/pre/r18.pt" --arch resnet18
+  expect_grep "weights --out has every key" '^unexpected: 0$' "$T/out"
+  expect_rc "weights --out is not overwritten" 2 "$CLI" weights import "$T/r18.pth" --arch resnet18 --out "$T/pre/r18.pt"
+  python3 "$D/make_state.py" resnet18 "$T/bad.pth" --drop layer1.0.conv1.weight --extra head.x
+  expect_rc "weights import with a missing key is exit 1" 1 "$CLI" weights import "$T/bad.pth" --arch resnet18
+  expect_grep "missing key listed" '^  layer1\.0\.conv1\.weight$' "$T/out"
+  expect_grep "unexpected key listed" '^  head\.x$' "$T/out"
+  expect_rc "weights import wrong arch is exit 1" 1 "$CLI" weights import "$T/r18.pth" --arch resnet50
+  expect_grep "wrong arch: shape mismatches" '^  layer1\.0\.conv1\.weight: file \[64, 64, 3, 3\], model \[64, 64, 1, 1\]$' "$T/out"
+else
+  echo "SKIP: weights import (no python3 to write the input file)"
+fi
+expect_rc "weights import of a non-pth file is exit 2" 2 "$CLI" weights import "$T/gt.json" --arch resnet18
+expect_grep "weights error names the file" 'gt\.json: not a PyTorch state dict file' "$T/err"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

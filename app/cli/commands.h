@@ -19,6 +19,7 @@ void add_stats_command(CLI::App& app, CommandList& out);
 void add_synth_command(CLI::App& app, CommandList& out);
 void add_eval_command(CLI::App& app, CommandList& out);
 void add_export_table_command(CLI::App& app, CommandList& out);
+void add_weights_command(CLI::App& app, CommandList& out);
 void add_train_command(CLI::App& app, CommandList& out);
 void add_infer_command(CLI::App& app, CommandList& out);
 
@@ -29,6 +30,7 @@ inline void register_all(CLI::App& app, CommandList& out) {
   add_synth_command(app, out);
   add_eval_command(app, out);
   add_export_table_command(app, out);
+  add_weights_command(app, out);
   add_train_command(app, out);
   add_infer_command(app, out);
 }
