@@ -5,7 +5,6 @@
 #include <torch/torch.h>
 
 #include <QtTest>
-
 #include <fstream>
 #include <map>
 #include <set>
@@ -111,8 +110,8 @@ class TestBackbone : public QObject {
     QCOMPARE(strides, (std::vector<int>{4, 8, 16, 32}));
     QCOMPARE(backbone->out_channels(), std::vector<int>(channels.begin(), channels.end()));
     for (size_t i = 0; i < 4; ++i)
-      QCOMPARE(outs[i].sizes().vec(), (std::vector<int64_t>{2, channels[int(i)], ceil_div(h, strides[i]),
-                                                             ceil_div(w, strides[i])}));
+      QCOMPARE(outs[i].sizes().vec(),
+               (std::vector<int64_t>{2, channels[int(i)], ceil_div(h, strides[i]), ceil_div(w, strides[i])}));
   }
 
   void names_match_torchvision_data() {
@@ -120,8 +119,10 @@ class TestBackbone : public QObject {
     QTest::addColumn<QString>("norm");
     for (const char* t : {"resnet18", "resnet34", "resnet50", "resnet101", "mobilenet_v2"})
       QTest::newRow((std::string(t) + " frozen_bn").c_str()) << t << "frozen_bn";
-    QTest::newRow("resnet50 bn") << "resnet50" << "bn";
-    QTest::newRow("mobilenet_v2 bn") << "mobilenet_v2" << "bn";
+    QTest::newRow("resnet50 bn") << "resnet50"
+                                 << "bn";
+    QTest::newRow("mobilenet_v2 bn") << "mobilenet_v2"
+                                     << "bn";
   }
   void names_match_torchvision() {
     QFETCH(QString, type);
@@ -156,7 +157,8 @@ class TestBackbone : public QObject {
     backbone->train();
     std::map<std::string, torch::nn::BatchNorm2d> bns;
     for (auto& m : backbone->named_modules())
-      if (auto bn = std::dynamic_pointer_cast<torch::nn::BatchNorm2dImpl>(m.value())) bns.emplace(m.key(), torch::nn::BatchNorm2d(bn));
+      if (auto bn = std::dynamic_pointer_cast<torch::nn::BatchNorm2dImpl>(m.value()))
+        bns.emplace(m.key(), torch::nn::BatchNorm2d(bn));
     QVERIFY(!bns.at("bn1")->is_training());
     QVERIFY(!bns.at("layer1.1.bn2")->is_training());
     QVERIFY(bns.at("layer2.0.bn1")->is_training());
@@ -213,11 +215,13 @@ class TestBackbone : public QObject {
     std::set<std::string> expected;
     for (int i = 0; i < 4; ++i)
       for (const char* part : {"lateral_convs.", "fpn_convs."})
-        for (const char* what : {".conv.weight", ".conv.bias"}) expected.insert(part + std::to_string(i) + what);
+        for (const char* what : {".conv.weight", ".conv.bias"})
+          expected.insert(part + std::to_string(i) + what);
     QVERIFY(names == expected);
     const std::vector<std::pair<int64_t, int64_t>> sizes = {{17, 25}, {9, 13}, {5, 7}, {3, 4}};
     std::vector<torch::Tensor> in;
-    for (size_t i = 0; i < 4; ++i) in.push_back(torch::randn({2, o.in_channels[i], sizes[i].first, sizes[i].second}));
+    for (size_t i = 0; i < 4; ++i)
+      in.push_back(torch::randn({2, o.in_channels[i], sizes[i].first, sizes[i].second}));
     const auto outs = fpn->forward(in);
     QCOMPARE(outs.size(), size_t(5));
     for (size_t i = 0; i < 4; ++i)
@@ -246,17 +250,19 @@ class TestBackbone : public QObject {
     const auto outs = fpn->forward({c_low, c_high});
     QCOMPARE(outs.size(), size_t(3));
     // Nearest 2x2 -> 3x3 takes source row/col floor(i * 2 / 3): 0, 0, 1.
-    QVERIFY(torch::equal(outs[0], torch::tensor({1.0f, 1.0f, 2.0f, 1.0f, 1.0f, 2.0f, 3.0f, 3.0f, 4.0f}).view({1, 1, 3, 3})));
+    QVERIFY(torch::equal(
+        outs[0], torch::tensor({1.0f, 1.0f, 2.0f, 1.0f, 1.0f, 2.0f, 3.0f, 3.0f, 4.0f}).view({1, 1, 3, 3})));
     QVERIFY(torch::equal(outs[1], c_high));
     QVERIFY(torch::equal(outs[2], torch::tensor({1.0f}).view({1, 1, 1, 1})));
   }
 
   void options_from_config() {
     QTemporaryDir dir;
-    const std::string recipe = test::write_text(dir, "recipe.yaml",
-                                                "model:\n  backbone:\n    type: mobilenet_v2\n    norm: bn\n"
-                                                "    frozen_stages: 0\n    pretrained: weights/mnv2.pth\n"
-                                                "  neck:\n    type: fpn\n    out_channels: 64\n    num_outs: 4\n");
+    const std::string recipe =
+        test::write_text(dir, "recipe.yaml",
+                         "model:\n  backbone:\n    type: mobilenet_v2\n    norm: bn\n"
+                         "    frozen_stages: 0\n    pretrained: weights/mnv2.pth\n"
+                         "  neck:\n    type: fpn\n    out_channels: 64\n    num_outs: 4\n");
     const Config config = Config::load(recipe);
     const BackboneOptions b = backbone_options_from_config(config.at("model.backbone"));
     QCOMPARE(b.type, std::string("mobilenet_v2"));

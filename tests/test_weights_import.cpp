@@ -7,9 +7,8 @@
 #include <torch/torch.h>
 
 #include <QtTest>
-
-#include <fstream>
 #include <algorithm>
+#include <fstream>
 #include <map>
 #include <sstream>
 
@@ -143,7 +142,8 @@ class TestWeightsImport : public QObject {
     }
     // Frozen parts stay frozen after the copy.
     for (auto& p : backbone->named_parameters(true))
-      if (p.key().rfind(a == "mobilenet_v2" ? "features.0." : "conv1.", 0) == 0) QVERIFY(!p.value().requires_grad());
+      if (p.key().rfind(a == "mobilenet_v2" ? "features.0." : "conv1.", 0) == 0)
+        QVERIFY(!p.value().requires_grad());
 
     // build_backbone loads `pretrained` itself: same values.
     BackboneOptions o = opts(a);
@@ -155,7 +155,8 @@ class TestWeightsImport : public QObject {
 
   void report_lists_missing_unexpected_and_mismatched() {
     StateDictEntries sd = torchvision_state("resnet18");
-    sd.erase(std::remove_if(sd.begin(), sd.end(), [](const PthEntry& e) { return e.name == "layer1.0.conv1.weight"; }),
+    sd.erase(std::remove_if(sd.begin(), sd.end(),
+                            [](const PthEntry& e) { return e.name == "layer1.0.conv1.weight"; }),
              sd.end());
     sd.push_back({"layer9.0.conv1.weight", torch::zeros({1})});
     sd.push_back({"module.bn1.extra", torch::zeros({1})});
@@ -169,7 +170,8 @@ class TestWeightsImport : public QObject {
     QVERIFY(!r.ok());
     QCOMPARE(r.missing, std::vector<std::string>{"layer1.0.conv1.weight"});
     QCOMPARE(r.unexpected, (std::vector<std::string>{"layer9.0.conv1.weight", "module.bn1.extra"}));
-    QCOMPARE(r.shape_mismatch, std::vector<std::string>{"conv1.weight: file [64, 3, 3, 3], model [64, 3, 7, 7]"});
+    QCOMPARE(r.shape_mismatch,
+             std::vector<std::string>{"conv1.weight: file [64, 3, 3, 3], model [64, 3, 7, 7]"});
     QVERIFY(test::contains(r.summary(), "missing 1 (layer1.0.conv1.weight)"));
 
     BackboneOptions o = opts("resnet18");
@@ -209,7 +211,8 @@ class TestWeightsImport : public QObject {
     QTemporaryDir dir;
     const std::string text = test::write_text(dir, "notes.pth", "these are not weights\n");
     STUDIO_EXPECT_ERROR((void)read_pth(text), "notes.pth", "not a PyTorch state dict file");
-    STUDIO_EXPECT_ERROR((void)read_pth(dir.filePath("absent.pth").toStdString()), "absent.pth", "cannot open");
+    STUDIO_EXPECT_ERROR((void)read_pth(dir.filePath("absent.pth").toStdString()), "absent.pth",
+                        "cannot open");
 
     // A zip cut short.
     const std::string good = dir.filePath("good.pth").toStdString();
@@ -229,12 +232,14 @@ class TestWeightsImport : public QObject {
       w.writeEndOfFile();
       return test::write_text(dir, name, out);
     };
-    STUDIO_EXPECT_ERROR((void)read_pth(write_zip("int.pth", "data.pkl", std::string("\x80\x02K\x05.", 5))), "int.pth",
-                        "holds an int, not a state dict");
-    STUDIO_EXPECT_ERROR((void)read_pth(write_zip("other.pth", "constants.pkl", "x")), "other.pth", "without data.pkl");
+    STUDIO_EXPECT_ERROR((void)read_pth(write_zip("int.pth", "data.pkl", std::string("\x80\x02K\x05.", 5))),
+                        "int.pth", "holds an int, not a state dict");
+    STUDIO_EXPECT_ERROR((void)read_pth(write_zip("other.pth", "constants.pkl", "x")), "other.pth",
+                        "without data.pkl");
     // A pickle that stops in the middle.
-    STUDIO_EXPECT_ERROR((void)read_pth(write_zip("short.pth", "data.pkl", std::string("\x80\x02}q\x00(X\x05", 7))),
-                        "short.pth", "truncated");
+    STUDIO_EXPECT_ERROR(
+        (void)read_pth(write_zip("short.pth", "data.pkl", std::string("\x80\x02}q\x00(X\x05", 7))),
+        "short.pth", "truncated");
   }
 
  private:

@@ -42,12 +42,13 @@ int run_import(const ImportArgs& a) {
   print_keys("missing", report.missing);
   print_keys("unexpected", report.unexpected);
   print_keys("shape mismatches", report.shape_mismatch);
-  std::cout << "dropped (not part of the backbone: classifier, num_batches_tracked): " << report.dropped.size()
-            << "\n";
+  std::cout << "dropped (not part of the backbone: classifier, num_batches_tracked): "
+            << report.dropped.size() << "\n";
 
   if (!a.out.empty()) {
     if (!report.ok() && !a.force) {
-      std::cerr << "not writing " << a.out << ": keys are missing or mis-shaped (pass --force to write anyway)\n";
+      std::cerr << "not writing " << a.out
+                << ": keys are missing or mis-shaped (pass --force to write anyway)\n";
     } else {
       const fs::path parent = fs::path(a.out).parent_path();
       if (!parent.empty()) fs::create_directories(parent);
@@ -63,14 +64,16 @@ int run_import(const ImportArgs& a) {
 void add_weights_command(CLI::App& app, CommandList& out) {
   auto* sub = app.add_subcommand("weights", "Import pretrained weights from PyTorch .pth files");
   sub->require_subcommand(1);
-  auto* imp = sub->add_subcommand("import", "Map a PyTorch state dict onto a backbone and report the keys; exit 1 "
-                                            "when a key is missing or has the wrong shape");
+  auto* imp = sub->add_subcommand("import",
+                                  "Map a PyTorch state dict onto a backbone and report the keys; exit 1 "
+                                  "when a key is missing or has the wrong shape");
   auto args = std::make_shared<ImportArgs>();
   imp->add_option("file", args->file, "The .pth/.pt state dict (zip format or legacy)")->required();
   imp->add_option("--arch", args->arch, "Backbone architecture")
       ->required()
       ->check(CLI::IsMember(import_archs()));
-  imp->add_option("--out", args->out, "Save the backbone's weights here (a .pth for model.backbone.pretrained)");
+  imp->add_option("--out", args->out,
+                  "Save the backbone's weights here (a .pth for model.backbone.pretrained)");
   imp->add_flag("--force", args->force, "Overwrite --out, and write it even when keys are missing");
   out.push_back({sub, [args]() { return run_import(*args); }});
 }

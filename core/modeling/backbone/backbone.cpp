@@ -51,8 +51,8 @@ std::shared_ptr<Backbone> build_backbone(const BackboneOptions& options) {
   }
   if (!options.pretrained.empty()) {
     const ImportReport report = import_backbone_weights(*backbone, options.pretrained, options.type);
-    if (!report.ok()) throw Error(options.pretrained + ": does not fit backbone " + options.type + ": " +
-                                  report.summary());
+    if (!report.ok())
+      throw Error(options.pretrained + ": does not fit backbone " + options.type + ": " + report.summary());
   }
   return backbone;
 }

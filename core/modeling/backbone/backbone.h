@@ -3,11 +3,11 @@
 // C2..C5 (strides 4, 8, 16, 32), with the channels of each. ResNet-18/34/50/101 and MobileNetV2
 // implement it, with torchvision's parameter names so ImageNet .pth files load into them
 // (weights/weight_import.h).
+#include <torch/torch.h>
+
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <torch/torch.h>
 
 #include "common/config.h"
 
@@ -29,7 +29,8 @@ class Backbone : public torch::nn::Module {
 
 struct BackboneOptions {
   std::string type = "resnet50";  // resnet18 | resnet34 | resnet50 | resnet101 | mobilenet_v2
-  std::string norm = "frozen_bn";  // frozen_bn (fixed ImageNet statistics) | bn (trainable) | gn (GroupNorm 32)
+  std::string norm =
+      "frozen_bn";  // frozen_bn (fixed ImageNet statistics) | bn (trainable) | gn (GroupNorm 32)
   // -1: nothing frozen; 0: the stem; k >= 1: the stem and stages 1..k (ResNet layer1..layerk;
   // MobileNetV2 stage 1 = features.0-3, 2 = 4-6, 3 = 7-13, 4 = 14-18). Frozen parts have
   // requires_grad false and stay in eval mode when the model trains.

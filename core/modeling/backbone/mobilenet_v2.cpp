@@ -57,8 +57,8 @@ TORCH_MODULE(InvertedResidual);
 
 MobileNetV2Impl::MobileNetV2Impl(const BackboneOptions& options) : options_(options) {
   // (expand ratio t, channels c, repeats n, first stride s), torchvision's table.
-  const int settings[7][4] = {{1, 16, 1, 1},  {6, 24, 2, 2},  {6, 32, 3, 2}, {6, 64, 4, 2},
-                              {6, 96, 3, 1},  {6, 160, 3, 2}, {6, 320, 1, 1}};
+  const int settings[7][4] = {{1, 16, 1, 1}, {6, 24, 2, 2},  {6, 32, 3, 2}, {6, 64, 4, 2},
+                              {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
   features = torch::nn::Sequential();
   features->push_back(conv_norm_relu6(3, 32, 3, 2, 1, options.norm));
   int64_t in = 32;

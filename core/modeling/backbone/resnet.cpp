@@ -77,12 +77,15 @@ std::vector<int> ResNetImpl::stage_blocks(const std::string& type) {
   throw Error("unknown ResNet type '" + type + "' (expected resnet18, resnet34, resnet50 or resnet101)");
 }
 
-bool ResNetImpl::uses_bottleneck(const std::string& type) { return type == "resnet50" || type == "resnet101"; }
+bool ResNetImpl::uses_bottleneck(const std::string& type) {
+  return type == "resnet50" || type == "resnet101";
+}
 
 ResNetImpl::ResNetImpl(const BackboneOptions& options) : options_(options) {
   const std::vector<int> blocks = stage_blocks(options.type);
   const bool bottleneck = uses_bottleneck(options.type);
-  conv1 = register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 64, 7).stride(2).padding(3).bias(false)));
+  conv1 = register_module(
+      "conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 64, 7).stride(2).padding(3).bias(false)));
   bn1 = make_norm_layer(options.norm, 64);
   register_module("bn1", bn1.ptr());
   int64_t in = 64;

@@ -14,13 +14,15 @@ FPNOptions fpn_options_from_config(const ConfigNode& node) {
                 std::to_string(o.out_channels));
   o.num_outs = node.get_int("num_outs", o.num_outs);
   if (o.num_outs < 1)
-    throw Error(node.where("num_outs") + ": expected at least 1 output level, got " + std::to_string(o.num_outs));
+    throw Error(node.where("num_outs") + ": expected at least 1 output level, got " +
+                std::to_string(o.num_outs));
   return o;
 }
 
 FPNConvImpl::FPNConvImpl(int in_channels, int out_channels, int kernel_size) {
   conv = register_module(
-      "conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(in_channels, out_channels, kernel_size).padding(kernel_size / 2)));
+      "conv", torch::nn::Conv2d(
+                  torch::nn::Conv2dOptions(in_channels, out_channels, kernel_size).padding(kernel_size / 2)));
   // mmdet FPN init: xavier_init(distribution='uniform'), bias 0.
   torch::nn::init::xavier_uniform_(conv->weight);
   torch::nn::init::zeros_(conv->bias);
@@ -50,12 +52,15 @@ std::vector<torch::Tensor> FPNImpl::forward(const std::vector<torch::Tensor>& in
   // input sizes make the coarser map more than half as big, so a factor of 2 would not fit).
   for (size_t i = n - 1; i > 0; --i) {
     const auto size = std::vector<int64_t>{lat[i - 1].size(2), lat[i - 1].size(3)};
-    lat[i - 1] = lat[i - 1] + torch::nn::functional::interpolate(
-                                  lat[i], torch::nn::functional::InterpolateFuncOptions().size(size).mode(torch::kNearest));
+    lat[i - 1] =
+        lat[i - 1] +
+        torch::nn::functional::interpolate(
+            lat[i], torch::nn::functional::InterpolateFuncOptions().size(size).mode(torch::kNearest));
   }
   std::vector<torch::Tensor> outs;
   for (size_t i = 0; i < n; ++i) outs.push_back(output_[i]->forward(lat[i]));
-  while (static_cast<int>(outs.size()) < options_.num_outs) outs.push_back(torch::max_pool2d(outs.back(), 1, 2));
+  while (static_cast<int>(outs.size()) < options_.num_outs)
+    outs.push_back(torch::max_pool2d(outs.back(), 1, 2));
   return outs;
 }
 

@@ -4,9 +4,9 @@
 // out -> out), both with bias; top-down pathway with nearest upsampling to the exact size of
 // the level below; extra levels by max_pool2d(kernel 1, stride 2) of the last output
 // (mmdet add_extra_convs=False). With C2..C5 and num_outs 5: P2..P6, as SOLOv2 uses.
-#include <vector>
-
 #include <torch/torch.h>
+
+#include <vector>
 
 #include "common/config.h"
 

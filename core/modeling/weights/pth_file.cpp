@@ -20,7 +20,22 @@ namespace {
 struct PyObj;
 using Obj = std::shared_ptr<PyObj>;
 
-enum class Kind { None, Bool, Int, BigInt, Float, Str, Bytes, Tuple, List, Dict, Global, Storage, Tensor, Object };
+enum class Kind {
+  None,
+  Bool,
+  Int,
+  BigInt,
+  Float,
+  Str,
+  Bytes,
+  Tuple,
+  List,
+  Dict,
+  Global,
+  Storage,
+  Tensor,
+  Object
+};
 
 struct PyObj {
   Kind kind = Kind::None;
@@ -47,19 +62,33 @@ Obj make(Kind k) {
 
 const char* kind_name(Kind k) {
   switch (k) {
-    case Kind::None: return "None";
-    case Kind::Bool: return "a bool";
-    case Kind::Int: case Kind::BigInt: return "an int";
-    case Kind::Float: return "a float";
-    case Kind::Str: return "a string";
-    case Kind::Bytes: return "bytes";
-    case Kind::Tuple: return "a tuple";
-    case Kind::List: return "a list";
-    case Kind::Dict: return "a dict";
-    case Kind::Global: return "a class or function";
-    case Kind::Storage: return "a storage";
-    case Kind::Tensor: return "a tensor";
-    case Kind::Object: return "an object";
+    case Kind::None:
+      return "None";
+    case Kind::Bool:
+      return "a bool";
+    case Kind::Int:
+    case Kind::BigInt:
+      return "an int";
+    case Kind::Float:
+      return "a float";
+    case Kind::Str:
+      return "a string";
+    case Kind::Bytes:
+      return "bytes";
+    case Kind::Tuple:
+      return "a tuple";
+    case Kind::List:
+      return "a list";
+    case Kind::Dict:
+      return "a dict";
+    case Kind::Global:
+      return "a class or function";
+    case Kind::Storage:
+      return "a storage";
+    case Kind::Tensor:
+      return "a tensor";
+    case Kind::Object:
+      return "an object";
   }
   return "?";
 }
@@ -67,9 +96,9 @@ const char* kind_name(Kind k) {
 // torch.<X>Storage -> element type (what torch.save names in each storage's persistent id).
 bool storage_dtype(const std::string& name, c10::ScalarType& out) {
   static const std::map<std::string, c10::ScalarType> table = {
-      {"FloatStorage", c10::kFloat}, {"DoubleStorage", c10::kDouble}, {"HalfStorage", c10::kHalf},
-      {"BFloat16Storage", c10::kBFloat16}, {"LongStorage", c10::kLong}, {"IntStorage", c10::kInt},
-      {"ShortStorage", c10::kShort}, {"CharStorage", c10::kChar}, {"ByteStorage", c10::kByte},
+      {"FloatStorage", c10::kFloat},       {"DoubleStorage", c10::kDouble}, {"HalfStorage", c10::kHalf},
+      {"BFloat16Storage", c10::kBFloat16}, {"LongStorage", c10::kLong},     {"IntStorage", c10::kInt},
+      {"ShortStorage", c10::kShort},       {"CharStorage", c10::kChar},     {"ByteStorage", c10::kByte},
       {"BoolStorage", c10::kBool}};
   auto it = table.find(name);
   if (it == table.end()) return false;
@@ -79,17 +108,28 @@ bool storage_dtype(const std::string& name, c10::ScalarType& out) {
 
 std::string storage_name(c10::ScalarType t) {
   switch (t) {
-    case c10::kFloat: return "FloatStorage";
-    case c10::kDouble: return "DoubleStorage";
-    case c10::kHalf: return "HalfStorage";
-    case c10::kBFloat16: return "BFloat16Storage";
-    case c10::kLong: return "LongStorage";
-    case c10::kInt: return "IntStorage";
-    case c10::kShort: return "ShortStorage";
-    case c10::kChar: return "CharStorage";
-    case c10::kByte: return "ByteStorage";
-    case c10::kBool: return "BoolStorage";
-    default: throw Error(std::string("write_pth: unsupported tensor type ") + c10::toString(t));
+    case c10::kFloat:
+      return "FloatStorage";
+    case c10::kDouble:
+      return "DoubleStorage";
+    case c10::kHalf:
+      return "HalfStorage";
+    case c10::kBFloat16:
+      return "BFloat16Storage";
+    case c10::kLong:
+      return "LongStorage";
+    case c10::kInt:
+      return "IntStorage";
+    case c10::kShort:
+      return "ShortStorage";
+    case c10::kChar:
+      return "CharStorage";
+    case c10::kByte:
+      return "ByteStorage";
+    case c10::kBool:
+      return "BoolStorage";
+    default:
+      throw Error(std::string("write_pth: unsupported tensor type ") + c10::toString(t));
   }
 }
 
@@ -99,7 +139,11 @@ class Unpickler {
  public:
   using PersistentLoad = std::function<Obj(const Obj& pid)>;
   Unpickler(std::string file, const char* data, size_t size, size_t pos, PersistentLoad persistent_load)
-      : file_(std::move(file)), data_(data), size_(size), pos_(pos), persistent_load_(std::move(persistent_load)) {}
+      : file_(std::move(file)),
+        data_(data),
+        size_(size),
+        pos_(pos),
+        persistent_load_(std::move(persistent_load)) {}
 
   // Reads one pickle (up to its STOP) from the current position.
   Obj load() {
@@ -110,25 +154,56 @@ class Unpickler {
       const size_t at = pos_;
       const uint8_t op = u8();
       switch (op) {
-        case 0x80: u8(); break;                // PROTO
-        case 0x95: take(8); break;             // FRAME
-        case '.': return pop();                // STOP
-        case '(': marks_.push_back(stack_.size()); break;  // MARK
-        case '0': pop(); break;                // POP
-        case '1': pop_mark(); break;           // POP_MARK
-        case '2': push(top()); break;          // DUP
-        case 'N': push(make(Kind::None)); break;
-        case 0x88: push(boolean(true)); break;  // NEWTRUE
-        case 0x89: push(boolean(false)); break;  // NEWFALSE
-        case 'J': push(integer(static_cast<int32_t>(le(4)))); break;  // BININT
-        case 'K': push(integer(u8())); break;                            // BININT1
-        case 'M': push(integer(static_cast<int64_t>(le(2)))); break;    // BININT2
-        case 0x8a: push(long_int(u8())); break;                          // LONG1
-        case 0x8b: push(long_int(static_cast<size_t>(le(4)))); break;   // LONG4
+        case 0x80:
+          u8();
+          break;  // PROTO
+        case 0x95:
+          take(8);
+          break;  // FRAME
+        case '.':
+          return pop();  // STOP
+        case '(':
+          marks_.push_back(stack_.size());
+          break;  // MARK
+        case '0':
+          pop();
+          break;  // POP
+        case '1':
+          pop_mark();
+          break;  // POP_MARK
+        case '2':
+          push(top());
+          break;  // DUP
+        case 'N':
+          push(make(Kind::None));
+          break;
+        case 0x88:
+          push(boolean(true));
+          break;  // NEWTRUE
+        case 0x89:
+          push(boolean(false));
+          break;  // NEWFALSE
+        case 'J':
+          push(integer(static_cast<int32_t>(le(4))));
+          break;  // BININT
+        case 'K':
+          push(integer(u8()));
+          break;  // BININT1
+        case 'M':
+          push(integer(static_cast<int64_t>(le(2))));
+          break;  // BININT2
+        case 0x8a:
+          push(long_int(u8()));
+          break;  // LONG1
+        case 0x8b:
+          push(long_int(static_cast<size_t>(le(4))));
+          break;     // LONG4
         case 'I': {  // INT (text; "00"/"01" are False/True)
           const std::string line = read_line();
-          if (line == "00" || line == "01") push(boolean(line == "01"));
-          else push(integer(std::stoll(line)));
+          if (line == "00" || line == "01")
+            push(boolean(line == "01"));
+          else
+            push(integer(std::stoll(line)));
           break;
         }
         case 'G': {  // BINFLOAT, big-endian
@@ -140,36 +215,118 @@ class Unpickler {
           push(o);
           break;
         }
-        case 'X': push(text(Kind::Str, le(4))); break;      // BINUNICODE
-        case 0x8c: push(text(Kind::Str, u8())); break;      // SHORT_BINUNICODE
-        case 0x8d: push(text(Kind::Str, le(8))); break;     // BINUNICODE8
-        case 'T': push(text(Kind::Str, le(4))); break;      // BINSTRING (Python 2 str)
-        case 'U': push(text(Kind::Str, u8())); break;       // SHORT_BINSTRING
-        case 'B': push(text(Kind::Bytes, le(4))); break;    // BINBYTES
-        case 'C': push(text(Kind::Bytes, u8())); break;     // SHORT_BINBYTES
-        case 0x8e: push(text(Kind::Bytes, le(8))); break;   // BINBYTES8
-        case ')': push(make(Kind::Tuple)); break;           // EMPTY_TUPLE
-        case ']': push(make(Kind::List)); break;            // EMPTY_LIST
-        case '}': push(make(Kind::Dict)); break;            // EMPTY_DICT
-        case 0x8f: push(make(Kind::List)); break;           // EMPTY_SET (as a list)
-        case 't': push(sequence(Kind::Tuple, pop_mark())); break;  // TUPLE
-        case 'l': push(sequence(Kind::List, pop_mark())); break;   // LIST
-        case 0x91: push(sequence(Kind::List, pop_mark())); break;  // FROZENSET
-        case 0x85: { auto a = pop(); push(sequence(Kind::Tuple, {a})); break; }  // TUPLE1
-        case 0x86: { auto b = pop(); auto a = pop(); push(sequence(Kind::Tuple, {a, b})); break; }
-        case 0x87: { auto c = pop(); auto b = pop(); auto a = pop(); push(sequence(Kind::Tuple, {a, b, c})); break; }
-        case 'd': { auto d = make(Kind::Dict); add_items(d, pop_mark()); push(d); break; }  // DICT
-        case 's': { auto v = pop(); auto k = pop(); add_items(top(), {k, v}); break; }      // SETITEM
-        case 'u': { auto items = pop_mark(); add_items(top(), items); break; }              // SETITEMS
-        case 'a': { auto v = pop(); append(top(), {v}); break; }                            // APPEND
-        case 'e': case 0x90: { auto items = pop_mark(); append(top(), items); break; }      // APPENDS, ADDITEMS
-        case 'q': memo_[u8()] = top(); break;                                  // BINPUT
-        case 'r': memo_[static_cast<uint32_t>(le(4))] = top(); break;          // LONG_BINPUT
-        case 'p': memo_[static_cast<uint32_t>(std::stoul(read_line()))] = top(); break;  // PUT
-        case 0x94: memo_[static_cast<uint32_t>(memo_.size())] = top(); break;  // MEMOIZE
-        case 'h': push(memo(u8())); break;                                     // BINGET
-        case 'j': push(memo(static_cast<uint32_t>(le(4)))); break;             // LONG_BINGET
-        case 'g': push(memo(static_cast<uint32_t>(std::stoul(read_line())))); break;  // GET
+        case 'X':
+          push(text(Kind::Str, le(4)));
+          break;  // BINUNICODE
+        case 0x8c:
+          push(text(Kind::Str, u8()));
+          break;  // SHORT_BINUNICODE
+        case 0x8d:
+          push(text(Kind::Str, le(8)));
+          break;  // BINUNICODE8
+        case 'T':
+          push(text(Kind::Str, le(4)));
+          break;  // BINSTRING (Python 2 str)
+        case 'U':
+          push(text(Kind::Str, u8()));
+          break;  // SHORT_BINSTRING
+        case 'B':
+          push(text(Kind::Bytes, le(4)));
+          break;  // BINBYTES
+        case 'C':
+          push(text(Kind::Bytes, u8()));
+          break;  // SHORT_BINBYTES
+        case 0x8e:
+          push(text(Kind::Bytes, le(8)));
+          break;  // BINBYTES8
+        case ')':
+          push(make(Kind::Tuple));
+          break;  // EMPTY_TUPLE
+        case ']':
+          push(make(Kind::List));
+          break;  // EMPTY_LIST
+        case '}':
+          push(make(Kind::Dict));
+          break;  // EMPTY_DICT
+        case 0x8f:
+          push(make(Kind::List));
+          break;  // EMPTY_SET (as a list)
+        case 't':
+          push(sequence(Kind::Tuple, pop_mark()));
+          break;  // TUPLE
+        case 'l':
+          push(sequence(Kind::List, pop_mark()));
+          break;  // LIST
+        case 0x91:
+          push(sequence(Kind::List, pop_mark()));
+          break;  // FROZENSET
+        case 0x85: {
+          auto a = pop();
+          push(sequence(Kind::Tuple, {a}));
+          break;
+        }  // TUPLE1
+        case 0x86: {
+          auto b = pop();
+          auto a = pop();
+          push(sequence(Kind::Tuple, {a, b}));
+          break;
+        }
+        case 0x87: {
+          auto c = pop();
+          auto b = pop();
+          auto a = pop();
+          push(sequence(Kind::Tuple, {a, b, c}));
+          break;
+        }
+        case 'd': {
+          auto d = make(Kind::Dict);
+          add_items(d, pop_mark());
+          push(d);
+          break;
+        }  // DICT
+        case 's': {
+          auto v = pop();
+          auto k = pop();
+          add_items(top(), {k, v});
+          break;
+        }  // SETITEM
+        case 'u': {
+          auto items = pop_mark();
+          add_items(top(), items);
+          break;
+        }  // SETITEMS
+        case 'a': {
+          auto v = pop();
+          append(top(), {v});
+          break;
+        }  // APPEND
+        case 'e':
+        case 0x90: {
+          auto items = pop_mark();
+          append(top(), items);
+          break;
+        }  // APPENDS, ADDITEMS
+        case 'q':
+          memo_[u8()] = top();
+          break;  // BINPUT
+        case 'r':
+          memo_[static_cast<uint32_t>(le(4))] = top();
+          break;  // LONG_BINPUT
+        case 'p':
+          memo_[static_cast<uint32_t>(std::stoul(read_line()))] = top();
+          break;  // PUT
+        case 0x94:
+          memo_[static_cast<uint32_t>(memo_.size())] = top();
+          break;  // MEMOIZE
+        case 'h':
+          push(memo(u8()));
+          break;  // BINGET
+        case 'j':
+          push(memo(static_cast<uint32_t>(le(4))));
+          break;  // LONG_BINGET
+        case 'g':
+          push(memo(static_cast<uint32_t>(std::stoul(read_line()))));
+          break;     // GET
         case 'c': {  // GLOBAL module\nname\n
           auto g = make(Kind::Global);
           g->s = read_line();
@@ -186,11 +343,33 @@ class Unpickler {
           push(g);
           break;
         }
-        case 'R': { auto args = pop(); auto fn = pop(); push(call(fn, args)); break; }  // REDUCE
-        case 0x81: { auto args = pop(); auto cls = pop(); push(call(cls, args)); break; }  // NEWOBJ
-        case 0x92: { pop(); auto args = pop(); auto cls = pop(); push(call(cls, args)); break; }  // NEWOBJ_EX
-        case 'b': pop(); break;  // BUILD: object state (an OrderedDict's _metadata); not needed
-        case 'Q': { auto pid = pop(); push(persistent_load_(pid)); break; }  // BINPERSID
+        case 'R': {
+          auto args = pop();
+          auto fn = pop();
+          push(call(fn, args));
+          break;
+        }  // REDUCE
+        case 0x81: {
+          auto args = pop();
+          auto cls = pop();
+          push(call(cls, args));
+          break;
+        }  // NEWOBJ
+        case 0x92: {
+          pop();
+          auto args = pop();
+          auto cls = pop();
+          push(call(cls, args));
+          break;
+        }  // NEWOBJ_EX
+        case 'b':
+          pop();
+          break;  // BUILD: object state (an OrderedDict's _metadata); not needed
+        case 'Q': {
+          auto pid = pop();
+          push(persistent_load_(pid));
+          break;
+        }  // BINPERSID
         default: {
           char hex[8];
           std::snprintf(hex, sizeof hex, "0x%02x", op);
@@ -270,7 +449,8 @@ class Unpickler {
   }
   void push(Obj o) { stack_.push_back(std::move(o)); }
   Obj pop() {
-    if (stack_.empty() || (!marks_.empty() && stack_.size() <= marks_.back())) fail(pos_, "malformed pickle (stack underflow)");
+    if (stack_.empty() || (!marks_.empty() && stack_.size() <= marks_.back()))
+      fail(pos_, "malformed pickle (stack underflow)");
     Obj o = stack_.back();
     stack_.pop_back();
     return o;
@@ -352,15 +532,18 @@ Obj storage_from_pid(const std::string& file, const Obj& pid, std::map<std::stri
   if (pid->kind != Kind::Tuple || pid->items.size() < 5 || pid->items[0]->s != "storage")
     throw Error(file + ": unsupported persistent id in the pickle (expected a ('storage', ...) tuple)");
   const Obj& type = pid->items[1];
-  const std::string key = pid->items[2]->kind == Kind::Int ? std::to_string(pid->items[2]->i) : pid->items[2]->s;
+  const std::string key =
+      pid->items[2]->kind == Kind::Int ? std::to_string(pid->items[2]->i) : pid->items[2]->s;
   if (pid->items.size() > 5 && pid->items[5]->kind != Kind::None)
-    throw Error(file + ": storage " + key + " is a view of another storage (a pre-1.0 file feature not supported); "
+    throw Error(file + ": storage " + key +
+                " is a view of another storage (a pre-1.0 file feature not supported); "
                 "re-save it with a current torch: torch.save(torch.load(f), f2)");
   auto it = storages.find(key);
   if (it != storages.end()) return it->second;
   auto s = make(Kind::Storage);
   if (type->kind != Kind::Global || !storage_dtype(type->s2, s->dtype))
-    throw Error(file + ": storage " + key + " has unsupported type " + (type->kind == Kind::Global ? type->s + "." + type->s2 : std::string("?")));
+    throw Error(file + ": storage " + key + " has unsupported type " +
+                (type->kind == Kind::Global ? type->s + "." + type->s2 : std::string("?")));
   s->s = key;
   if (pid->items[4]->kind != Kind::Int) throw Error(file + ": storage " + key + ": size is not an int");
   s->numel = pid->items[4]->i;
@@ -371,8 +554,8 @@ Obj storage_from_pid(const std::string& file, const Obj& pid, std::map<std::stri
 torch::Tensor storage_tensor(const std::string& file, const Obj& s, const char* bytes, size_t nbytes) {
   const size_t need = static_cast<size_t>(s->numel) * c10::elementSize(s->dtype);
   if (nbytes < need)
-    throw Error(file + ": storage " + s->s + " holds " + std::to_string(nbytes) + " bytes, " + std::to_string(need) +
-                " expected (truncated file?)");
+    throw Error(file + ": storage " + s->s + " holds " + std::to_string(nbytes) + " bytes, " +
+                std::to_string(need) + " expected (truncated file?)");
   torch::Tensor t = torch::empty({s->numel}, torch::TensorOptions().dtype(s->dtype));
   if (need > 0) std::memcpy(t.data_ptr(), bytes, need);
   return t;
@@ -432,7 +615,7 @@ StateDictEntries read_legacy(const std::string& path, const std::string& bytes) 
   std::map<std::string, Obj> storages;
   auto pl = [&](const Obj& pid) { return storage_from_pid(path, pid, storages); };
   Unpickler up(path, bytes.data(), bytes.size(), 0, pl);
-  up.load();                  // magic number
+  up.load();  // magic number
   const Obj protocol = up.load();
   if (protocol->kind != Kind::Int || protocol->i != 1001)
     throw Error(path + ": unsupported legacy protocol version (expected 1001)");
@@ -470,7 +653,8 @@ StateDictEntries read_zip(const std::string& path) {
     throw Error(path + ": not a readable PyTorch zip file (" + std::string(e.what_without_backtrace()) + ")");
   }
   if (!reader->hasRecord("data.pkl"))
-    throw Error(path + ": a zip file without data.pkl: not written by torch.save (a TorchScript module "
+    throw Error(path +
+                ": a zip file without data.pkl: not written by torch.save (a TorchScript module "
                 "or another zip?)");
   at::DataPtr pkl;
   size_t pkl_size = 0;
@@ -518,7 +702,8 @@ class Pickler {
       u32(static_cast<uint32_t>(static_cast<int32_t>(v)));
     } else {
       std::string b;
-      for (int k = 0; k < 8; ++k) b.push_back(static_cast<char>((static_cast<uint64_t>(v) >> (8 * k)) & 0xff));
+      for (int k = 0; k < 8; ++k)
+        b.push_back(static_cast<char>((static_cast<uint64_t>(v) >> (8 * k)) & 0xff));
       op('\x8a');
       out_.push_back(8);
       out_ += b;
@@ -532,10 +717,14 @@ class Pickler {
     if (v.empty()) return op(')');
     if (v.size() > 3) op('(');
     for (int64_t x : v) integer(x);
-    if (v.size() == 1) op('\x85');
-    else if (v.size() == 2) op('\x86');
-    else if (v.size() == 3) op('\x87');
-    else op('t');
+    if (v.size() == 1)
+      op('\x85');
+    else if (v.size() == 2)
+      op('\x86');
+    else if (v.size() == 3)
+      op('\x87');
+    else
+      op('t');
   }
   std::string& bytes() { return out_; }
 
@@ -551,9 +740,11 @@ StateDictEntries read_pth(const std::string& path) {
   if (bytes.size() >= sizeof kLegacyStart - 1 && bytes.compare(0, sizeof kLegacyStart - 1, kLegacyStart) == 0)
     return read_legacy(path, bytes);
   if (bytes.size() > 262 && bytes.compare(257, 5, "ustar") == 0)
-    throw Error(path + ": a tar archive (the format of PyTorch before 0.4), not supported; convert it with "
+    throw Error(path +
+                ": a tar archive (the format of PyTorch before 0.4), not supported; convert it with "
                 "python -c \"import torch; torch.save(torch.load('OLD'), 'NEW.pth')\"");
-  throw Error(path + ": not a PyTorch state dict file (neither the zip format torch.save writes nor the "
+  throw Error(path +
+              ": not a PyTorch state dict file (neither the zip format torch.save writes nor the "
               "legacy pickle format)");
 }
 

@@ -9,10 +9,10 @@
 // ('storage', torch.FloatStorage, key, location, numel). torch::pickle_load can't be used: it
 // turns an OrderedDict into None. A dict holding the state dict under "state_dict" or "model"
 // (mmdet, detectron2 and torchvision-reference checkpoints) is unwrapped.
+#include <torch/torch.h>
+
 #include <string>
 #include <vector>
-
-#include <torch/torch.h>
 
 namespace studio {
 

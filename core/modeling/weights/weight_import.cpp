@@ -44,21 +44,24 @@ std::string ImportReport::summary() const {
   return s;
 }
 
-std::vector<std::string> import_archs() { return {"resnet18", "resnet34", "resnet50", "resnet101", "mobilenet_v2"}; }
+std::vector<std::string> import_archs() {
+  return {"resnet18", "resnet34", "resnet50", "resnet101", "mobilenet_v2"};
+}
 
 std::optional<std::string> map_torchvision_key(const std::string& arch, const std::string& key) {
   const auto archs = import_archs();
   if (std::find(archs.begin(), archs.end(), arch) == archs.end())
-    throw Error("unknown architecture '" + arch + "' (expected resnet18, resnet34, resnet50, resnet101 or mobilenet_v2)");
+    throw Error("unknown architecture '" + arch +
+                "' (expected resnet18, resnet34, resnet50, resnet101 or mobilenet_v2)");
   std::string k = starts_with(key, "module.") ? key.substr(7) : key;  // saved from DataParallel
-  if (ends_with(k, ".num_batches_tracked")) return std::nullopt;   // a counter, not a weight
+  if (ends_with(k, ".num_batches_tracked")) return std::nullopt;      // a counter, not a weight
   // The ImageNet classifier has no place in a detection backbone.
   if (arch == "mobilenet_v2" ? starts_with(k, "classifier.") : starts_with(k, "fc.")) return std::nullopt;
   return k;  // our names are torchvision's
 }
 
-ImportReport import_entries(torch::nn::Module& module, const StateDictEntries& entries, const std::string& arch,
-                            const std::string& prefix) {
+ImportReport import_entries(torch::nn::Module& module, const StateDictEntries& entries,
+                            const std::string& arch, const std::string& prefix) {
   std::map<std::string, torch::Tensor> targets;
   std::vector<std::string> order;  // the module's own order, for the missing list
   for (auto& p : module.named_parameters(true))
@@ -82,7 +85,8 @@ ImportReport import_entries(torch::nn::Module& module, const StateDictEntries& e
       continue;
     }
     if (!it->second.sizes().equals(e.tensor.sizes())) {
-      report.shape_mismatch.push_back(key + ": file " + shape_text(e.tensor) + ", model " + shape_text(it->second));
+      report.shape_mismatch.push_back(key + ": file " + shape_text(e.tensor) + ", model " +
+                                      shape_text(it->second));
       filled.insert(key);  // reported once, as a mismatch, not again as missing
       continue;
     }
@@ -97,7 +101,8 @@ ImportReport import_entries(torch::nn::Module& module, const StateDictEntries& e
   return report;
 }
 
-ImportReport import_backbone_weights(torch::nn::Module& backbone, const std::string& pth_path, const std::string& arch) {
+ImportReport import_backbone_weights(torch::nn::Module& backbone, const std::string& pth_path,
+                                     const std::string& arch) {
   return import_entries(backbone, read_pth(pth_path), arch);
 }
 

@@ -5,22 +5,22 @@
 // map per architecture drops what a backbone doesn't have (fc.*, classifier.*,
 // *.num_batches_tracked) and a "module." prefix (DataParallel checkpoints); every other key is
 // kept as is and must match a parameter or buffer.
+#include <torch/torch.h>
+
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <torch/torch.h>
 
 #include "modeling/weights/pth_file.h"
 
 namespace studio {
 
 struct ImportReport {
-  std::vector<std::string> matched;     // our keys that got a value
-  std::vector<std::string> missing;     // our keys the file doesn't have (they keep their init)
-  std::vector<std::string> unexpected;  // file keys (as in the file) with no place in the model
+  std::vector<std::string> matched;         // our keys that got a value
+  std::vector<std::string> missing;         // our keys the file doesn't have (they keep their init)
+  std::vector<std::string> unexpected;      // file keys (as in the file) with no place in the model
   std::vector<std::string> shape_mismatch;  // "key: file [64, 3, 7, 7], model [64, 3, 3, 3]" (not copied)
-  std::vector<std::string> dropped;     // file keys the name map drops on purpose (fc.*, ...)
+  std::vector<std::string> dropped;         // file keys the name map drops on purpose (fc.*, ...)
 
   [[nodiscard]] bool ok() const { return missing.empty() && shape_mismatch.empty(); }
   // "matched 320, missing 2 (a, b), unexpected 1 (c), shape mismatch 0"
@@ -39,8 +39,8 @@ struct ImportReport {
 // Keys our module has that no file key maps to are missing, except num_batches_tracked (a
 // trainable BatchNorm's counter, not a weight). `prefix` is put in front of every mapped key
 // ("backbone." to import into a whole detector).
-ImportReport import_entries(torch::nn::Module& module, const StateDictEntries& entries, const std::string& arch,
-                            const std::string& prefix = "");
+ImportReport import_entries(torch::nn::Module& module, const StateDictEntries& entries,
+                            const std::string& arch, const std::string& prefix = "");
 
 // read_pth(pth_path) + import_entries(backbone, ..., arch). A file with no fitting key at all
 // still returns a report (everything missing); unreadable files throw studio::Error.
