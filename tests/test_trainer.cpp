@@ -153,6 +153,16 @@ class TestTrainer : public QObject {
     STUDIO_EXPECT_ERROR(lr_schedule_options_from_config(bad.at("train.schedule")), "r.yaml", "type", "cosine");
     const Config typo = Config::parse("train:\n  schedule:\n    warmup_iter: 5\n", "r.yaml");
     STUDIO_EXPECT_ERROR(lr_schedule_options_from_config(typo.at("train.schedule")), "warmup_iter");
+    const Config adam = Config::parse("train:\n  optimizer: {type: adamw, lr: 0.001, betas: [0.8, 0.99]}\n", "r.yaml");
+    const TrainerOptions to = trainer_options_from_config(adam.at("train"));
+    QCOMPARE(to.optimizer, std::string("adamw"));
+    QCOMPARE(to.betas[0], 0.8);
+    QCOMPARE(to.betas[1], 0.99);
+    const Config badopt = Config::parse("train:\n  optimizer: {type: adam}\n", "r.yaml");
+    STUDIO_EXPECT_ERROR(trainer_options_from_config(badopt.at("train")), "r.yaml:2", "train.optimizer.type",
+                        "'adam' is not one of: sgd, adamw");
+    const Config badbetas = Config::parse("train:\n  optimizer: {type: adamw, betas: [0.9]}\n", "r.yaml");
+    STUDIO_EXPECT_ERROR(trainer_options_from_config(badbetas.at("train")), "betas", "two numbers");
     const Config opts = Config::parse("train:\n  grad_clip: -1\n", "r.yaml");
     STUDIO_EXPECT_ERROR(trainer_options_from_config(opts.at("train")), "r.yaml", "grad_clip");
   }
@@ -239,7 +249,16 @@ class TestTrainer : public QObject {
     QCOMPARE(int(decoded[1 * 4 + 3]), 0);
   }
 
+  void resume_matches_uninterrupted_run_data() {
+    QTest::addColumn<QString>("optimizer");
+    QTest::newRow("sgd") << "sgd";      // momentum buffers
+    QTest::newRow("adamw") << "adamw";  // step counts and both moments
+  }
+
   void resume_matches_uninterrupted_run() {
+    QFETCH(QString, optimizer);
+    const std::vector<std::string> opt{"train.optimizer.type=" + optimizer.toStdString()};
+    auto tiny_recipe = [&opt]() { return ::tiny_recipe(opt); };
     QTemporaryDir dir;
     const std::string root = dir.path().toStdString();
     auto train = shapes(root + "/train", 6, 1);  // 3 batches an epoch

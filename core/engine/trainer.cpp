@@ -177,8 +177,12 @@ TrainerOptions trainer_options_from_config(const ConfigNode& train) {
   o.reference_batch = train.get_int("reference_batch", o.reference_batch);
   o.epochs = train.get_int("epochs", o.epochs);
   const ConfigNode opt = train.child("optimizer");
-  opt.allow({"type", "lr", "momentum", "weight_decay"});
-  (void)opt.get_choice("type", {"sgd"}, "sgd");
+  opt.allow({"type", "lr", "momentum", "weight_decay", "betas"});
+  o.optimizer = opt.get_choice("type", {"sgd", "adamw"}, "sgd");
+  const std::vector<double> betas = opt.get_double_list("betas", {o.betas[0], o.betas[1]});
+  if (betas.size() != 2 || !(betas[0] >= 0 && betas[0] < 1) || !(betas[1] >= 0 && betas[1] < 1))
+    throw Error(opt.where("betas") + ": expected two numbers in [0, 1), e.g. [0.9, 0.999]");
+  o.betas = {betas[0], betas[1]};
   o.lr = opt.get_double("lr", o.lr);
   o.momentum = opt.get_double("momentum", o.momentum);
   o.weight_decay = opt.get_double("weight_decay", o.weight_decay);
@@ -240,9 +244,16 @@ Trainer::Trainer(Config recipe, TrainerSetup setup) : config_(std::move(recipe))
   model_ = build_model(config_.at("model"));
   model_->to(setup_.device);
   model_->train();
-  optimizer_ = std::make_unique<torch::optim::SGD>(
-      model_->parameters(),
-      torch::optim::SGDOptions(options_.lr).momentum(options_.momentum).weight_decay(options_.weight_decay));
+  if (options_.optimizer == "adamw") {
+    optimizer_ = std::make_unique<torch::optim::AdamW>(
+        model_->parameters(), torch::optim::AdamWOptions(options_.lr)
+                                  .betas(std::make_tuple(options_.betas[0], options_.betas[1]))
+                                  .weight_decay(options_.weight_decay));
+  } else {
+    optimizer_ = std::make_unique<torch::optim::SGD>(
+        model_->parameters(),
+        torch::optim::SGDOptions(options_.lr).momentum(options_.momentum).weight_decay(options_.weight_decay));
+  }
 
   LoaderOptions lo;
   lo.batch_size = options_.batch_size;
@@ -338,7 +349,7 @@ bool Trainer::train() {
 void Trainer::run_step(Batch& batch, double data_time) {
   const auto t0 = std::chrono::steady_clock::now();
   const double lr = schedule_->lr(state_.iter);
-  for (auto& group : optimizer_->param_groups()) static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
+  for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
 
   const ImageBatch images = batch.images.to(setup_.device);
   std::vector<InstanceTargets> targets;

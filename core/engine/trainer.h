@@ -38,8 +38,10 @@ struct TrainerOptions {
   int batch_size = 2;          // per device
   int reference_batch = 16;    // the total batch `lr` was set for (--autoscale-lr, issue 5)
   int epochs = 12;
-  double lr = 0.01;            // optimizer: sgd only for now
-  double momentum = 0.9;
+  std::string optimizer = "sgd";  // sgd (the detection recipes) | adamw (small from-scratch recipes)
+  double lr = 0.01;
+  double momentum = 0.9;             // sgd
+  std::array<double, 2> betas{0.9, 0.999};  // adamw
   double weight_decay = 1e-4;  // on every parameter, as mmdetection
   LrScheduleOptions schedule;
   double grad_clip = 0;        // max global L2 norm of the gradients; 0 = off
@@ -118,7 +120,7 @@ class Trainer {
 
   [[nodiscard]] Detector& model() { return *model_; }
   [[nodiscard]] DetectorPtr model_ptr() const { return model_; }
-  [[nodiscard]] torch::optim::SGD& optimizer() { return *optimizer_; }
+  [[nodiscard]] torch::optim::Optimizer& optimizer() { return *optimizer_; }
   [[nodiscard]] const TrainState& state() const { return state_; }
   [[nodiscard]] TrainState& state() { return state_; }
   [[nodiscard]] const TrainerOptions& options() const { return options_; }
@@ -142,7 +144,7 @@ class Trainer {
   DataOptions data_options_;
   std::vector<Category> categories_;
   DetectorPtr model_;
-  std::unique_ptr<torch::optim::SGD> optimizer_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
   std::unique_ptr<DataLoader> loader_;
   std::unique_ptr<LrSchedule> schedule_;
   std::unique_ptr<RunLog> log_;
