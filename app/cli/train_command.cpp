@@ -95,6 +95,7 @@ int run_train(const TrainOptions& o) {
   setup.resume = o.resume;
   setup.device = parse_device(o.device);
   setup.cancel = &g_cancel;
+  check_run_folder(out, o.resume);  // before reading datasets, which can take minutes
   const DatasetSpec train_spec = resolve_dataset_spec(recipe, "data.train", o.train_data, "--train-data");
   std::cerr << "training set: " << train_spec.describe() << "\n";
   auto train = std::make_shared<Dataset>(load_dataset(train_spec, terminal_progress()));

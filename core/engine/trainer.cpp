@@ -169,6 +169,14 @@ class CheckpointHook : public TrainHook {
 
 }  // namespace
 
+void check_run_folder(const std::string& run_dir, bool resume) {
+  const std::string last = run_dir + "/checkpoints/last.pt";
+  std::error_code ec;
+  if (resume && !fs::exists(last, ec)) throw Error(last + ": nothing to resume from (no last.pt in the run folder)");
+  if (!resume && fs::exists(last, ec))
+    throw Error(run_dir + ": this run folder already has checkpoints; resume it (--resume) or choose another (--out)");
+}
+
 TrainerOptions trainer_options_from_config(const ConfigNode& train) {
   train.allow({"batch_size", "reference_batch", "epochs", "optimizer", "schedule", "grad_clip", "eval_interval",
                "checkpoint_interval", "log_interval", "seed"});
@@ -215,12 +223,8 @@ Trainer::Trainer(Config recipe, TrainerSetup setup) : config_(std::move(recipe))
   data_options_ = data_options_from_config(config_.at("data"));
   if (setup_.model_name.empty()) setup_.model_name = fs::path(config_.file()).stem().string();
 
+  check_run_folder(setup_.run_dir, setup_.resume);
   const std::string last = setup_.run_dir + "/checkpoints/last.pt";
-  std::error_code ec;
-  if (setup_.resume && !fs::exists(last, ec))
-    throw Error(last + ": nothing to resume from (no last.pt in the run folder)");
-  if (!setup_.resume && fs::exists(last, ec))
-    throw Error(setup_.run_dir + ": this run folder already has checkpoints; resume it (--resume) or choose another (--out)");
   log_ = std::make_unique<RunLog>(setup_.run_dir, is_main());
 
   // The classes come from the training set; the model follows it.

@@ -50,6 +50,10 @@ struct TrainerOptions {
   int log_interval = 50;       // iterations between train events / log lines
   std::uint64_t seed = 0;
 };
+// Refuses a new run into a folder that already has checkpoints/last.pt, and a resume without one
+// (studio::Error naming the folder and --resume / --out). Called before any dataset is read.
+void check_run_folder(const std::string& run_dir, bool resume);
+
 [[nodiscard]] TrainerOptions trainer_options_from_config(const ConfigNode& train);
 
 // One iteration, as the progress line and the train events see it.
