@@ -132,40 +132,34 @@ std::string ConfigNode::get_path(const std::string& key, const std::string& fall
   return config_ ? config_->resolve_path(path(key), value) : value;
 }
 
-std::vector<int> ConfigNode::get_int_list(const std::string& key, const std::vector<int>& fallback) const {
+// Lists of integers and of numbers: a single value is a list of one; messages name the item.
+template <typename T>
+std::vector<T> ConfigNode::get_list(const std::string& key, const std::vector<T>& fallback, const char* one,
+                                    const char* many) const {
   if (!has(key)) return fallback;
   YAML::Node n = node_[key];
-  std::vector<int> out;
-  if (n.IsScalar()) {  // a single value is a list of one
-    out.push_back(get_int(key));
-    return out;
+  T v{};
+  if (n.IsScalar()) {
+    if (!convert_scalar(n, &v)) fail(key, std::string("expected ") + one + ", got " + scalar_text(n));
+    return {v};
   }
-  if (!n.IsSequence()) fail(key, "expected a list of integers, got " + scalar_text(n));
+  if (!n.IsSequence()) fail(key, std::string("expected a list of ") + many + ", got " + scalar_text(n));
+  std::vector<T> out;
   for (std::size_t i = 0; i < n.size(); ++i) {
-    int v = 0;
     if (!convert_scalar(n[i], &v))
-      fail(key, "expected a list of integers, item " + std::to_string(i) + " is " + scalar_text(n[i]));
+      fail(key, std::string("expected a list of ") + many + ", item " + std::to_string(i) + " is " +
+                    scalar_text(n[i]));
     out.push_back(v);
   }
   return out;
 }
 
+std::vector<int> ConfigNode::get_int_list(const std::string& key, const std::vector<int>& fallback) const {
+  return get_list(key, fallback, "an integer", "integers");
+}
+
 std::vector<double> ConfigNode::get_double_list(const std::string& key, const std::vector<double>& fallback) const {
-  if (!has(key)) return fallback;
-  YAML::Node n = node_[key];
-  std::vector<double> out;
-  if (n.IsScalar()) {
-    out.push_back(get_double(key));
-    return out;
-  }
-  if (!n.IsSequence()) fail(key, "expected a list of numbers, got " + scalar_text(n));
-  for (std::size_t i = 0; i < n.size(); ++i) {
-    double v = 0;
-    if (!convert_scalar(n[i], &v))
-      fail(key, "expected a list of numbers, item " + std::to_string(i) + " is " + scalar_text(n[i]));
-    out.push_back(v);
-  }
-  return out;
+  return get_list(key, fallback, "a number", "numbers");
 }
 
 std::vector<std::string> ConfigNode::get_string_list(const std::string& key,

@@ -67,6 +67,9 @@ class ConfigNode {
  private:
   [[noreturn]] void fail(const std::string& key, const std::string& message) const;
   [[nodiscard]] YAML::Node required(const std::string& key) const;
+  template <typename T>
+  [[nodiscard]] std::vector<T> get_list(const std::string& key, const std::vector<T>& fallback, const char* one,
+                                        const char* many) const;
 
   const Config* config_;
   std::string prefix_;
