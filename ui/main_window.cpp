@@ -8,6 +8,7 @@
 #include "dataset_document.h"
 #include "dataset_page.h"
 #include "evaluate_page.h"
+#include "inspect_page.h"
 #include "placeholder_page.h"
 #include "results_page.h"
 
@@ -36,10 +37,7 @@ MainWindow::MainWindow(QWidget* parent)
                 tr("watch the losses, learning rate and throughput live")}));
   evaluatePage_ = new EvaluatePage(document_);
   addStage(tr("Evaluate"), evaluatePage_);
-  addStage(tr("Inspect"),
-           new PlaceholderPage(tr("Inspect"), tr("Shows what a model predicts."),
-                               {tr("draw predicted masks and boxes over the images"),
-                                tr("set score thresholds and compare with the ground truth")}));
+  addStage(tr("Inspect"), new InspectPage(document_));
   resultsPage_ = new ResultsPage;
   addStage(tr("Results"), resultsPage_);
   connect(evaluatePage_, &EvaluatePage::addToResultsRequested, this,
