@@ -5,6 +5,7 @@
 // against what the perturbations imply. The checkpoint path runs a stand-in studio-cli (a shell
 // script that writes the same results), to check the process, its progress and the cache.
 #include <QComboBox>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QPushButton>
 #include <QSignalSpy>
@@ -14,6 +15,7 @@
 #include <QtTest>
 #include <map>
 
+#include "data/dataset_spec.h"
 #include "data/rle.h"
 #include "data/shapes_generator.h"
 #include "dataset_document.h"
@@ -53,6 +55,7 @@ class TestGuiInspect : public QObject {
   void groundTruthBesideAndExport();
   void checkpointRunsInferenceOnceThenCaches();
   void failingInferenceIsReported();
+  void realPredictions();
 
  private:
   void openPredictions(InspectPage& page, const QString& results);
@@ -436,6 +439,51 @@ void TestGuiInspect::failingInferenceIsReported() {
   QVERIFY(!page.hasPredictions());
   QVERIFY(!QFileInfo::exists(page.cachedResultsPath()));
   qunsetenv("STUDIO_CLI");
+}
+
+// By hand, on a trained model (skipped unless the variables are set):
+//   STUDIO_INSPECT_DATASET=coco:ann.json:images/ and STUDIO_INSPECT_RESULTS=results.json, or
+//   STUDIO_INSPECT_CHECKPOINT=runs/x/checkpoints/best.pt (STUDIO_CLI=path/to/studio-cli if not found).
+// Shots go to STUDIO_GUI_TEST_SHOTS.
+void TestGuiInspect::realPredictions() {
+  const QString dataset = qEnvironmentVariable("STUDIO_INSPECT_DATASET");
+  const QString results = qEnvironmentVariable("STUDIO_INSPECT_RESULTS");
+  const QString checkpoint = qEnvironmentVariable("STUDIO_INSPECT_CHECKPOINT");
+  if (dataset.isEmpty() || (results.isEmpty() && checkpoint.isEmpty()))
+    QSKIP("set STUDIO_INSPECT_DATASET and STUDIO_INSPECT_RESULTS or STUDIO_INSPECT_CHECKPOINT to run");
+  studio::ui::DatasetDocument document;
+  QVERIFY(document.open(studio::parse_dataset_token(dataset.toStdString())));
+  QTRY_VERIFY_WITH_TIMEOUT(!document.isBusy(), kTimeoutMs);
+  QVERIFY(document.hasDataset());
+  InspectPage page(&document);
+  page.resize(1280, 760);
+  page.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&page));
+  QSignalSpy loaded(&page, &InspectPage::predictionsLoaded);
+  if (!results.isEmpty()) {
+    page.setResultsPath(results);
+  } else {
+    page.setCheckpointPath(checkpoint);
+    QVERIFY(!page.recipePath().isEmpty());
+  }
+  QElapsedTimer timer;
+  timer.start();
+  page.load();
+  QTRY_VERIFY_WITH_TIMEOUT(!page.isBusy(), 600000);
+  qInfo() << "predictions loaded in" << timer.elapsed() << "ms" << page.lastInferenceArguments();
+  QVERIFY2(page.errorText().isEmpty(), qPrintable(page.errorText()));
+  QCOMPARE(loaded.count(), 1);
+  page.setSortOrder(InspectPage::SortOrder::MostErrors);
+  page.showImage(page.imageIdAtRow(0));
+  for (double t : {0.5, 0.3}) {
+    timer.restart();
+    page.setScoreThreshold(t);
+    qInfo() << "threshold" << t << "re-matched in" << timer.elapsed() << "ms:" << page.totals().truePositives << "TP"
+            << page.totals().falsePositives << "FP" << page.totals().missed << "missed";
+  }
+  saveShot(page, "inspect_real");
+  page.setGroundTruthMode(PredictionViewer::GroundTruthMode::Beside);
+  saveShot(page, "inspect_real_beside");
 }
 
 QTEST_MAIN(TestGuiInspect)
