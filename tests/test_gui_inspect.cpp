@@ -55,6 +55,8 @@ class TestGuiInspect : public QObject {
   void groundTruthBesideAndExport();
   void checkpointRunsInferenceOnceThenCaches();
   void failingInferenceIsReported();
+  void boxOnlyResults();
+  void cancelInference();
   void realPredictions();
 
  private:
@@ -438,6 +440,58 @@ void TestGuiInspect::failingInferenceIsReported() {
            qPrintable(page.errorText()));
   QVERIFY(!page.hasPredictions());
   QVERIFY(!QFileInfo::exists(page.cachedResultsPath()));
+  qunsetenv("STUDIO_CLI");
+}
+
+// A results file without masks (a box detector's): boxes drawn and matched on box IoU.
+void TestGuiInspect::boxOnlyResults() {
+  std::vector<studio::Detection> boxes;
+  for (const auto& d : dets_)
+    if (d.image_id == gt_.images[Perfect].id) {
+      studio::Detection b = d;
+      b.segm.reset();
+      boxes.push_back(b);
+    }
+  const QString path =
+      QString::fromStdString(studio::test::write_text(dir_, "boxes.json", studio::to_coco_results_json(boxes)));
+  InspectPage page(document_.get());
+  openPredictions(page, path);
+  QVERIFY(page.showImage(gt_.images[Perfect].id));
+  page.viewer()->grab();
+  const int n = groundTruthCount(Perfect);
+  QCOMPARE(page.viewer()->lastDrawCounts().predictions, n);
+  QCOMPARE(page.viewer()->lastDrawCounts().predictionMasks, 0);
+  // Each box is its mask's tight box, the ground truth boxes are the polygons': TP on boxes.
+  QCOMPARE(page.viewer()->lastDrawCounts().truePositives, n);
+  QCOMPARE(page.totals().missed, int(gt_.annotations.size()) - n);
+}
+
+void TestGuiInspect::cancelInference() {
+  const QString cli = dir_.filePath("slow-studio-cli");
+  QFile file(cli);
+  QVERIFY(file.open(QIODevice::WriteOnly));
+  file.write("#!/bin/sh\necho 'inference: 1/6' >&2\nexec sleep 60\n");
+  file.close();
+  QVERIFY(file.setPermissions(QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner));
+  qputenv("STUDIO_CLI", cli.toLocal8Bit());
+  QVERIFY(QDir(dir_.path()).mkpath("run3/checkpoints"));
+  studio::test::write_text(dir_, "run3/checkpoints/best.pt", "x");
+  studio::test::write_text(dir_, "run3/config.yaml", "model: {}\n");
+  InspectPage page(document_.get());
+  page.setCheckpointPath(dir_.filePath("run3/checkpoints/best.pt"));
+  QSignalSpy inferred(&page, &InspectPage::inferenceFinished);
+  page.load();
+  QVERIFY(page.isBusy());
+  QVERIFY(!page.loadButton()->isEnabled());
+  QTest::qWait(300);
+  page.cancel();
+  QTRY_COMPARE_WITH_TIMEOUT(inferred.count(), 1, kTimeoutMs);
+  QCOMPARE(inferred.at(0).at(0).toBool(), false);
+  QVERIFY(!page.isBusy());
+  QVERIFY2(page.errorText().isEmpty(), qPrintable(page.errorText()));  // asked for: no error
+  QVERIFY(!QFileInfo::exists(page.cachedResultsPath()));
+  QVERIFY(!QFileInfo::exists(page.cachedResultsPath() + ".part"));
+  QVERIFY(page.loadButton()->isEnabled());
   qunsetenv("STUDIO_CLI");
 }
 

@@ -27,6 +27,7 @@
 #include <QVBoxLayout>
 #include <algorithm>
 #include <numeric>
+#include <utility>
 
 #include "annotation_overlay.h"
 #include "background_job.h"
@@ -500,6 +501,7 @@ void InspectPage::load() {
 void InspectPage::cancel() {
   if (process_ && process_->state() != QProcess::NotRunning) {
     // Inference has nothing to save: stopping it at once is fine.
+    cancelRequested_ = true;
     process_->kill();
     return;
   }
@@ -614,16 +616,20 @@ void InspectPage::onInferenceOutput() {
 void InspectPage::onInferenceFinished(int exitCode, QProcess::ExitStatus status) {
   onInferenceOutput();
   setBusy(false);
+  const bool cancelled = std::exchange(cancelRequested_, false);
   if (status != QProcess::NormalExit) {
     QFile::remove(inferenceTemp_);
-    stage_->setText(tr("Cancelled"));
-    showBanner(tr("Inference stopped before it finished."));
+    if (!cancelled)
+      showBanner(tr("studio-cli infer stopped before it finished (%1):\n%2")
+                     .arg(process_->errorString(), processOutput_.trimmed().right(1500)));
     emit inferenceFinished(false);
     return;
   }
   if (exitCode != 0 || !QFileInfo(inferenceTemp_).isFile()) {
     QFile::remove(inferenceTemp_);
-    const QString tail = processOutput_.trimmed().split('\n').mid(std::max<qsizetype>(0, processOutput_.trimmed().count('\n') - 11)).join('\n');
+    // The last lines: where studio-cli says what went wrong.
+    const QStringList lines = processOutput_.trimmed().split('\n');
+    const QString tail = lines.mid(std::max<qsizetype>(0, lines.size() - 12)).join('\n');
     showBanner(tr("studio-cli infer failed (exit code %1):\n%2").arg(exitCode).arg(tail));
     emit inferenceFinished(false);
     return;

@@ -126,6 +126,7 @@ class InspectPage : public QWidget {
   DatasetDocument* document_;
   BackgroundJob* job_;
   QProcess* process_ = nullptr;
+  bool cancelRequested_ = false;
   QString processOutput_;  // the last lines studio-cli wrote, for error messages
   QString inferenceTarget_;
   QString inferenceTemp_;
