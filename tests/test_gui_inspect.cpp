@@ -129,9 +129,9 @@ void TestGuiInspect::initTestCase() {
           break;
         case Shifted:
           // Moved right by more than its width (left when that leaves the image): IoU 0.
-          dets_.push_back(make(a, first ? 0.6 : 0.9,
-                               first ? (a.bbox[0] + 2 * a.bbox[2] + 2 < image.width ? a.bbox[2] + 2 : -a.bbox[2] - 2)
-                                     : 0));
+          dets_.push_back(make(
+              a, first ? 0.6 : 0.9,
+              first ? (a.bbox[0] + 2 * a.bbox[2] + 2 < image.width ? a.bbox[2] + 2 : -a.bbox[2] - 2) : 0));
           break;
         case LowScores:
           dets_.push_back(make(a, 0.2, 0));
@@ -160,7 +160,8 @@ void TestGuiInspect::initTestCase() {
   document_->setDataset(gt_, QStringLiteral("shapes test set"));
 }
 
-int TestGuiInspect::expectedShown(std::int64_t image, double threshold, std::optional<std::int64_t> category) const {
+int TestGuiInspect::expectedShown(std::int64_t image, double threshold,
+                                  std::optional<std::int64_t> category) const {
   int n = 0;
   for (const auto& d : dets_)
     if (d.image_id == image && d.score >= threshold && (!category || d.category_id == *category)) ++n;
@@ -231,7 +232,8 @@ void TestGuiInspect::countsAndReasons() {
   const auto reasons = [&](Case c) {
     QStringList out;
     for (const auto& p : page.matchOf(gt_.images[c].id)->predictions)
-      if (p.outcome == studio::MatchOutcome::FalsePositive) out << studio::false_positive_reason_name(p.reason);
+      if (p.outcome == studio::MatchOutcome::FalsePositive)
+        out << studio::false_positive_reason_name(p.reason);
     return out.join(',');
   };
 
@@ -290,7 +292,8 @@ void TestGuiInspect::sortOrders() {
   QCOMPARE(page.imageIdAtRow(0), gt_.images[LowScores].id);
   QCOMPARE(page.imageIdAtRow(CaseCount - 1), gt_.images[Perfect].id);
   for (int row = 1; row < CaseCount; ++row)
-    QVERIFY(page.matchOf(page.imageIdAtRow(row - 1))->errors() >= page.matchOf(page.imageIdAtRow(row))->errors());
+    QVERIFY(page.matchOf(page.imageIdAtRow(row - 1))->errors() >=
+            page.matchOf(page.imageIdAtRow(row))->errors());
   QCOMPARE(page.matchOf(page.imageIdAtRow(1))->errors(), 2);
   QCOMPARE(page.matchOf(page.imageIdAtRow(2))->errors(), 2);
 
@@ -298,7 +301,8 @@ void TestGuiInspect::sortOrders() {
   QCOMPARE(page.imageIdAtRow(0), gt_.images[LowScores].id);
   QCOMPARE(page.imageIdAtRow(CaseCount - 1), gt_.images[Perfect].id);
   for (int row = 1; row < CaseCount; ++row)
-    QVERIFY(page.matchOf(page.imageIdAtRow(row - 1))->quality() <= page.matchOf(page.imageIdAtRow(row))->quality());
+    QVERIFY(page.matchOf(page.imageIdAtRow(row - 1))->quality() <=
+            page.matchOf(page.imageIdAtRow(row))->quality());
 
   // At 0.1 the low-scored image is perfect: it moves to the end, the list follows the slider.
   page.setScoreThreshold(0.1);
@@ -343,19 +347,20 @@ void TestGuiInspect::groundTruthBesideAndExport() {
 
 void TestGuiInspect::writeFakeCli(const QString& path, int exitCode) {
   // Records each call, reports progress as studio-cli does off a terminal, writes --out.
-  const QString script = QStringLiteral(
-                             "#!/bin/sh\n"
-                             "echo call >> '%1'\n"
-                             "echo \"$@\" > '%2'\n"
-                             "out=''\n"
-                             "while [ $# -gt 0 ]; do if [ \"$1\" = --out ]; then out=$2; fi; shift; done\n"
-                             "echo 'inference: 3/6' >&2\n"
-                             "echo 'inference: 6/6' >&2\n"
-                             "if [ %3 -ne 0 ]; then echo 'error: recipe.yaml: model.type: unknown' >&2; exit %3; fi\n"
-                             "cp '%4' \"$out\"\n")
-                             .arg(dir_.filePath("calls.txt"), dir_.filePath("args.txt"))
-                             .arg(exitCode)
-                             .arg(resultsPath_);
+  const QString script =
+      QStringLiteral(
+          "#!/bin/sh\n"
+          "echo call >> '%1'\n"
+          "echo \"$@\" > '%2'\n"
+          "out=''\n"
+          "while [ $# -gt 0 ]; do if [ \"$1\" = --out ]; then out=$2; fi; shift; done\n"
+          "echo 'inference: 3/6' >&2\n"
+          "echo 'inference: 6/6' >&2\n"
+          "if [ %3 -ne 0 ]; then echo 'error: recipe.yaml: model.type: unknown' >&2; exit %3; fi\n"
+          "cp '%4' \"$out\"\n")
+          .arg(dir_.filePath("calls.txt"), dir_.filePath("args.txt"))
+          .arg(exitCode)
+          .arg(resultsPath_);
   QFile file(path);
   QVERIFY(file.open(QIODevice::WriteOnly));
   file.write(script.toUtf8());
@@ -378,7 +383,16 @@ void TestGuiInspect::checkpointRunsInferenceOnceThenCaches() {
   QCOMPARE(InspectPage::studioCliPath(), cli);
   page.setCheckpointPath(checkpoint);
   // The run's recipe is found beside the checkpoints folder.
-  QCOMPARE(QFileInfo(page.recipePath()).canonicalFilePath(), QFileInfo(dir_.filePath("run/config.yaml")).canonicalFilePath());
+  QCOMPARE(QFileInfo(page.recipePath()).canonicalFilePath(),
+           QFileInfo(dir_.filePath("run/config.yaml")).canonicalFilePath());
+  // The run's other checkpoints are offered beside the field.
+  studio::test::write_text(dir_, "run/checkpoints/epoch_1.pt", "older");
+  page.setCheckpointPath(dir_.filePath("run/checkpoints/epoch_1.pt"));
+  QCOMPARE(page.runCheckpoints()->count(), 2);
+  QCOMPARE(page.runCheckpoints()->currentText(), QStringLiteral("epoch_1.pt"));
+  page.runCheckpoints()->setCurrentIndex(page.runCheckpoints()->findText("last.pt"));
+  emit page.runCheckpoints()->activated(page.runCheckpoints()->currentIndex());
+  QVERIFY(page.cachedResultsPath().contains("last-"));
   const QString cached = page.cachedResultsPath();
   QVERIFY2(cached.startsWith(QDir(dir_.filePath("run/inspect")).absolutePath()), qPrintable(cached));
   QVERIFY(!QFileInfo::exists(cached));
@@ -400,6 +414,8 @@ void TestGuiInspect::checkpointRunsInferenceOnceThenCaches() {
   QVERIFY(QFileInfo(args.value(args.indexOf("--coco") + 1)).isFile());
   QCOMPARE(args.value(args.indexOf("--images") + 1), QString::fromStdString(gt_.image_root));
   QCOMPARE(page.totals().falsePositives, 3);  // the same results as the file tests
+  page.setSortOrder(InspectPage::SortOrder::LowestQuality);
+  saveShot(page, "inspect_checkpoint");
 
   // Second time: from the cache, no process.
   page.load();
@@ -452,8 +468,8 @@ void TestGuiInspect::boxOnlyResults() {
       b.segm.reset();
       boxes.push_back(b);
     }
-  const QString path =
-      QString::fromStdString(studio::test::write_text(dir_, "boxes.json", studio::to_coco_results_json(boxes)));
+  const QString path = QString::fromStdString(
+      studio::test::write_text(dir_, "boxes.json", studio::to_coco_results_json(boxes)));
   InspectPage page(document_.get());
   openPredictions(page, path);
   QVERIFY(page.showImage(gt_.images[Perfect].id));
@@ -532,8 +548,8 @@ void TestGuiInspect::realPredictions() {
   for (double t : {0.5, 0.3}) {
     timer.restart();
     page.setScoreThreshold(t);
-    qInfo() << "threshold" << t << "re-matched in" << timer.elapsed() << "ms:" << page.totals().truePositives << "TP"
-            << page.totals().falsePositives << "FP" << page.totals().missed << "missed";
+    qInfo() << "threshold" << t << "re-matched in" << timer.elapsed() << "ms:" << page.totals().truePositives
+            << "TP" << page.totals().falsePositives << "FP" << page.totals().missed << "missed";
   }
   saveShot(page, "inspect_real");
   page.setGroundTruthMode(PredictionViewer::GroundTruthMode::Beside);

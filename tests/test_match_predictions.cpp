@@ -92,13 +92,14 @@ class TestMatchPredictions : public QObject {
 //   d4 a [5,65,10,10] .55 -> inside the crowd region (crowd IoU = 100 / 100): ignored
 //   d5 b [20,0,10,10] .3  -> below 0.5; at 0.2 it is a TP on g2
 void TestMatchPredictions::everyKindOfOutcome() {
-  const Dataset ds = dataset_with({box_ann(10, 1, 1, {0, 0, 10, 10}), box_ann(11, 1, 1, {50, 50, 10, 10}),
-                                   box_ann(12, 1, 2, {20, 0, 10, 10}), box_ann(13, 1, 1, {0, 60, 40, 40}, true)});
+  const Dataset ds =
+      dataset_with({box_ann(10, 1, 1, {0, 0, 10, 10}), box_ann(11, 1, 1, {50, 50, 10, 10}),
+                    box_ann(12, 1, 2, {20, 0, 10, 10}), box_ann(13, 1, 1, {0, 60, 40, 40}, true)});
   // Given out of score order: the matcher sorts.
-  const ImageMatcher matcher(ds, 1,
-                             {det(1, 2, {20, 0, 10, 10}, 0.3), det(1, 1, {0, 0, 10, 10}, 0.9),
-                              det(1, 1, {1, 0, 10, 10}, 0.8), det(1, 1, {20, 0, 10, 10}, 0.7),
-                              det(1, 1, {80, 80, 10, 10}, 0.6), det(1, 1, {5, 65, 10, 10}, 0.55)});
+  const ImageMatcher matcher(
+      ds, 1,
+      {det(1, 2, {20, 0, 10, 10}, 0.3), det(1, 1, {0, 0, 10, 10}, 0.9), det(1, 1, {1, 0, 10, 10}, 0.8),
+       det(1, 1, {20, 0, 10, 10}, 0.7), det(1, 1, {80, 80, 10, 10}, 0.6), det(1, 1, {5, 65, 10, 10}, 0.55)});
   QCOMPARE(matcher.iou(2, 0), 90.0 / 110.0);
   QCOMPARE(matcher.iou(5, 3), 1.0);
 
@@ -141,7 +142,8 @@ void TestMatchPredictions::classFilterRestrictsBothSides() {
   const Dataset ds = dataset_with({box_ann(10, 1, 1, {0, 0, 10, 10}), box_ann(11, 1, 1, {50, 50, 10, 10}),
                                    box_ann(12, 1, 2, {20, 0, 10, 10})});
   const ImageMatcher matcher(
-      ds, 1, {det(1, 1, {0, 0, 10, 10}, 0.9), det(1, 2, {20, 0, 10, 10}, 0.3), det(1, 1, {20, 0, 10, 10}, 0.7)});
+      ds, 1,
+      {det(1, 1, {0, 0, 10, 10}, 0.9), det(1, 2, {20, 0, 10, 10}, 0.3), det(1, 1, {20, 0, 10, 10}, 0.7)});
   MatchOptions o;
   o.category_id = 2;
   ImageMatch m = matcher.match(o);
@@ -175,7 +177,8 @@ void TestMatchPredictions::higherScoreTakesTheObjectFirst() {
 // A detection fitting both a real object and a crowd takes the real one; a second one then
 // falls into the crowd (ignored), not counted as a duplicate.
 void TestMatchPredictions::realObjectBeforeCrowd() {
-  const Dataset ds = dataset_with({box_ann(10, 1, 1, {0, 0, 50, 50}, true), box_ann(11, 1, 1, {0, 0, 10, 10})});
+  const Dataset ds =
+      dataset_with({box_ann(10, 1, 1, {0, 0, 50, 50}, true), box_ann(11, 1, 1, {0, 0, 10, 10})});
   const ImageMatcher matcher(ds, 1, {det(1, 1, {0, 0, 10, 10}, 0.9), det(1, 1, {0, 0, 10, 10}, 0.8)});
   const ImageMatch m = matcher.match({});
   QCOMPARE(describe(m), QStringLiteral("0:tp,1:ignored"));

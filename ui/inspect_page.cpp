@@ -51,7 +51,8 @@ class InspectImageModel : public QAbstractTableModel {
 
   explicit InspectImageModel(QObject* parent) : QAbstractTableModel(parent) {}
 
-  void set(const studio::Dataset* gt, const std::vector<studio::ImageMatch>* matches, std::vector<int> order) {
+  void set(const studio::Dataset* gt, const std::vector<studio::ImageMatch>* matches,
+           std::vector<int> order) {
     beginResetModel();
     gt_ = gt;
     matches_ = matches;
@@ -89,7 +90,8 @@ class InspectImageModel : public QAbstractTableModel {
           return QString::number(m.quality(), 'f', 2);
       }
     } else if (role == Qt::TextAlignmentRole) {
-      return index.column() == Image ? int(Qt::AlignLeft | Qt::AlignVCenter) : int(Qt::AlignRight | Qt::AlignVCenter);
+      return index.column() == Image ? int(Qt::AlignLeft | Qt::AlignVCenter)
+                                     : int(Qt::AlignRight | Qt::AlignVCenter);
     } else if (role == Qt::ForegroundRole) {
       if (index.column() == FalsePositives && m.false_positives > 0) return QColor(200, 30, 30);
       if (index.column() == Missed && m.missed_count() > 0) return QColor(200, 110, 0);
@@ -220,19 +222,27 @@ QWidget* InspectPage::buildInputs() {
   fromResults_->setChecked(true);
   resultsField_ = new PathField(PathField::Kind::File, tr("COCO results file"),
                                 tr("COCO results JSON (*.json);;All files (*)"));
-  resultsField_->setPlaceholderText(tr("a COCO results JSON (studio-cli infer --out, detectron2, mmdetection)"));
+  resultsField_->setPlaceholderText(
+      tr("a COCO results JSON (studio-cli infer --out, detectron2, mmdetection)"));
   auto* resultsRow = new QHBoxLayout;
   resultsRow->addWidget(fromResults_);
   resultsRow->addWidget(resultsField_, 1);
 
   fromCheckpoint_ = new QRadioButton(tr("Checkpoint"));
-  checkpointField_ = new PathField(PathField::Kind::File, tr("Checkpoint"), tr("Checkpoints (*.pt);;All files (*)"));
+  checkpointField_ =
+      new PathField(PathField::Kind::File, tr("Checkpoint"), tr("Checkpoints (*.pt);;All files (*)"));
   checkpointField_->setPlaceholderText(tr("runs/NAME/checkpoints/best.pt"));
-  recipeField_ = new PathField(PathField::Kind::File, tr("Recipe"), tr("Recipes (*.yaml *.yml);;All files (*)"));
+  recipeField_ =
+      new PathField(PathField::Kind::File, tr("Recipe"), tr("Recipes (*.yaml *.yml);;All files (*)"));
   recipeField_->setPlaceholderText(tr("the run's config.yaml"));
+  siblings_ = new QComboBox;
+  siblings_->setToolTip(tr("The checkpoints of this run, newest first"));
+  siblings_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+  siblings_->setEnabled(false);
   auto* checkpointRow = new QHBoxLayout;
   checkpointRow->addWidget(fromCheckpoint_);
   checkpointRow->addWidget(checkpointField_, 3);
+  checkpointRow->addWidget(siblings_);
   checkpointRow->addWidget(new QLabel(tr("Recipe")));
   checkpointRow->addWidget(recipeField_, 2);
 
@@ -268,8 +278,21 @@ QWidget* InspectPage::buildInputs() {
     // The recipe a run was trained with sits in its folder.
     const QString config = runFolderOf(path).filePath(QStringLiteral("config.yaml"));
     if (!path.isEmpty() && QFileInfo(config).isFile()) recipeField_->setPath(config);
+    // The run's other checkpoints (best, last, epoch_N), newest first.
+    const QFileInfo chosen(path);
+    const QSignalBlocker blocker(siblings_);
+    siblings_->clear();
+    if (chosen.isFile()) {
+      const QFileInfoList files =
+          chosen.absoluteDir().entryInfoList({QStringLiteral("*.pt")}, QDir::Files, QDir::Time);
+      for (const QFileInfo& file : files) siblings_->addItem(file.fileName(), file.absoluteFilePath());
+      siblings_->setCurrentIndex(siblings_->findText(chosen.fileName()));
+    }
+    siblings_->setEnabled(siblings_->count() > 1);
     updateInputs();
   });
+  connect(siblings_, &QComboBox::activated, this,
+          [this](int index) { checkpointField_->setPath(siblings_->itemData(index).toString()); });
   connect(recipeField_, &PathField::pathChanged, this, &InspectPage::updateInputs);
   connect(loadButton_, &QPushButton::clicked, this, &InspectPage::load);
   connect(cancelButton_, &QPushButton::clicked, this, &InspectPage::cancel);
@@ -314,10 +337,8 @@ QWidget* InspectPage::buildView() {
   auto* legend = new QHBoxLayout;
   legend->setSpacing(4);
   const std::pair<Style, QString> entries[] = {
-      {Style::TruePositive, tr("true positive")},
-      {Style::FalsePositive, tr("false positive")},
-      {Style::Missed, tr("missed object")},
-      {Style::Ignored, tr("on a crowd region (ignored)")},
+      {Style::TruePositive, tr("true positive")}, {Style::FalsePositive, tr("false positive")},
+      {Style::Missed, tr("missed object")},       {Style::Ignored, tr("on a crowd region (ignored)")},
       {Style::GroundTruth, tr("ground truth")},
   };
   for (const auto& [style, text] : entries) {
@@ -521,13 +542,15 @@ QString InspectPage::cachedResultsPath() const {
         QString::number(QFileInfo(recipeField_->path()).lastModified().toMSecsSinceEpoch()),
         document_->description(), QString::number(ds.images.size()), QString::number(ds.annotations.size())})
     hash.addData(part.toUtf8() + '\n');
-  const QString name = QStringLiteral("%1-%2.json")
-                           .arg(checkpoint.completeBaseName(), QString::fromLatin1(hash.result().toHex().left(12)));
+  const QString name =
+      QStringLiteral("%1-%2.json")
+          .arg(checkpoint.completeBaseName(), QString::fromLatin1(hash.result().toHex().left(12)));
   // Beside the run when it can be written there (it goes away with the run), else the user cache.
   QDir run = runFolderOf(checkpoint.absoluteFilePath());
   const QFileInfo runInfo(run.absolutePath());
   if (runInfo.isDir() && runInfo.isWritable()) return run.filePath(QStringLiteral("inspect/") + name);
-  return QDir(QStandardPaths::writableLocation(QStandardPaths::CacheLocation)).filePath(QStringLiteral("inspect/") + name);
+  return QDir(QStandardPaths::writableLocation(QStandardPaths::CacheLocation))
+      .filePath(QStringLiteral("inspect/") + name);
 }
 
 QString InspectPage::studioCliPath() {
@@ -564,7 +587,8 @@ void InspectPage::startInference() {
   if (parsesAsDatasetToken(document_->description())) {
     args << document_->description();
   } else {
-    const QString gtPath = cacheDir.filePath(QFileInfo(inferenceTarget_).completeBaseName() + QStringLiteral("-gt.json"));
+    const QString gtPath =
+        cacheDir.filePath(QFileInfo(inferenceTarget_).completeBaseName() + QStringLiteral("-gt.json"));
     try {
       studio::write_coco(ds, gtPath.toStdString());
     } catch (const std::exception& e) {
@@ -597,7 +621,8 @@ void InspectPage::startInference() {
 }
 
 void InspectPage::onInferenceOutput() {
-  const QString text = QString::fromLocal8Bit(process_->readAllStandardError() + process_->readAllStandardOutput());
+  const QString text =
+      QString::fromLocal8Bit(process_->readAllStandardError() + process_->readAllStandardOutput());
   processOutput_ += text;
   if (processOutput_.size() > 8000) processOutput_ = processOutput_.right(8000);
   // terminal_progress() off a terminal: "stage: done/total" lines.
@@ -737,9 +762,13 @@ void InspectPage::setClassFilter(std::optional<std::int64_t> categoryId) {
   if (index >= 0) classFilter_->setCurrentIndex(index);
 }
 
-void InspectPage::setGroundTruthMode(GroundTruthMode mode) { gtMode_->setCurrentIndex(gtMode_->findData(int(mode))); }
+void InspectPage::setGroundTruthMode(GroundTruthMode mode) {
+  gtMode_->setCurrentIndex(gtMode_->findData(int(mode)));
+}
 
-void InspectPage::setSortOrder(SortOrder order) { sortOrder_->setCurrentIndex(sortOrder_->findData(int(order))); }
+void InspectPage::setSortOrder(SortOrder order) {
+  sortOrder_->setCurrentIndex(sortOrder_->findData(int(order)));
+}
 
 void InspectPage::rematch() {
   if (!matchers_) return;
@@ -760,14 +789,15 @@ void InspectPage::updateTotals() {
   }
   const int found = totals_.truePositives + totals_.falsePositives;
   const int objects = totals_.truePositives + totals_.missed;
-  totalsLabel_->setText(tr("At score ≥ %1: <b>%2</b> TP, <b>%3</b> FP, <b>%4</b> missed<br>precision %5, recall %6")
-                            .arg(scoreThreshold(), 0, 'f', 2)
-                            .arg(totals_.truePositives)
-                            .arg(totals_.falsePositives)
-                            .arg(totals_.missed)
-                            .arg(found ? QString::number(double(totals_.truePositives) / found, 'f', 3) : QStringLiteral("–"))
-                            .arg(objects ? QString::number(double(totals_.truePositives) / objects, 'f', 3)
-                                         : QStringLiteral("–")));
+  totalsLabel_->setText(
+      tr("At score ≥ %1: <b>%2</b> TP, <b>%3</b> FP, <b>%4</b> missed<br>precision %5, recall %6")
+          .arg(scoreThreshold(), 0, 'f', 2)
+          .arg(totals_.truePositives)
+          .arg(totals_.falsePositives)
+          .arg(totals_.missed)
+          .arg(found ? QString::number(double(totals_.truePositives) / found, 'f', 3) : QStringLiteral("–"))
+          .arg(objects ? QString::number(double(totals_.truePositives) / objects, 'f', 3)
+                       : QStringLiteral("–")));
 }
 
 void InspectPage::resort() {
@@ -874,9 +904,10 @@ const PredictionViewer::Item& InspectPage::predictionItem(std::size_t detection)
     item.box = QRectF(d.bbox[0], d.bbox[1], d.bbox[2], d.bbox[3]);
     item.color = classColor(gt_->category_index(d.category_id));
     const studio::Category* category = gt_->category_by_id(d.category_id);
-    item.label = QStringLiteral("%1 %2")
-                     .arg(category ? QString::fromStdString(category->name) : tr("class %1").arg(d.category_id))
-                     .arg(d.score, 0, 'f', 2);
+    item.label =
+        QStringLiteral("%1 %2")
+            .arg(category ? QString::fromStdString(category->name) : tr("class %1").arg(d.category_id))
+            .arg(d.score, 0, 'f', 2);
     if (d.segm) {
       const std::vector<std::uint8_t> bits = studio::rle_decode(*d.segm);
       PredictionViewer::setMaskFromBits(item, bits.data(), int(d.segm->w), int(d.segm->h));
@@ -954,10 +985,11 @@ bool InspectPage::exportPng(const QString& path) {
 
 void InspectPage::exportWithDialog() {
   if (!gt_ || imageIndex_ < 0) return;
-  const QString stem = QFileInfo(QString::fromStdString(gt_->images[std::size_t(imageIndex_)].file_name)).completeBaseName();
-  const QString path = QFileDialog::getSaveFileName(this, tr("Export view as PNG"),
-                                                    QDir::home().filePath(stem + QStringLiteral("_inspect.png")),
-                                                    tr("PNG image (*.png)"));
+  const QString stem =
+      QFileInfo(QString::fromStdString(gt_->images[std::size_t(imageIndex_)].file_name)).completeBaseName();
+  const QString path = QFileDialog::getSaveFileName(
+      this, tr("Export view as PNG"), QDir::home().filePath(stem + QStringLiteral("_inspect.png")),
+      tr("PNG image (*.png)"));
   if (!path.isEmpty()) exportPng(path);
 }
 

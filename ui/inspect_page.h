@@ -89,6 +89,7 @@ class InspectPage : public QWidget {
   [[nodiscard]] QComboBox* classFilter() const { return classFilter_; }
   [[nodiscard]] QTableView* imageList() const { return list_; }
   [[nodiscard]] QPushButton* loadButton() const { return loadButton_; }
+  [[nodiscard]] QComboBox* runCheckpoints() const { return siblings_; }
 
  public slots:
   // Results file: reads it. Checkpoint: uses the cached predictions or runs studio-cli infer.
@@ -141,7 +142,7 @@ class InspectPage : public QWidget {
   std::size_t detectionCount_ = 0;
   Totals totals_;
 
-  int imageIndex_ = -1;  // into gt_->images
+  int imageIndex_ = -1;                                                 // into gt_->images
   std::vector<std::optional<PredictionViewer::Item>> predictionItems_;  // built on first show
   std::vector<PredictionViewer::Item> groundTruthItems_;
 
@@ -150,6 +151,7 @@ class InspectPage : public QWidget {
   QRadioButton* fromCheckpoint_;
   PathField* resultsField_;
   PathField* checkpointField_;
+  QComboBox* siblings_;  // the other checkpoints of the run, to switch between epochs quickly
   PathField* recipeField_;
   QPushButton* loadButton_;
   QLabel* stage_;

@@ -164,9 +164,7 @@ void PredictionViewer::setItems(std::vector<Item> predictions, std::vector<Item>
   update();
 }
 
-void PredictionViewer::clear() {
-  setImage({}, {}, {});
-}
+void PredictionViewer::clear() { setImage({}, {}, {}); }
 
 void PredictionViewer::setGroundTruthMode(GroundTruthMode mode) {
   if (mode_ == mode) return;
@@ -206,7 +204,8 @@ void PredictionViewer::zoomToFit() {
     const double sx = (pane.width() - 2 * kFitMargin) / content.width();
     const double sy = (pane.height() - 2 * kFitMargin) / content.height();
     scale_ = std::clamp(std::min(sx, sy), kMinScale, kMaxScale);
-    offset_ = QPointF((pane.width() - content.width() * scale_) / 2, (pane.height() - content.height() * scale_) / 2);
+    offset_ = QPointF((pane.width() - content.width() * scale_) / 2,
+                      (pane.height() - content.height() * scale_) / 2);
   }
   update();
 }
@@ -368,7 +367,8 @@ void PredictionViewer::paintPane(QPainter& painter, int pane) {
   painter.restore();
 }
 
-void PredictionViewer::drawLabel(QPainter& painter, const QRectF& pane, const Item& item, const QColor& background) {
+void PredictionViewer::drawLabel(QPainter& painter, const QRectF& pane, const Item& item,
+                                 const QColor& background) {
   if (item.label.isEmpty()) return;
   const QFontMetricsF metrics(painter.font());
   const QSizeF textSize(metrics.horizontalAdvance(item.label) + 8, metrics.height() + 2);

@@ -31,12 +31,12 @@ class PredictionViewer : public QWidget {
   struct Item {
     Style style = Style::GroundTruth;
     QRectF box;
-    QImage mask;         // class colour on transparent, covering `maskOrigin` + its size; may be null
-    QPoint maskOrigin;   // image position of the mask's top-left pixel
-    QPainterPath fill;   // polygon masks: the area to fill (instead of `mask`)
+    QImage mask;           // class colour on transparent, covering `maskOrigin` + its size; may be null
+    QPoint maskOrigin;     // image position of the mask's top-left pixel
+    QPainterPath fill;     // polygon masks: the area to fill (instead of `mask`)
     QPainterPath contour;  // the mask's outline (pixel edges or the polygon)
-    QColor color;        // class colour
-    QString label;       // "circle 0.93"
+    QColor color;          // class colour
+    QString label;         // "circle 0.93"
     [[nodiscard]] bool hasMask() const { return !mask.isNull() || !fill.isEmpty(); }
   };
 
@@ -46,8 +46,8 @@ class PredictionViewer : public QWidget {
     int predictionMasks = 0;  // filled prediction masks
     int truePositives = 0;
     int falsePositives = 0;
-    int missed = 0;           // missed objects outlined
-    int groundTruth = 0;      // other ground-truth objects drawn
+    int missed = 0;       // missed objects outlined
+    int groundTruth = 0;  // other ground-truth objects drawn
     int labels = 0;
   };
 

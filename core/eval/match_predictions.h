@@ -99,7 +99,8 @@ class ImageMatcher {
 // One matcher per image of `gt`, in image order, with the detections grouped by image_id
 // (detections on images not in `gt` are dropped). Progress is (images done, images, "matching");
 // cancellation is checked between images (studio::Cancelled).
-[[nodiscard]] std::vector<ImageMatcher> make_image_matchers(const Dataset& gt, const std::vector<Detection>& detections,
+[[nodiscard]] std::vector<ImageMatcher> make_image_matchers(const Dataset& gt,
+                                                            const std::vector<Detection>& detections,
                                                             const Progress& progress = {});
 
 }  // namespace studio
