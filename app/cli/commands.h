@@ -22,6 +22,7 @@ void add_export_table_command(CLI::App& app, CommandList& out);
 void add_weights_command(CLI::App& app, CommandList& out);
 void add_train_command(CLI::App& app, CommandList& out);
 void add_infer_command(CLI::App& app, CommandList& out);
+void add_devices_command(CLI::App& app, CommandList& out);
 
 inline void register_all(CLI::App& app, CommandList& out) {
   add_convert_command(app, out);
@@ -33,6 +34,7 @@ inline void register_all(CLI::App& app, CommandList& out) {
   add_weights_command(app, out);
   add_train_command(app, out);
   add_infer_command(app, out);
+  add_devices_command(app, out);
 }
 
 }  // namespace studio::cli
