@@ -188,7 +188,7 @@ expect_grep "only rank 0 prints progress" 'epoch 1/1 iter 4/4 ' "$T/err"
 expect_grep "start event has world_size 2" '"type":"start".*"world_size":2' "$T/runs/dp2/events.jsonl"
 expect_iters_once "nproc 2: each iteration once" "$T/runs/dp2/events.jsonl" 4
 expect_grep "nproc 2 evaluates" '"type":"eval".*"segm":\{"AP"' "$T/runs/dp2/events.jsonl"
-expect_rc "train 1 process x batch 4" 0 "$CLI" train --config "$CFG" --out "$T/runs/dp1" --threads 2 -o train.epochs=1 \
+expect_rc "train 1 process x batch 4" 0 "$CLI" train --config "$CFG" --out "$T/runs/dp1" --threads 1 -o train.epochs=1 \
   -o train.batch_size=4 "${DP[@]}"
 # Same seed: 2 x 2 images follow 1 x 4 images to float tolerance over the first 3 iterations.
 paste <(train_losses "$T/runs/dp2/events.jsonl" | head -3) <(train_losses "$T/runs/dp1/events.jsonl" | head -3) >"$T/losses"
@@ -212,7 +212,7 @@ if wait_for_line '"type":"train".*"epoch":2' "$T/runs/kill/events.jsonl" "$LPID"
   [ "$SECONDS" -lt 60 ] && ok "the job ends within 60 s of the kill (${SECONDS}s)" || bad "the job ends within 60 s (${SECONDS}s)"
   expect_grep "the launcher names the killed rank" "launcher: rank 1 \(pid $W1\) was killed by signal 9 \(SIGKILL\)" "$T/kill.err"
   expect_rc "resume with 1 process after the kill" 0 "$CLI" train --config "$CFG" --out "$T/runs/kill" --resume --nproc 1 \
-    --threads 2 -o train.epochs=3 -o train.batch_size=2 "${DP[@]}"
+    --threads 1 -o train.epochs=3 -o train.batch_size=2 "${DP[@]}"
   expect_grep "the resumed run finishes" '^finished: ' "$T/out"
   expect_grep "a resume event is written" '"type":"resume"' "$T/runs/kill/events.jsonl"
   n=$(train_iters "$T/runs/kill/events.jsonl" | tail -1)
@@ -224,7 +224,7 @@ else
 fi
 
 # SIGTERM (the GUI's Stop) mid-epoch: last.pt written, "stopped at iteration", exit 0.
-"$CLI" train --config "$CFG" --out "$T/runs/fault" --threads 2 -o train.epochs=2 -o train.batch_size=4 "${DP[@]}" \
+"$CLI" train --config "$CFG" --out "$T/runs/fault" --threads 1 -o train.epochs=2 -o train.batch_size=4 "${DP[@]}" \
   >"$T/term.out" 2>"$T/term.err" &
 PID=$!
 if wait_for_line '"type":"train".*"iter":2,' "$T/runs/fault/events.jsonl" "$PID"; then
@@ -246,7 +246,7 @@ expect_rc "a save killed half-way fails the job" 137 env STUDIO_FAULT_KILL_DURIN
 expect_grep "the launcher names rank 0" 'launcher: rank 0 \(pid [0-9]+\) was killed by signal 9 \(SIGKILL\)' "$T/err"
 cmp -s "$T/good_last.pt" "$T/runs/fault/checkpoints/last.pt" && ok "last.pt is the previous checkpoint" \
   || bad "last.pt is the previous checkpoint"
-expect_rc "resume after the killed save" 0 "$CLI" train --config "$CFG" --out "$T/runs/fault" --resume --threads 2 \
+expect_rc "resume after the killed save" 0 "$CLI" train --config "$CFG" --out "$T/runs/fault" --resume --threads 1 \
   -o train.epochs=2 -o train.batch_size=4 "${DP[@]}"
 expect_grep "the resumed run finishes" '^finished: ' "$T/out"
 expect_iters_once "after stop, killed save and resume: each iteration once" "$T/runs/fault/events.jsonl" 8
