@@ -11,6 +11,7 @@
 #include "inspect_page.h"
 #include "placeholder_page.h"
 #include "results_page.h"
+#include "train_page.h"
 
 namespace studio::ui {
 
@@ -29,12 +30,7 @@ MainWindow::MainWindow(QWidget* parent)
 
   datasetPage_ = new DatasetPage(document_);
   addStage(tr("Dataset"), datasetPage_);
-  addStage(tr("Train"),
-           new PlaceholderPage(
-               tr("Train"), tr("Training runs in its own process and is followed through its run folder."),
-               {tr("pick a model recipe (SOLOv2, Mask R-CNN + FPN, SSD-ResNet50-FPN, SSD-MobileNetV2)"),
-                tr("train on the CPU, one GPU or several"),
-                tr("watch the losses, learning rate and throughput live")}));
+  addStage(tr("Train"), new TrainPage(document_));
   evaluatePage_ = new EvaluatePage(document_);
   addStage(tr("Evaluate"), evaluatePage_);
   addStage(tr("Inspect"), new InspectPage(document_));

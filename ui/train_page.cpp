@@ -1,0 +1,823 @@
+#include "train_page.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QCoreApplication>
+#include <QDateTime>
+#include <QDir>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFontDatabase>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QPointer>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QScrollBar>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QStandardPaths>
+#include <QStyle>
+#include <QTimer>
+#include <QVBoxLayout>
+#include <cmath>
+#include <exception>
+
+#include "common/atomic_file.h"
+#include "common/config.h"
+#include "dataset_document.h"
+#include "path_field.h"
+#include "run_follower.h"
+#include "training_plot.h"
+
+namespace studio::ui {
+
+namespace {
+
+constexpr int kResolveDelayMs = 150;
+constexpr int kStderrTailLines = 15;
+// How long a stopping run may take to finish its iteration and write last.pt before it is killed.
+constexpr int kStopGraceMs = 120000;
+constexpr int kLivePollMs = 500;
+const char* const kDemoRecipe = "solov2_r18_fpn_shapes_cpu.yaml";
+
+QString durationText(double seconds) {
+  if (!(seconds >= 0) || !std::isfinite(seconds)) return QStringLiteral("–");
+  const qint64 t = qint64(std::llround(seconds));
+  if (t >= 3600)
+    return QStringLiteral("%1:%2:%3")
+        .arg(t / 3600)
+        .arg((t / 60) % 60, 2, 10, QLatin1Char('0'))
+        .arg(t % 60, 2, 10, QLatin1Char('0'));
+  return QStringLiteral("%1:%2").arg(t / 60).arg(t % 60, 2, 10, QLatin1Char('0'));
+}
+
+// The largest entry of a short_side list (the recipes list several sizes for multi-scale training).
+int largestOf(const std::vector<int>& sizes, int fallback) {
+  int best = 0;
+  for (int s : sizes) best = std::max(best, s);
+  return best > 0 ? best : fallback;
+}
+
+}  // namespace
+
+// One run folder drawn in the charts.
+struct TrainPage::Followed {
+  QString dir;
+  RunFollower* follower = nullptr;
+  int plotRun = -1;
+  qint64 totalIters = 0;
+};
+
+TrainPage::TrainPage(DatasetDocument* document, QWidget* parent)
+    : QWidget(parent), document_(document), resolveTimer_(new QTimer(this)) {
+  resolveTimer_->setSingleShot(true);
+  resolveTimer_->setInterval(kResolveDelayMs);
+  connect(resolveTimer_, &QTimer::timeout, this, &TrainPage::resolve);
+
+  auto* splitter = new QSplitter(Qt::Horizontal);
+  splitter->addWidget(buildForm());
+  splitter->addWidget(buildRunArea());
+  splitter->setStretchFactor(0, 0);
+  splitter->setStretchFactor(1, 1);
+  splitter->setSizes({400, 900});
+
+  auto* layout = new QVBoxLayout(this);
+  layout->setContentsMargins(8, 8, 8, 8);
+  layout->addWidget(splitter);
+
+  if (document_) connect(document_, &DatasetDocument::datasetChanged, this, [this] {
+      if (!trainDataEdited_) useOpenDataset();
+    });
+  findRecipes();
+  queryDevices();
+  onDeviceChanged();
+  if (document_ && document_->hasDataset()) useOpenDataset();
+  updateButtons();
+}
+
+TrainPage::~TrainPage() {
+  // A run still going is asked to stop (it writes last.pt) rather than killed half-way.
+  if (process_ && process_->state() != QProcess::NotRunning) {
+    process_->disconnect(this);
+    process_->terminate();
+    if (!process_->waitForFinished(15000)) {
+      process_->kill();
+      process_->waitForFinished(3000);
+    }
+  }
+  if (devicesProcess_) {
+    devicesProcess_->disconnect(this);
+    devicesProcess_->kill();
+    devicesProcess_->waitForFinished(1000);
+  }
+}
+
+QWidget* TrainPage::buildForm() {
+  recipe_ = new QComboBox;
+  recipe_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+  recipe_->setMinimumContentsLength(18);
+  auto* openRecipe = new QPushButton(tr("Open…"));
+  openRecipe->setToolTip(tr("Use a recipe YAML of your own"));
+  auto* recipeRow = new QHBoxLayout;
+  recipeRow->addWidget(recipe_, 1);
+  recipeRow->addWidget(openRecipe);
+
+  trainData_ = new QLineEdit;
+  trainData_->setPlaceholderText(tr("the recipe's data.train"));
+  trainData_->setToolTip(tr("A dataset token (coco:ANN.json:IMAGES, voc:ROOT:SPLIT, txt:LIST:IMAGES) or a "
+                            "dataset YAML; empty uses the recipe's data.train"));
+  useOpenButton_ = new QPushButton(tr("Open dataset"));
+  useOpenButton_->setToolTip(tr("Train on the dataset open on the Dataset page"));
+  auto* trainRow = new QHBoxLayout;
+  trainRow->addWidget(trainData_, 1);
+  trainRow->addWidget(useOpenButton_);
+  valData_ = new QLineEdit;
+  valData_->setPlaceholderText(tr("the recipe's data.val"));
+  valData_->setToolTip(tr("Evaluated every train.eval_interval epochs; empty uses the recipe's data.val"));
+
+  epochs_ = new QSpinBox;
+  epochs_->setRange(1, 10000);
+  batch_ = new QSpinBox;
+  batch_->setRange(1, 1024);
+  batch_->setToolTip(tr("Images per device (per process) and iteration"));
+  lr_ = new QDoubleSpinBox;
+  lr_->setDecimals(6);
+  lr_->setRange(1e-6, 10);
+  lr_->setSingleStep(1e-4);
+  inputSize_ = new QSpinBox;
+  inputSize_->setRange(32, 4096);
+  inputSize_->setSingleStep(32);
+  inputSize_->setToolTip(tr("Short side of the resized images; the long side keeps the recipe's ratio"));
+  device_ = new QComboBox;
+  device_->addItem(tr("CPU"), QStringLiteral("cpu"));
+  processes_ = new QSpinBox;
+  processes_->setRange(1, 8);
+  processesLabel_ = new QLabel(tr("Processes"));
+  amp_ = new QCheckBox(tr("Mixed precision (AMP)"));
+  amp_->setToolTip(tr("Autocast and loss scaling on CUDA"));
+  extra_ = new QLineEdit;
+  extra_->setPlaceholderText(tr("key=value; key=value"));
+  extra_->setToolTip(tr("More recipe overrides, e.g. train.log_interval=5; train.eval_interval=2"));
+  output_ = new PathField(PathField::Kind::Folder, tr("Run folder"));
+  output_->setToolTip(tr("The run folder: config.yaml, events.jsonl, log.txt, checkpoints/, eval/"));
+
+  auto* form = new QFormLayout;
+  form->setContentsMargins(8, 6, 8, 8);
+  form->addRow(tr("Recipe"), recipeRow);
+  form->addRow(tr("Training data"), trainRow);
+  form->addRow(tr("Validation data"), valData_);
+  form->addRow(tr("Epochs"), epochs_);
+  form->addRow(tr("Batch per device"), batch_);
+  form->addRow(tr("Learning rate"), lr_);
+  form->addRow(tr("Input size"), inputSize_);
+  form->addRow(tr("Device"), device_);
+  form->addRow(processesLabel_, processes_);
+  form->addRow(QString(), amp_);
+  form->addRow(tr("Overrides"), extra_);
+  form->addRow(tr("Output folder"), output_);
+  auto* formBox = new QGroupBox(tr("Training"));
+  formBox->setLayout(form);
+
+  yaml_ = new QPlainTextEdit;
+  yaml_->setReadOnly(true);
+  yaml_->setLineWrapMode(QPlainTextEdit::NoWrap);
+  QFont mono = QFontDatabase::systemFont(QFontDatabase::FixedFont);
+  mono.setPointSizeF(font().pointSizeF() * 0.9);
+  yaml_->setFont(mono);
+  yamlError_ = new QLabel;
+  yamlError_->setWordWrap(true);
+  yamlError_->setStyleSheet(QStringLiteral("QLabel { color: #8a0014; }"));
+  yamlError_->setVisible(false);
+  auto* saveRecipe = new QPushButton(style()->standardIcon(QStyle::SP_DialogSaveButton), tr("Save as recipe…"));
+  auto* yamlBox = new QGroupBox(tr("Resolved recipe"));
+  auto* yamlLayout = new QVBoxLayout(yamlBox);
+  yamlLayout->setContentsMargins(8, 6, 8, 8);
+  yamlLayout->addWidget(yaml_, 1);
+  yamlLayout->addWidget(yamlError_);
+  yamlLayout->addWidget(saveRecipe, 0, Qt::AlignRight);
+
+  auto* panel = new QWidget;
+  auto* layout = new QVBoxLayout(panel);
+  layout->setContentsMargins(0, 0, 0, 0);
+  layout->addWidget(formBox);
+  layout->addWidget(yamlBox, 1);
+  panel->setMinimumWidth(340);
+
+  connect(recipe_, &QComboBox::currentIndexChanged, this, [this] {
+    fillFormFromRecipe();
+    if (!outputEdited_) suggestOutput();
+  });
+  connect(openRecipe, &QPushButton::clicked, this, &TrainPage::openRecipeWithDialog);
+  connect(useOpenButton_, &QPushButton::clicked, this, &TrainPage::useOpenDataset);
+  connect(trainData_, &QLineEdit::textEdited, this, [this] { trainDataEdited_ = true; });
+  connect(output_->lineEdit(), &QLineEdit::textEdited, this, [this] { outputEdited_ = true; });
+  for (QLineEdit* e : {trainData_, valData_, extra_})
+    connect(e, &QLineEdit::textChanged, this, &TrainPage::scheduleResolve);
+  for (QSpinBox* s : {epochs_, batch_, inputSize_, processes_})
+    connect(s, &QSpinBox::valueChanged, this, &TrainPage::scheduleResolve);
+  connect(lr_, &QDoubleSpinBox::valueChanged, this, &TrainPage::scheduleResolve);
+  connect(device_, &QComboBox::currentIndexChanged, this, &TrainPage::onDeviceChanged);
+  connect(output_, &PathField::pathChanged, this, &TrainPage::updateButtons);
+  connect(saveRecipe, &QPushButton::clicked, this, &TrainPage::saveRecipeWithDialog);
+  return panel;
+}
+
+QWidget* TrainPage::buildRunArea() {
+  startButton_ = new QPushButton(style()->standardIcon(QStyle::SP_MediaPlay), tr("Start"));
+  startButton_->setDefault(true);
+  stopButton_ = new QPushButton(style()->standardIcon(QStyle::SP_MediaStop), tr("Stop"));
+  stopButton_->setToolTip(tr("Stop after the current iteration; last.pt is written and Resume continues"));
+  resumeButton_ = new QPushButton(style()->standardIcon(QStyle::SP_MediaSeekForward), tr("Resume"));
+  resumeButton_->setToolTip(tr("Continue the run folder from its last.pt (with the form's settings)"));
+  auto* openRun = new QPushButton(tr("Open run…"));
+  openRun->setToolTip(tr("Follow a run folder started elsewhere; several runs are drawn together"));
+  auto* clearRuns = new QPushButton(tr("Clear other runs"));
+  clearRuns->setToolTip(tr("Remove every run but the current one from the charts"));
+  progress_ = new QProgressBar;
+  progress_->setMinimumWidth(160);
+  progress_->setFormat(QStringLiteral("%v / %m"));
+  progress_->setRange(0, 1);
+  progress_->setValue(0);
+  eta_ = new QLabel;
+  status_ = new QLabel;
+
+  auto* actions = new QHBoxLayout;
+  actions->addWidget(startButton_);
+  actions->addWidget(stopButton_);
+  actions->addWidget(resumeButton_);
+  actions->addSpacing(8);
+  actions->addWidget(progress_, 1);
+  actions->addWidget(eta_);
+  actions->addSpacing(8);
+  actions->addWidget(openRun);
+  actions->addWidget(clearRuns);
+
+  banner_ = new QLabel;
+  banner_->setWordWrap(true);
+  banner_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  banner_->setStyleSheet(
+      QStringLiteral("QLabel { background: #fde7e9; color: #8a0014; border: 1px solid #e8a0a8; "
+                     "border-radius: 3px; padding: 6px; }"));
+  banner_->setVisible(false);
+
+  plot_ = new TrainingPlot;
+  log_ = new QPlainTextEdit;
+  log_->setReadOnly(true);
+  log_->setMaximumBlockCount(5000);
+  log_->setLineWrapMode(QPlainTextEdit::NoWrap);
+  QFont mono = QFontDatabase::systemFont(QFontDatabase::FixedFont);
+  mono.setPointSizeF(font().pointSizeF() * 0.9);
+  log_->setFont(mono);
+
+  auto* vertical = new QSplitter(Qt::Vertical);
+  vertical->addWidget(plot_);
+  vertical->addWidget(log_);
+  vertical->setStretchFactor(0, 1);
+  vertical->setStretchFactor(1, 0);
+  vertical->setSizes({560, 130});
+
+  auto* area = new QWidget;
+  auto* layout = new QVBoxLayout(area);
+  layout->setContentsMargins(0, 0, 0, 0);
+  layout->addLayout(actions);
+  layout->addWidget(status_);
+  layout->addWidget(banner_);
+  layout->addWidget(vertical, 1);
+
+  connect(startButton_, &QPushButton::clicked, this, &TrainPage::start);
+  connect(stopButton_, &QPushButton::clicked, this, &TrainPage::stop);
+  connect(resumeButton_, &QPushButton::clicked, this, &TrainPage::resume);
+  connect(openRun, &QPushButton::clicked, this, &TrainPage::openRunWithDialog);
+  connect(clearRuns, &QPushButton::clicked, this, [this] {
+    for (auto it = followed_.begin(); it != followed_.end();) {
+      if (it->get() == current_) {
+        ++it;
+        continue;
+      }
+      plot_->removeRun((*it)->plotRun);
+      it = followed_.erase(it);
+    }
+  });
+  return area;
+}
+
+// ---- recipes, form and resolved YAML ----
+
+QString TrainPage::recipeFolder() {
+  const QDir app(QCoreApplication::applicationDirPath());
+  QStringList candidates;
+  for (const char* up : {"configs", "../configs", "../../configs", "../../../configs", "../share/studio/configs"})
+    candidates << app.filePath(QLatin1String(up));
+  candidates << QDir::current().filePath(QStringLiteral("configs"));
+  for (const QString& c : candidates) {
+    const QDir dir(c);
+    if (dir.exists() && !dir.entryList({QStringLiteral("*.yaml")}, QDir::Files).isEmpty())
+      return QDir::cleanPath(dir.absolutePath());
+  }
+  return {};
+}
+
+QString TrainPage::cliPath() {
+  const QString env = qEnvironmentVariable("STUDIO_CLI");
+  if (!env.isEmpty()) return env;
+  const QDir app(QCoreApplication::applicationDirPath());
+  for (const char* name : {"studio-cli", "../app/studio-cli"}) {
+    const QFileInfo info(app.filePath(QLatin1String(name)));
+    if (info.isExecutable()) return QDir::cleanPath(info.absoluteFilePath());
+  }
+  return app.filePath(QStringLiteral("studio-cli"));
+}
+
+void TrainPage::findRecipes() {
+  const QSignalBlocker block(recipe_);
+  recipe_->clear();
+  const QString folder = recipeFolder();
+  if (!folder.isEmpty()) {
+    const QDir dir(folder);
+    for (const QString& name : dir.entryList({QStringLiteral("*.yaml")}, QDir::Files, QDir::Name))
+      recipe_->addItem(name, dir.filePath(name));
+  }
+  // The demo recipe first: it is the one that trains in minutes on a CPU.
+  const int demo = recipe_->findText(QLatin1String(kDemoRecipe));
+  recipe_->setCurrentIndex(demo >= 0 ? demo : 0);
+  fillFormFromRecipe();
+  suggestOutput();
+}
+
+void TrainPage::setRecipe(const QString& path) {
+  const QString absolute = QFileInfo(path).absoluteFilePath();
+  int index = recipe_->findData(absolute);
+  if (index < 0) {
+    recipe_->addItem(QFileInfo(path).fileName(), absolute);
+    index = recipe_->count() - 1;
+  }
+  if (recipe_->currentIndex() == index)
+    fillFormFromRecipe();
+  else
+    recipe_->setCurrentIndex(index);
+}
+
+QString TrainPage::recipe() const { return recipe_->currentData().toString(); }
+
+void TrainPage::fillFormFromRecipe() {
+  recipeValues_ = RecipeValues{};
+  const QString path = recipe();
+  if (!path.isEmpty()) {
+    try {
+      const studio::Config config = studio::Config::load(path.toStdString());
+      const studio::ConfigNode train = config.at("train");
+      const studio::ConfigNode input = config.at("data.input");
+      recipeValues_.epochs = train.get_int("epochs", recipeValues_.epochs);
+      recipeValues_.batch = train.get_int("batch_size", recipeValues_.batch);
+      recipeValues_.lr = train.child("optimizer").get_double("lr", recipeValues_.lr);
+      recipeValues_.inputSize = largestOf(input.get_int_list("short_side", {}), recipeValues_.inputSize);
+      recipeValues_.longSide = input.get_int("long_side", recipeValues_.longSide);
+      recipeValues_.ok = true;
+    } catch (const std::exception&) {
+      // resolve() shows the error; the form keeps neutral values meanwhile.
+    }
+  }
+  const QSignalBlocker b1(epochs_), b2(batch_), b3(lr_), b4(inputSize_);
+  epochs_->setValue(recipeValues_.epochs);
+  batch_->setValue(recipeValues_.batch);
+  lr_->setValue(recipeValues_.lr);
+  inputSize_->setValue(recipeValues_.inputSize);
+  scheduleResolve();
+}
+
+QStringList TrainPage::overrides() const {
+  QStringList out;
+  if (epochs_->value() != recipeValues_.epochs) out << QStringLiteral("train.epochs=%1").arg(epochs_->value());
+  if (batch_->value() != recipeValues_.batch) out << QStringLiteral("train.batch_size=%1").arg(batch_->value());
+  if (std::abs(lr_->value() - recipeValues_.lr) > 1e-9 * std::max(1.0, recipeValues_.lr))
+    out << QStringLiteral("train.optimizer.lr=%1").arg(lr_->value(), 0, 'g', 8);
+  if (inputSize_->value() != recipeValues_.inputSize) {
+    const int shortSide = inputSize_->value();
+    const int longSide =
+        int(std::lround(double(shortSide) * recipeValues_.longSide / std::max(1, recipeValues_.inputSize)));
+    for (const char* key : {"data.input", "data.test_input"}) {
+      out << QStringLiteral("%1.short_side=[%2]").arg(QLatin1String(key)).arg(shortSide);
+      out << QStringLiteral("%1.long_side=%2").arg(QLatin1String(key)).arg(longSide);
+    }
+  }
+  for (const QString& part : extra_->text().split(QLatin1Char(';'), Qt::SkipEmptyParts)) {
+    const QString o = part.trimmed();
+    if (!o.isEmpty()) out << o;
+  }
+  return out;
+}
+
+QStringList TrainPage::trainArguments(bool resume) const {
+  QStringList args{QStringLiteral("train"), QStringLiteral("--config"), recipe(), QStringLiteral("--out"),
+                   QDir::cleanPath(QDir::current().absoluteFilePath(output_->path()))};
+  for (const QString& o : overrides()) args << QStringLiteral("-o") << o;
+  if (!trainData_->text().trimmed().isEmpty()) args << QStringLiteral("--train-data") << trainData_->text().trimmed();
+  if (!valData_->text().trimmed().isEmpty()) args << QStringLiteral("--val-data") << valData_->text().trimmed();
+  const QString device = device_->currentData().toString();
+  args << QStringLiteral("--device") << device;
+  if (processes_->value() > 1) args << QStringLiteral("--nproc") << QString::number(processes_->value());
+  if (device != QLatin1String("cpu") && amp_->isChecked()) args << QStringLiteral("--amp");
+  if (resume) args << QStringLiteral("--resume");
+  return args;
+}
+
+QString TrainPage::resolvedYaml() const { return resolved_; }
+
+void TrainPage::scheduleResolve() { resolveTimer_->start(); }
+
+void TrainPage::resolve() {
+  std::vector<std::string> all;
+  for (const QString& o : overrides()) all.push_back(o.toStdString());
+  // The datasets go to the CLI as --train-data/--val-data; shown in the YAML (and saved with a
+  // recipe) as the data.train/data.val they replace.
+  if (!trainData_->text().trimmed().isEmpty()) all.push_back("data.train=" + trainData_->text().trimmed().toStdString());
+  if (!valData_->text().trimmed().isEmpty()) all.push_back("data.val=" + valData_->text().trimmed().toStdString());
+  try {
+    if (recipe().isEmpty()) throw std::runtime_error("no recipe: put recipes in configs/ or use Open…");
+    const studio::Config config = studio::Config::load(recipe().toStdString(), all);
+    resolved_ = QString::fromStdString(config.to_yaml());
+    resolveFailed_ = false;
+    yaml_->setPlainText(resolved_);
+    yamlError_->setVisible(false);
+  } catch (const std::exception& e) {
+    resolved_.clear();
+    resolveFailed_ = true;
+    yamlError_->setText(QString::fromLocal8Bit(e.what()));
+    yamlError_->setVisible(true);
+  }
+  updateButtons();
+}
+
+void TrainPage::onDeviceChanged() {
+  const bool cpu = device_->currentData().toString() == QLatin1String("cpu");
+  processesLabel_->setText(cpu ? tr("CPU processes") : tr("GPUs"));
+  processes_->setMaximum(cpu ? 8 : std::max(1, std::min<int>(8, int(gpuNames_.size()))));
+  amp_->setEnabled(!cpu);
+  scheduleResolve();
+}
+
+void TrainPage::useOpenDataset() {
+  if (!document_ || !document_->hasDataset()) return;
+  const QString description = document_->description();
+  QString token;
+  const QString demo = QStringLiteral("demo: ");
+  if (description.startsWith(demo)) {
+    // The demo is written as COCO (shapes_generator.h): annotations.json and images/.
+    const QDir dir(description.mid(demo.size()));
+    token = QStringLiteral("coco:%1:%2").arg(dir.filePath(QStringLiteral("annotations.json")),
+                                            dir.filePath(QStringLiteral("images")));
+  } else if (description.startsWith(QLatin1String("coco:")) || description.startsWith(QLatin1String("voc:")) ||
+             description.startsWith(QLatin1String("txt:"))) {
+    token = description;
+  }
+  if (token.isEmpty()) return;
+  trainData_->setText(token);
+  trainDataEdited_ = false;
+}
+
+void TrainPage::suggestOutput() {
+  QString base = QDir::current().filePath(QStringLiteral("runs"));
+  if (!QFileInfo(QDir::currentPath()).isWritable())
+    base = QDir(QStandardPaths::writableLocation(QStandardPaths::AppLocalDataLocation)).filePath(QStringLiteral("runs"));
+  const QString stem = recipe().isEmpty() ? QStringLiteral("run") : QFileInfo(recipe()).completeBaseName();
+  output_->setPath(QDir(base).filePath(
+      QStringLiteral("%1-%2").arg(stem, QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")))));
+  outputEdited_ = false;
+}
+
+// ---- devices ----
+
+void TrainPage::queryDevices() {
+  devicesProcess_ = new QProcess(this);
+  connect(devicesProcess_, &QProcess::finished, this, &TrainPage::onDevicesAnswered);
+  connect(devicesProcess_, &QProcess::errorOccurred, this, [this](QProcess::ProcessError error) {
+    if (error == QProcess::FailedToStart) onDevicesAnswered();
+  });
+  devicesProcess_->start(cliPath(), {QStringLiteral("devices"), QStringLiteral("--json")});
+}
+
+void TrainPage::onDevicesAnswered() {
+  if (!devicesProcess_) return;
+  QProcess* p = devicesProcess_;
+  devicesProcess_ = nullptr;
+  p->deleteLater();
+  // Accepts [..] or {"devices": [..]}; an entry is a GPU when its type/kind names CUDA or it is
+  // anything but "cpu" with an index. Anything unexpected leaves the CPU alone on offer.
+  const QByteArray out = p->exitStatus() == QProcess::NormalExit && p->exitCode() == 0 ? p->readAllStandardOutput()
+                                                                                       : QByteArray();
+  const QJsonDocument doc = QJsonDocument::fromJson(out);
+  const QJsonArray list = doc.isArray() ? doc.array() : doc.object().value(QLatin1String("devices")).toArray();
+  gpuNames_.clear();
+  for (const QJsonValue& v : list) {
+    const QJsonObject d = v.toObject();
+    const QString kind = (d.value(QLatin1String("type")).toString() + d.value(QLatin1String("kind")).toString() +
+                          d.value(QLatin1String("device")).toString())
+                             .toLower();
+    const bool gpu = kind.contains(QLatin1String("cuda")) ||
+                     (!kind.contains(QLatin1String("cpu")) && d.contains(QLatin1String("index")));
+    if (!gpu) continue;
+    QString name = d.value(QLatin1String("name")).toString();
+    for (const char* key : {"memory_mb", "total_memory_mb", "memory"}) {
+      const double mb = d.value(QLatin1String(key)).toDouble(-1);
+      if (mb > 0) {
+        name += QStringLiteral(" (%1 GB)").arg(mb / 1024.0, 0, 'f', 1);
+        break;
+      }
+    }
+    gpuNames_ << name;
+  }
+  if (!gpuNames_.isEmpty()) {
+    device_->addItem(tr("CUDA GPUs (%1 found)").arg(gpuNames_.size()), QStringLiteral("cuda"));
+    device_->setItemData(device_->count() - 1, gpuNames_.join(QLatin1Char('\n')), Qt::ToolTipRole);
+    device_->setCurrentIndex(device_->count() - 1);
+  } else {
+    device_->setToolTip(tr("No CUDA device found (or `studio-cli devices` did not answer): CPU only"));
+  }
+  onDeviceChanged();
+}
+
+// ---- running ----
+
+bool TrainPage::isRunning() const { return process_ && process_->state() != QProcess::NotRunning; }
+
+int TrainPage::currentPlotRun() const { return current_ ? current_->plotRun : -1; }
+
+QString TrainPage::errorText() const { return banner_->isVisible() ? banner_->text() : QString(); }
+
+bool TrainPage::start() { return launch(false); }
+
+bool TrainPage::resume() { return launch(true); }
+
+bool TrainPage::launch(bool resume) {
+  banner_->setVisible(false);
+  if (isRunning()) return false;
+  resolve();
+  if (resolveFailed_) {
+    showBanner(tr("The recipe does not resolve: %1").arg(yamlError_->text()));
+    return false;
+  }
+  if (resume && !currentRunDir_.isEmpty()) {
+    const QSignalBlocker block(output_);
+    output_->setPath(currentRunDir_);
+    outputEdited_ = true;
+  }
+  if (output_->path().isEmpty()) {
+    showBanner(tr("Choose an output folder for the run."));
+    return false;
+  }
+  const QString cli = cliPath();
+  if (!QFileInfo(cli).isExecutable()) {
+    showBanner(tr("studio-cli was not found at %1 (set STUDIO_CLI to its path).").arg(cli));
+    return false;
+  }
+  const QStringList args = trainArguments(resume);
+  const QString runDir = args.at(4);
+  lastArguments_ = args;
+  stderrTail_.clear();
+  partialLine_[0].clear();
+  partialLine_[1].clear();
+  stopRequested_ = false;
+
+  process_ = new QProcess(this);
+  process_->setProcessChannelMode(QProcess::SeparateChannels);
+  connect(process_, &QProcess::readyReadStandardOutput, this,
+          [this] { onProcessOutput(QProcess::StandardOutput); });
+  connect(process_, &QProcess::readyReadStandardError, this, [this] { onProcessOutput(QProcess::StandardError); });
+  connect(process_, &QProcess::finished, this, &TrainPage::onProcessFinished);
+  connect(process_, &QProcess::errorOccurred, this, &TrainPage::onProcessError);
+  appendLog(QStringLiteral("$ %1 %2").arg(QFileInfo(cli).fileName(), args.join(QLatin1Char(' '))));
+  process_->start(cli, args);
+
+  currentRunDir_ = runDir;
+  follow(runDir, false, true);
+  progress_->setRange(0, 1);
+  progress_->setValue(0);
+  eta_->clear();
+  status_->setText(resume ? tr("Resuming %1…").arg(runDir) : tr("Starting %1…").arg(runDir));
+  if (!resume) suggestOutput();  // the next Start gets a fresh folder
+  updateButtons();
+  emit runningChanged(true);
+  return true;
+}
+
+void TrainPage::stop() {
+  if (!isRunning()) return;
+  stopRequested_ = true;
+  status_->setText(tr("Stopping after the current iteration (writing last.pt)…"));
+  process_->terminate();
+  QPointer<QProcess> p = process_;
+  QTimer::singleShot(kStopGraceMs, this, [p] {
+    if (p && p->state() != QProcess::NotRunning) p->kill();
+  });
+  updateButtons();
+}
+
+void TrainPage::onProcessOutput(QProcess::ProcessChannel channel) {
+  if (!process_) return;
+  const int c = channel == QProcess::StandardError ? 1 : 0;
+  process_->setReadChannel(channel);
+  QString text = partialLine_[c] + QString::fromLocal8Bit(process_->readAll());
+  text.replace(QLatin1Char('\r'), QLatin1Char('\n'));
+  const int end = text.lastIndexOf(QLatin1Char('\n'));
+  partialLine_[c] = text.mid(end + 1);
+  if (end < 0) return;
+  QStringList lines = text.left(end).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+  for (const QString& line : lines) appendLog(line);
+  if (c == 1) {
+    QStringList tail = stderrTail_.split(QLatin1Char('\n'), Qt::SkipEmptyParts) + lines;
+    while (tail.size() > kStderrTailLines) tail.removeFirst();
+    stderrTail_ = tail.join(QLatin1Char('\n'));
+  }
+}
+
+void TrainPage::onProcessFinished(int exitCode, QProcess::ExitStatus status) {
+  QProcess* p = process_;
+  if (!p) return;
+  for (auto channel : {QProcess::StandardOutput, QProcess::StandardError}) onProcessOutput(channel);
+  for (int c = 0; c < 2; ++c)
+    if (!partialLine_[c].isEmpty()) appendLog(partialLine_[c]);
+  // The trainer says it stopped with exit 0 (SIGTERM) or 130 (Ctrl-C); both are clean when asked for.
+  const bool normal = status == QProcess::NormalExit;
+  const bool clean = normal && (exitCode == 0 || (stopRequested_ && exitCode == 130));
+  if (current_) current_->follower->poll();
+  if (clean) {
+    status_->setText(stopRequested_ ? tr("Stopped; Resume continues from last.pt") : tr("Finished"));
+  } else {
+    const QString why = normal ? tr("exit code %1").arg(exitCode) : tr("the process crashed (%1)").arg(p->errorString());
+    showBanner(tr("Training ended with an error (%1):\n%2").arg(why, stderrTail_.isEmpty() ? tr("(no output)") : stderrTail_));
+    status_->setText(tr("Failed"));
+  }
+  appendLog(QStringLiteral("[%1]").arg(clean ? tr("process ended") : tr("process failed, %1").arg(exitCode)));
+  process_ = nullptr;
+  p->deleteLater();
+  updateButtons();
+  emit runningChanged(false);
+  emit processFinished(exitCode, clean);
+}
+
+void TrainPage::onProcessError(QProcess::ProcessError error) {
+  if (error != QProcess::FailedToStart || !process_) return;
+  QProcess* p = process_;
+  showBanner(tr("Could not start %1: %2").arg(p->program(), p->errorString()));
+  process_ = nullptr;
+  p->deleteLater();
+  updateButtons();
+  emit runningChanged(false);
+  emit processFinished(-1, false);
+}
+
+// ---- following run folders ----
+
+TrainPage::Followed* TrainPage::follow(const QString& runDir, bool withLog, bool replaceCurrent) {
+  const QString dir = QDir::cleanPath(QDir::current().absoluteFilePath(runDir));
+  Followed* run = nullptr;
+  for (const auto& f : followed_)
+    if (f->dir == dir) run = f.get();
+  if (!run) {
+    auto created = std::make_unique<Followed>();
+    created->dir = dir;
+    created->follower = new RunFollower(this);
+    created->plotRun = plot_->addRun(QFileInfo(dir).fileName());
+    run = created.get();
+    followed_.push_back(std::move(created));
+    connect(run->follower, &RunFollower::eventRead, this, [this, run](const RunEvent& e) { onEvent(run, e); });
+    connect(run->follower, &RunFollower::restarted, this, [this, run] { plot_->clearRun(run->plotRun); });
+    connect(run->follower, &RunFollower::logLines, this, [this, run](const QStringList& lines) {
+      const QString prefix = QStringLiteral("[%1] ").arg(QFileInfo(run->dir).fileName());
+      for (const QString& line : lines) appendLog(prefix + line);
+    });
+    run->follower->setPollInterval(kLivePollMs);
+    if (replaceCurrent) current_ = run;
+    run->follower->follow(dir, withLog);
+  } else if (replaceCurrent) {
+    current_ = run;
+    run->follower->poll();
+  }
+  return run;
+}
+
+void TrainPage::openRun(const QString& runDir) {
+  if (!QFileInfo::exists(QDir(runDir).filePath(QStringLiteral("events.jsonl")))) {
+    showBanner(tr("%1 is not a run folder (no events.jsonl).").arg(runDir));
+    return;
+  }
+  banner_->setVisible(false);
+  // The opened run becomes the current one (Resume continues it) unless a run is going.
+  Followed* run = follow(runDir, true, !isRunning());
+  if (run == current_) currentRunDir_ = run->dir;
+  updateButtons();
+}
+
+void TrainPage::onEvent(Followed* run, const RunEvent& e) {
+  plot_->addEvent(run->plotRun, e);
+  if (e.type == QLatin1String("start")) run->totalIters = qint64(e.number(QStringLiteral("total_iters"), 0));
+  if (run != current_) return;
+  if (e.type == QLatin1String("start")) {
+    progress_->setRange(0, int(std::max<qint64>(1, run->totalIters)));
+    progress_->setValue(int(std::min(e.iter, run->totalIters)));
+  } else if (e.type == QLatin1String("train")) {
+    if (run->totalIters > 0) {
+      progress_->setRange(0, int(run->totalIters));
+      progress_->setValue(int(std::min(e.iter, run->totalIters)));
+    }
+    double eta = e.number(QStringLiteral("eta_s"), -1);
+    // Without the trainer's estimate: the remaining images at the measured rate.
+    const double rate = e.number(QStringLiteral("images_per_s"), 0);
+    const double batch = e.number(QStringLiteral("batch_size"), 0);
+    if (eta < 0 && rate > 0 && batch > 0) eta = double(run->totalIters - e.iter) * batch / rate;
+    eta_->setText(tr("ETA %1").arg(durationText(eta)));
+    status_->setText(tr("Epoch %1, iteration %2 of %3, loss %4")
+                         .arg(e.epoch)
+                         .arg(e.iter)
+                         .arg(run->totalIters)
+                         .arg(e.number(QStringLiteral("loss"), NAN), 0, 'f', 4));
+  } else if (e.type == QLatin1String("eval")) {
+    const auto segm = e.groups.value(QStringLiteral("segm"));
+    const auto bbox = e.groups.value(QStringLiteral("bbox"));
+    appendLog(tr("evaluation after epoch %1: mask AP %2, box AP %3")
+                  .arg(e.epoch)
+                  .arg(segm.value(QStringLiteral("AP"), NAN), 0, 'f', 4)
+                  .arg(bbox.value(QStringLiteral("AP"), NAN), 0, 'f', 4));
+  } else if (e.type == QLatin1String("end")) {
+    const QString how = e.texts.value(QStringLiteral("status"));
+    if (how == QLatin1String("finished")) {
+      progress_->setValue(progress_->maximum());
+      eta_->clear();
+    }
+    if (!isRunning()) status_->setText(how == QLatin1String("finished") ? tr("Finished") : tr("Stopped"));
+    updateButtons();
+  } else if (e.type == QLatin1String("error")) {
+    showBanner(tr("The run reported an error: %1").arg(e.texts.value(QStringLiteral("message"))));
+  } else if (e.type == QLatin1String("resume")) {
+    appendLog(tr("resumed at iteration %1").arg(e.iter));
+  }
+}
+
+// ---- small things ----
+
+void TrainPage::appendLog(const QString& text) {
+  QScrollBar* bar = log_->verticalScrollBar();
+  const bool atEnd = bar->value() >= bar->maximum() - 2;
+  log_->appendPlainText(text);
+  if (atEnd) bar->setValue(bar->maximum());
+}
+
+void TrainPage::showBanner(const QString& message) {
+  banner_->setText(message);
+  banner_->setVisible(true);
+}
+
+void TrainPage::updateButtons() {
+  const bool running = isRunning();
+  startButton_->setEnabled(!running && !resolveFailed_ && !output_->path().isEmpty());
+  stopButton_->setEnabled(running && !stopRequested_);
+  const bool hasCheckpoint =
+      !currentRunDir_.isEmpty() && QFileInfo::exists(QDir(currentRunDir_).filePath(QStringLiteral("checkpoints/last.pt")));
+  resumeButton_->setEnabled(!running && hasCheckpoint && !resolveFailed_);
+  useOpenButton_->setEnabled(document_ && document_->hasDataset());
+}
+
+void TrainPage::saveRecipe(const QString& path) {
+  resolve();
+  if (resolveFailed_) {
+    showBanner(tr("Nothing to save: the recipe does not resolve."));
+    return;
+  }
+  try {
+    studio::write_file_atomic(path.toStdString(), resolved_.toStdString());
+    appendLog(tr("recipe saved: %1").arg(path));
+  } catch (const std::exception& e) {
+    showBanner(tr("Could not save the recipe: %1").arg(QString::fromLocal8Bit(e.what())));
+  }
+}
+
+void TrainPage::openRecipeWithDialog() {
+  const QString path = QFileDialog::getOpenFileName(this, tr("Open recipe"), recipeFolder(),
+                                                    tr("Recipes (*.yaml *.yml);;All files (*)"));
+  if (!path.isEmpty()) setRecipe(path);
+}
+
+void TrainPage::openRunWithDialog() {
+  const QString dir = QFileDialog::getExistingDirectory(this, tr("Open run folder"), QDir::currentPath());
+  if (!dir.isEmpty()) openRun(dir);
+}
+
+void TrainPage::saveRecipeWithDialog() {
+  // Next to the recipe by default: relative dataset paths in it stay valid there.
+  const QFileInfo from(recipe());
+  const QString suggested = from.dir().filePath(from.completeBaseName() + QStringLiteral("_custom.yaml"));
+  const QString path =
+      QFileDialog::getSaveFileName(this, tr("Save as recipe"), suggested, tr("Recipes (*.yaml *.yml)"));
+  if (!path.isEmpty()) saveRecipe(path);
+}
+
+}  // namespace studio::ui
