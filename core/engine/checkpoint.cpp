@@ -2,6 +2,9 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <set>
@@ -49,6 +52,24 @@ c10::IValue read_value(torch::serialize::InputArchive& archive, const std::strin
   return v;
 }
 
+std::int64_t read_int_or(torch::serialize::InputArchive& archive, const std::string& key, std::int64_t fallback) {
+  c10::IValue v;
+  return archive.try_read(key, v) && v.isInt() ? v.toInt() : fallback;
+}
+
+// STUDIO_FAULT_KILL_DURING_SAVE=1 (checkpoint.h): half the bytes in the temporary file, then SIGKILL.
+void maybe_die_during_save(const std::string& path, const std::string& bytes) {
+  const char* v = std::getenv("STUDIO_FAULT_KILL_DURING_SAVE");
+  if (!v || std::string(v) != "1") return;
+  const std::string tmp = path + ".tmp-killed";
+  if (std::FILE* f = std::fopen(tmp.c_str(), "wb")) {
+    std::fwrite(bytes.data(), 1, bytes.size() / 2, f);
+    std::fflush(f);
+    std::fclose(f);
+  }
+  std::raise(SIGKILL);
+}
+
 void restore_model(torch::serialize::InputArchive& archive, const std::string& path, torch::nn::Module& model) {
   const auto names = read_value(archive, path, "model_names").toList();
   const auto tensors = read_value(archive, path, "model_tensors").toList();
@@ -81,6 +102,9 @@ CheckpointContents read_contents(torch::serialize::InputArchive& archive, const 
   c.state.best_metric = read_value(archive, path, "best_metric").toDouble();
   c.state.best_epoch = static_cast<int>(read_value(archive, path, "best_epoch").toInt());
   c.state.seed = static_cast<std::uint64_t>(read_value(archive, path, "seed").toInt());
+  c.state.epoch_images = read_int_or(archive, "epoch_images", -1);
+  c.state.world_size = static_cast<int>(read_int_or(archive, "world_size", 0));
+  c.state.batch_size = static_cast<int>(read_int_or(archive, "batch_size", 0));
   const auto ids = read_value(archive, path, "category_ids").toList();
   const auto names = read_value(archive, path, "category_names").toList();
   for (std::size_t i = 0; i < ids.size() && i < names.size(); ++i)
@@ -115,6 +139,9 @@ void save_checkpoint(const std::string& path, const torch::nn::Module& model, co
     archive.write("best_metric", c10::IValue(state.best_metric));
     archive.write("best_epoch", c10::IValue(static_cast<std::int64_t>(state.best_epoch)));
     archive.write("seed", c10::IValue(static_cast<std::int64_t>(state.seed)));
+    archive.write("epoch_images", c10::IValue(state.epoch_images));
+    archive.write("world_size", c10::IValue(static_cast<std::int64_t>(state.world_size)));
+    archive.write("batch_size", c10::IValue(static_cast<std::int64_t>(state.batch_size)));
     {
       auto gen = at::detail::getDefaultCPUGenerator();
       std::lock_guard<std::mutex> lock(gen.mutex());
@@ -135,6 +162,7 @@ void save_checkpoint(const std::string& path, const torch::nn::Module& model, co
   } catch (const c10::Error& e) {
     throw Error(path + ": cannot serialise the checkpoint: " + e.what_without_backtrace());
   }
+  maybe_die_during_save(path, bytes);
   write_file_atomic(path, bytes);
 }
 

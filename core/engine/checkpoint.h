@@ -6,10 +6,17 @@
 //   model_tensors   [Tensor]  in the same order (CPU)
 //   optimizer       nested archive of torch::optim's own serialisation (SGD momentum buffers)
 //   epoch, batch, iter, best_metric, best_epoch, seed   the trainer's position (TrainState)
+//   epoch_images, world_size, batch_size   the loader's position as images of the epoch consumed
+//                   by all ranks together, and the layout that consumed them (absent in files
+//                   written before issue 5: read as -1 / 0 / 0)
 //   rng_cpu         torch's default CPU generator state
 //   category_ids, category_names   the classes the model predicts, in index order
 // Written to a temporary file beside the target and renamed over it, so a crash never leaves a
 // half-written checkpoint (and the previous last.pt stays usable).
+//
+// Test hook: when the environment has STUDIO_FAULT_KILL_DURING_SAVE=1, save_checkpoint writes
+// half of the bytes to the temporary file and then raise(SIGKILL)s itself, before the rename:
+// the fault tests check that last.pt is still the previous good checkpoint and --resume works.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -28,6 +35,12 @@ struct TrainState {
   double best_metric = -1;   // best segm AP so far (-1: not evaluated yet)
   int best_epoch = 0;        // epochs completed when best_metric was reached
   std::uint64_t seed = 0;    // the run's seed (loader shuffling, augmentation)
+  // The loader's position independent of the number of processes: images of `epoch` consumed
+  // by all ranks together (batch x batch_size x world_size for full batches). -1: unknown (a
+  // checkpoint from before issue 5; the trainer then trusts `batch`).
+  std::int64_t epoch_images = -1;
+  int world_size = 0;        // processes and per-process batch that wrote it (0: unknown)
+  int batch_size = 0;
 };
 
 struct CheckpointContents {

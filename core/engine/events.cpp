@@ -5,6 +5,9 @@
 #include <ctime>
 #include <filesystem>
 
+#include <fstream>
+
+#include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -70,6 +73,34 @@ std::string event_to_json(const Event& e, double unix_time) {
   }
   w.EndObject();
   return std::string(buf.GetString(), buf.GetSize());
+}
+
+std::size_t truncate_events(const std::string& run_dir, std::int64_t last_iter) {
+  const std::string path = run_dir + "/events.jsonl";
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return 0;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot read");
+  std::string kept, moved, line;
+  std::size_t count = 0;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    rapidjson::Document d;
+    d.Parse(line.c_str(), line.size());
+    const bool keep = !d.HasParseError() && d.IsObject() && d.HasMember("iter") && d["iter"].IsInt64() &&
+                      d["iter"].GetInt64() <= last_iter;
+    (keep ? kept : moved) += line + "\n";
+    if (!keep) ++count;
+  }
+  in.close();
+  if (count == 0) return 0;
+  const std::string discarded = run_dir + "/events.discarded.jsonl";
+  std::FILE* f = open_append(discarded);
+  const bool ok = std::fwrite(moved.data(), 1, moved.size(), f) == moved.size();
+  std::fclose(f);
+  if (!ok) throw Error(discarded + ": cannot write");
+  write_file_atomic(path, kept);
+  return count;
 }
 
 RunLog::RunLog(std::string run_dir, bool enabled) : dir_(std::move(run_dir)), enabled_(enabled) {

@@ -1,11 +1,14 @@
 #pragma once
 // The run folder's records (DESIGN.md, "The run folder"): events.jsonl, log.txt and config.yaml.
 // The GUI and `export-table` (core/eval/metrics_file.cpp) read events.jsonl while it grows, so a
-// line is written whole and flushed at once. Event types: start, train, eval, checkpoint, error, end;
+// line is written whole and flushed at once. Event types: start, resume, train, eval, checkpoint,
+// error, end;
 // every line has type, time (Unix seconds), epoch and iter:
 //   {"type":"train","time":..,"epoch":1,"iter":20,"loss_ins":..,"loss_cate":..,"loss":..,"lr":..,
 //    "images_per_s":..,"data_time":..,"step_time":..}
 //   {"type":"eval","time":..,"epoch":4,"iter":200,"segm":{"AP":..,...12},"bbox":{...12}}
+// Data-parallel runs: "world_size" in start events, "gpu_mem_mb" in train events on CUDA; a
+// resumed run first writes {"type":"resume","epoch":..,"iter":..,"world_size":..,"discarded":..}.
 #include <cstdint>
 #include <cstdio>
 #include <mutex>
@@ -29,6 +32,13 @@ struct Event {
 
 // One JSON line (no newline); non-finite numbers are written as null.
 [[nodiscard]] std::string event_to_json(const Event& event, double unix_time);
+
+// Resuming from a checkpoint taken after `last_iter` iterations: keeps the lines of
+// <run_dir>/events.jsonl whose iter is <= last_iter and appends the others (iterations that will
+// be done again, and a line cut short by a kill) to events.discarded.jsonl, so events.jsonl has
+// no lost or repeated iteration. events.jsonl is replaced atomically. Returns the lines moved
+// (0 without an events.jsonl). Call before a RunLog opens the folder.
+std::size_t truncate_events(const std::string& run_dir, std::int64_t last_iter);
 
 // Writes into an existing or new run folder: creates it with checkpoints/ and eval/, appends to
 // events.jsonl and log.txt (a resumed run continues the same files). Thread-safe.

@@ -15,6 +15,13 @@
 #include "eval/metrics_file.h"
 #include "modeling/model_factory.h"
 
+#ifdef STUDIO_HAS_CUDA
+#include <ATen/autocast_mode.h>
+#include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAFunctions.h>
+#include <torch/version.h>
+#endif
+
 namespace studio {
 
 namespace fs = std::filesystem;
@@ -37,6 +44,68 @@ std::string scientific(double v) {
   return buf;
 }
 
+// CUDA autocast for the forward pass (--amp); a no-op without CUDA.
+class AutocastScope {
+ public:
+  explicit AutocastScope(bool on) : on_(on) {
+#ifdef STUDIO_HAS_CUDA
+    if (!on_) return;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    at::autocast::set_autocast_enabled(at::kCUDA, true);
+#else
+    at::autocast::set_enabled(true);
+#endif
+    at::autocast::increment_nesting();
+#endif
+  }
+  ~AutocastScope() {
+#ifdef STUDIO_HAS_CUDA
+    if (!on_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    at::autocast::set_autocast_enabled(at::kCUDA, false);
+#else
+    at::autocast::set_enabled(false);
+#endif
+#endif
+  }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool on_;
+};
+
+// Peak CUDA memory allocated by tensors on `device`, in MB; -1 on the CPU.
+double gpu_mem_mb(torch::Device device) {
+#ifdef STUDIO_HAS_CUDA
+  if (device.is_cuda()) {
+    const int index = device.has_index() ? device.index() : static_cast<int>(c10::cuda::current_device());
+    // allocated_bytes[0]: the aggregate over pool types (StatType::AGGREGATE).
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(index));
+    return static_cast<double>(stats.allocated_bytes[0].peak) / (1024.0 * 1024.0);
+  }
+#endif
+  (void)device;
+  return -1;
+}
+
+// Rank r's results JSON arrays joined into one array (each is "[...]" as to_coco_results_json writes).
+std::string join_json_arrays(const std::vector<std::string>& parts) {
+  std::string out = "[";
+  bool first = true;
+  for (const auto& p : parts) {
+    const auto open = p.find('['), close = p.rfind(']');
+    if (open == std::string::npos || close == std::string::npos || close <= open) continue;
+    const std::string body = p.substr(open + 1, close - open - 1);
+    if (body.find_first_not_of(" \t\r\n") == std::string::npos) continue;
+    if (!first) out += ",";
+    out += body;
+    first = false;
+  }
+  return out + "]";
+}
+
 // Train events every log_interval iterations (and at the end of each epoch), averaged over the
 // interval as mmdetection's logger does; start/end events.
 class EventsHook : public TrainHook {
@@ -48,14 +117,18 @@ class EventsHook : public TrainHook {
     e.iter = t.state().iter;
     e.numbers = {{"epochs", t.options().epochs},
                  {"iters_per_epoch", double(t.batches_per_epoch())},
-                 {"total_iters", double(t.schedule().total_iters())},
+                 {"total_iters", double(t.total_iters())},
                  {"batch_size", t.options().batch_size},
-                 {"world_size", t.setup().world_size}};
+                 {"world_size", t.setup().world_size},
+                 {"base_lr", t.base_lr()}};
     e.texts = {{"run", t.run_log().dir()}, {"resumed", t.setup().resume ? "true" : "false"}};
     t.run_log().event(e);
     t.run_log().log("start: epoch " + std::to_string(t.state().epoch) + ", iteration " +
-                    std::to_string(t.state().iter) + " of " + std::to_string(t.schedule().total_iters()) +
-                    (t.setup().resume ? " (resumed)" : ""));
+                    std::to_string(t.state().iter) + " of " + std::to_string(t.total_iters()) +
+                    (t.setup().resume ? " (resumed)" : "") +
+                    (t.setup().world_size > 1 ? ", " + std::to_string(t.setup().world_size) + " processes (" +
+                                                    t.setup().dist->backend() + ")"
+                                              : std::string()));
   }
 
   void after_step(Trainer& t, const StepReport& r) override {
@@ -85,6 +158,7 @@ class EventsHook : public TrainHook {
     e.numbers.emplace_back("data_time", data_ / n);
     e.numbers.emplace_back("step_time", step_ / n);
     e.numbers.emplace_back("eta_s", r.eta_s);
+    if (r.gpu_mem_mb >= 0) e.numbers.emplace_back("gpu_mem_mb", r.gpu_mem_mb);
     t.run_log().event(e);
     std::string line = "epoch " + std::to_string(r.epoch) + "/" + std::to_string(r.epochs) + " iter " +
                        std::to_string(r.batch) + "/" + std::to_string(r.batches_per_epoch) + " lr " +
@@ -222,10 +296,35 @@ Trainer::Trainer(Config recipe, TrainerSetup setup) : config_(std::move(recipe))
   options_ = trainer_options_from_config(config_.at("train"));
   data_options_ = data_options_from_config(config_.at("data"));
   if (setup_.model_name.empty()) setup_.model_name = fs::path(config_.file()).stem().string();
+  if (setup_.dist) {
+    setup_.rank = setup_.dist->rank();
+    setup_.world_size = setup_.dist->world_size();
+  }
+  if (setup_.amp) {
+#ifdef STUDIO_HAS_CUDA
+    if (!setup_.device.is_cuda())
+      throw Error("--amp (mixed precision) needs a CUDA device; the device is " + setup_.device.str() +
+                  " (use --device cuda or leave --amp out)");
+#else
+    throw Error("--amp (mixed precision) needs a CUDA device, and this build's LibTorch has no CUDA "
+                "(leave --amp out on the CPU)");
+#endif
+  }
 
   check_run_folder(setup_.run_dir, setup_.resume);
   const std::string last = setup_.run_dir + "/checkpoints/last.pt";
+  // Resume: events.jsonl is cut back to the checkpoint's iteration before it is reopened.
+  std::size_t discarded_events = 0;
+  if (setup_.resume && is_main())
+    discarded_events = truncate_events(setup_.run_dir, read_checkpoint_info(last).state.iter);
   log_ = std::make_unique<RunLog>(setup_.run_dir, is_main());
+  if (setup_.autoscale_lr) {
+    const double factor = static_cast<double>(setup_.world_size * options_.batch_size) / options_.reference_batch;
+    log_->log("--autoscale-lr: lr " + scientific(options_.lr) + " x (" + std::to_string(setup_.world_size) +
+              " processes x batch " + std::to_string(options_.batch_size) + ") / reference batch " +
+              std::to_string(options_.reference_batch) + " = " + scientific(options_.lr * factor));
+    options_.lr *= factor;
+  }
 
   // The classes come from the training set; the model follows it.
   categories_ = setup_.train->categories;
@@ -248,6 +347,11 @@ Trainer::Trainer(Config recipe, TrainerSetup setup) : config_(std::move(recipe))
   model_ = build_model(config_.at("model"));
   model_->to(setup_.device);
   model_->train();
+  if (DistContext* d = dist()) {
+    // Loss normalisers (SOLOv2's positives) summed over the ranks (structures.h, CountReducer).
+    std::shared_ptr<DistContext> keep = setup_.dist;
+    model_->set_count_reducer(CountReducer{[keep](double v) { return keep->all_reduce_sum(v); }, d->world_size()});
+  }
   if (options_.optimizer == "adamw") {
     optimizer_ = std::make_unique<torch::optim::AdamW>(
         model_->parameters(), torch::optim::AdamWOptions(options_.lr)
@@ -273,16 +377,53 @@ Trainer::Trainer(Config recipe, TrainerSetup setup) : config_(std::move(recipe))
   schedule_ = std::make_unique<LrSchedule>(options_.schedule, options_.lr, options_.epochs, batches_per_epoch_);
 
   state_.seed = options_.seed;
+  state_.world_size = setup_.world_size;
+  state_.batch_size = options_.batch_size;
+  state_.epoch_images = 0;
   if (setup_.resume) {
     const CheckpointContents c = load_checkpoint(last, *model_, optimizer_.get());
     state_ = c.state;
     if (state_.seed != options_.seed)
       log_->log("note: the checkpoint was trained with seed " + std::to_string(state_.seed) + ", the recipe says " +
                 std::to_string(options_.seed) + "; continuing with the checkpoint's");
-    if (state_.batch >= batches_per_epoch_ || state_.iter != std::int64_t(state_.epoch) * batches_per_epoch_ + state_.batch)
+    const bool same_layout = state_.epoch_images < 0 || state_.world_size <= 0 ||
+                             (state_.world_size == setup_.world_size && state_.batch_size == options_.batch_size);
+    const std::int64_t per_step = std::int64_t(options_.batch_size) * setup_.world_size;
+    if (!same_layout) {
+      // Another number of processes or batch size: continue from the images consumed, rounded down
+      // to a whole step of the new layout; the iteration count goes on, the lr follows the schedule
+      // of the new layout (iter_offset_).
+      const std::int64_t batch = state_.epoch_images / per_step;
+      if (state_.epoch_images % per_step != 0)
+        log_->log("resume: " + std::to_string(state_.epoch_images % per_step) + " of the " +
+                  std::to_string(state_.epoch_images) + " images done in epoch " + std::to_string(state_.epoch + 1) +
+                  " are seen again (steps of " + std::to_string(per_step) + " images now)");
+      log_->log("resume: the checkpoint was written by " + std::to_string(state_.world_size) + " process(es) x batch " +
+                std::to_string(state_.batch_size) + ", continuing with " + std::to_string(setup_.world_size) + " x " +
+                std::to_string(options_.batch_size) + " at batch " + std::to_string(batch) + " of the epoch");
+      state_.batch = batch;
+      iter_offset_ = state_.iter - (std::int64_t(state_.epoch) * batches_per_epoch_ + batch);
+    }
+    if (state_.batch >= batches_per_epoch_ ||
+        state_.iter - iter_offset_ != std::int64_t(state_.epoch) * batches_per_epoch_ + state_.batch)
       throw Error(last + ": position (epoch " + std::to_string(state_.epoch) + ", batch " + std::to_string(state_.batch) +
                   ", iteration " + std::to_string(state_.iter) + ") does not fit " + std::to_string(batches_per_epoch_) +
                   " batches an epoch: was the training set or batch size changed?");
+    state_.world_size = setup_.world_size;
+    state_.batch_size = options_.batch_size;
+    state_.epoch_images = state_.batch * per_step;
+    Event e;
+    e.type = "resume";
+    e.epoch = state_.epoch;
+    e.iter = state_.iter;
+    e.numbers = {{"world_size", setup_.world_size},
+                 {"batch", double(state_.batch)},
+                 {"discarded", double(discarded_events)}};
+    e.texts = {{"checkpoint", last}};
+    log_->event(e);
+    log_->log("resume: from " + last + " at epoch " + std::to_string(state_.epoch) + ", iteration " +
+              std::to_string(state_.iter) + "; " + std::to_string(discarded_events) +
+              " later events.jsonl lines moved to events.discarded.jsonl");
     loader_ = std::make_unique<DataLoader>(setup_.train, data_options_.train_input, [&] {
       LoaderOptions l = lo;
       l.seed = state_.seed;
@@ -303,8 +444,16 @@ void Trainer::save(const std::string& path) {
   save_checkpoint(path, *model_, optimizer_.get(), state_, categories_);
 }
 
+bool Trainer::cancel_requested() {
+  const bool mine = setup_.cancel && setup_.cancel->load();
+  // Data-parallel: all ranks stop at the same iteration when any rank was asked to (a rank that
+  // stopped alone would leave the others waiting in the next all-reduce).
+  if (DistContext* d = dist()) return d->all_reduce_sum(mine ? 1.0 : 0.0) > 0;
+  return mine;
+}
+
 bool Trainer::train() {
-  auto cancelled = [&] { return setup_.cancel && setup_.cancel->load(); };
+  auto cancelled = [&] { return cancel_requested(); };
   auto stop = [&] {
     save(log_->checkpoints_dir() + "/last.pt");
     Event e;
@@ -317,6 +466,7 @@ bool Trainer::train() {
     return false;
   };
   try {
+    if (DistContext* d = dist()) broadcast_module(*d, *model_);  // every rank starts from rank 0's values
     for (auto& h : hooks_) h->before_train(*this);
     while (state_.epoch < options_.epochs) {
       model_->train();
@@ -330,6 +480,7 @@ bool Trainer::train() {
       }
       state_.epoch += 1;
       state_.batch = 0;
+      state_.epoch_images = 0;
       last_eval_.reset();
       last_eval_improved_ = false;
       for (auto& h : hooks_) h->after_epoch(*this);
@@ -352,7 +503,7 @@ bool Trainer::train() {
 
 void Trainer::run_step(Batch& batch, double data_time) {
   const auto t0 = std::chrono::steady_clock::now();
-  const double lr = schedule_->lr(state_.iter);
+  const double lr = schedule_->lr(state_.iter - iter_offset_);
   for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
 
   const ImageBatch images = batch.images.to(setup_.device);
@@ -360,24 +511,71 @@ void Trainer::run_step(Batch& batch, double data_time) {
   targets.reserve(batch.targets.size());
   for (const auto& t : batch.targets) targets.push_back(t.to(setup_.device));
 
-  const LossTerms terms = model_->losses(images, targets);
+  LossTerms terms;
+  {
+    AutocastScope autocast(setup_.amp);
+    terms = model_->losses(images, targets);
+  }
   if (terms.empty()) throw Error("the model returned no loss terms");
-  torch::Tensor loss = terms.front().second;
-  for (std::size_t i = 1; i < terms.size(); ++i) loss = loss + terms[i].second;
-  const double loss_value = loss.item<double>();
-  if (!std::isfinite(loss_value)) {
+  torch::Tensor loss = terms.front().second.to(torch::kFloat);
+  for (std::size_t i = 1; i < terms.size(); ++i) loss = loss + terms[i].second.to(torch::kFloat);
+  // The values logged: each term and the total, averaged over the ranks (one small all-reduce;
+  // every rank then sees the same values and takes the same decisions below).
+  std::vector<torch::Tensor> values{torch::empty({static_cast<std::int64_t>(terms.size()) + 1}, torch::kDouble)};
+  {
+    auto acc = values[0].accessor<double, 1>();
+    for (std::size_t i = 0; i < terms.size(); ++i) acc[static_cast<std::int64_t>(i)] = terms[i].second.item<double>();
+    acc[static_cast<std::int64_t>(terms.size())] = loss.item<double>();
+  }
+  if (DistContext* d = dist()) {
+    d->all_reduce_sum(values);
+    values[0].div_(d->world_size());
+  }
+  const auto acc = values[0].accessor<double, 1>();
+  const double loss_value = acc[static_cast<std::int64_t>(terms.size())];
+  if (!std::isfinite(loss_value) && !setup_.amp) {
     std::string parts;
-    for (const auto& [name, v] : terms) parts += " " + name + "=" + std::to_string(v.item<double>());
+    for (std::size_t i = 0; i < terms.size(); ++i)
+      parts += " " + terms[i].first + "=" + std::to_string(acc[static_cast<std::int64_t>(i)]);
     throw Error("loss is not finite at iteration " + std::to_string(state_.iter + 1) + " (lr " + scientific(lr) +
                 "," + parts + "): lower train.optimizer.lr, lengthen the warmup or set train.grad_clip");
   }
   optimizer_->zero_grad();
-  loss.backward();
+  (setup_.amp ? loss * loss_scale_ : loss).backward();
+  if (DistContext* d = dist()) all_reduce_gradients(*d, model_->parameters());
   for (auto& h : hooks_) h->after_backward(*this);
-  if (options_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip);
-  optimizer_->step();
+  bool skipped = false;
+  if (setup_.amp) {
+    // Dynamic loss scaling (PyTorch's GradScaler, which LibTorch 1.13's C++ API lacks): unscale,
+    // skip the step and halve the scale on inf/NaN (the same on every rank: the gradients were
+    // averaged), double it after 2000 finite steps.
+    torch::NoGradGuard no_grad;
+    bool finite = std::isfinite(loss_value);
+    std::vector<torch::Tensor> checks;
+    for (auto& p : model_->parameters()) {
+      if (!p.grad().defined()) continue;
+      p.mutable_grad().mul_(1.0 / loss_scale_);
+      checks.push_back(p.grad().isfinite().all());
+    }
+    if (finite && !checks.empty()) finite = torch::stack(checks).all().item<bool>();
+    if (!finite) {
+      skipped = true;
+      loss_scale_ = std::max(1.0, loss_scale_ * 0.5);
+      loss_scale_good_steps_ = 0;
+      log_->log("amp: inf/NaN gradients at iteration " + std::to_string(state_.iter + 1) +
+                ", step skipped, loss scale -> " + fixed(loss_scale_, 0));
+    } else if (++loss_scale_good_steps_ >= 2000) {
+      loss_scale_ *= 2;
+      loss_scale_good_steps_ = 0;
+    }
+  }
+  if (!skipped) {
+    if (options_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip);
+    optimizer_->step();
+  }
   state_.iter += 1;
   state_.batch += 1;
+  state_.epoch_images += images.size() * setup_.world_size;
 
   StepReport r;
   r.epoch = state_.epoch + 1;
@@ -385,12 +583,14 @@ void Trainer::run_step(Batch& batch, double data_time) {
   r.batch = state_.batch;
   r.batches_per_epoch = batches_per_epoch_;
   r.iter = state_.iter;
-  r.total_iters = schedule_->total_iters();
-  for (const auto& [name, v] : terms) r.losses.emplace_back(name, v.item<double>());
+  r.total_iters = total_iters();
+  for (std::size_t i = 0; i < terms.size(); ++i) r.losses.emplace_back(terms[i].first, acc[static_cast<std::int64_t>(i)]);
   r.loss = loss_value;
   r.lr = lr;
   r.data_time = data_time;
   r.step_time = seconds_since(t0);
+  r.gpu_mem_mb = gpu_mem_mb(setup_.device);
+  r.skipped = skipped;
   const double iter_s = r.data_time + r.step_time;
   smoothed_iter_s_ = smoothed_iter_s_ > 0 ? 0.9 * smoothed_iter_s_ + 0.1 * iter_s : iter_s;
   const double n_images = static_cast<double>(images.size() * setup_.world_size);
@@ -405,7 +605,8 @@ EvalSummary Trainer::evaluate() {
   if (!setup_.val) throw Error("no validation set to evaluate on (data.val or --val-data)");
   EvalSummary s;
   s.epoch = state_.epoch;
-  log_->log("evaluating on " + setup_.val->source + " (" + std::to_string(setup_.val->images.size()) + " images)");
+  log_->log("evaluating on " + setup_.val->source + " (" + std::to_string(setup_.val->images.size()) + " images" +
+            (setup_.world_size > 1 ? ", split over " + std::to_string(setup_.world_size) + " processes" : "") + ")");
   InferenceOptions io;
   io.batch_size = options_.batch_size;
   io.workers = data_options_.workers;
@@ -419,37 +620,68 @@ EvalSummary Trainer::evaluate() {
   const std::string k = std::to_string(s.epoch);
   s.results_path = log_->eval_dir() + "/results_" + k + ".json";
   s.metrics_path = log_->eval_dir() + "/metrics_" + k + ".json";
-  const std::string json = to_coco_results_json(dets);
-  if (is_main()) write_file_atomic(s.results_path, json);
-
-  MetricsFile metrics;
-  metrics.meta.model = setup_.model_name;
-  metrics.meta.dataset = setup_.val->source;
-  metrics.meta.devices = setup_.world_size;
-  metrics.meta.epochs = options_.epochs;
-  metrics.meta.images_per_s = total_time_ > 0 ? total_images_ / total_time_ : -1;
-  Event e;
-  e.type = "eval";
-  e.epoch = s.epoch;
-  e.iter = state_.iter;
-  const bool has_masks = std::any_of(dets.begin(), dets.end(), [](const Detection& d) { return d.segm.has_value(); }) ||
-                         dets.empty();
-  // The metrics read the written results back with loadRes' rules, so they equal what
-  // `studio-cli eval` gives on results_<k>.json.
-  for (const IouType type : {IouType::Segm, IouType::Bbox}) {
-    if (type == IouType::Segm && !has_masks) continue;
-    const std::vector<Detection> parsed = parse_coco_results(json, s.results_path, *setup_.val, type);
-    const CocoEvalResult result = evaluate_coco(*setup_.val, parsed, type, {}, progress, 0);
-    std::vector<std::pair<std::string, double>> numbers;
-    for (std::size_t i = 0; i < 12; ++i) numbers.emplace_back(summary_names()[i], result.stats[i]);
-    e.groups.emplace_back(iou_type_name(type), numbers);
-    (type == IouType::Segm ? s.segm : s.bbox) = result.stats;
-    if (type == IouType::Segm) s.has_segm = true;
-    (type == IouType::Segm ? metrics.segm : metrics.bbox) = make_coco_metrics(result, *setup_.val, parsed);
-    log_->log(std::string(iou_type_name(type)) + " epoch " + k + ":\n" + format_summary(result));
+  std::string json = to_coco_results_json(dets);
+  double with_masks = static_cast<double>(
+      std::count_if(dets.begin(), dets.end(), [](const Detection& d) { return d.segm.has_value(); }));
+  double total = static_cast<double>(dets.size());
+  DistContext* d = dist();
+  if (d) {
+    // Each rank predicted its share of the images; rank 0 scores the union.
+    const std::vector<std::string> parts = d->all_gather_bytes(json);
+    if (is_main()) json = join_json_arrays(parts);
+    with_masks = d->all_reduce_sum(with_masks);
+    total = d->all_reduce_sum(total);
   }
-  if (is_main()) write_file_atomic(s.metrics_path, metrics_to_json(metrics));
-  log_->event(e);
+  const bool has_masks = with_masks > 0 || total == 0;
+
+  // Rank 0 scores and writes; the result is then broadcast so every rank takes the same best.pt
+  // decision: [has_segm, segm x 12, bbox x 12].
+  torch::Tensor summary = torch::zeros({25}, torch::kDouble);
+  if (is_main()) {
+    write_file_atomic(s.results_path, json);
+    MetricsFile metrics;
+    metrics.meta.model = setup_.model_name;
+    metrics.meta.dataset = setup_.val->source;
+    metrics.meta.devices = setup_.world_size;
+    metrics.meta.epochs = options_.epochs;
+    metrics.meta.images_per_s = total_time_ > 0 ? total_images_ / total_time_ : -1;
+    Event e;
+    e.type = "eval";
+    e.epoch = s.epoch;
+    e.iter = state_.iter;
+    // The metrics read the written results back with loadRes' rules, so they equal what
+    // `studio-cli eval` gives on results_<k>.json.
+    for (const IouType type : {IouType::Segm, IouType::Bbox}) {
+      if (type == IouType::Segm && !has_masks) continue;
+      const std::vector<Detection> parsed = parse_coco_results(json, s.results_path, *setup_.val, type);
+      const CocoEvalResult result = evaluate_coco(*setup_.val, parsed, type, {}, progress, 0);
+      std::vector<std::pair<std::string, double>> numbers;
+      for (std::size_t i = 0; i < 12; ++i) numbers.emplace_back(summary_names()[i], result.stats[i]);
+      e.groups.emplace_back(iou_type_name(type), numbers);
+      (type == IouType::Segm ? s.segm : s.bbox) = result.stats;
+      if (type == IouType::Segm) s.has_segm = true;
+      (type == IouType::Segm ? metrics.segm : metrics.bbox) = make_coco_metrics(result, *setup_.val, parsed);
+      log_->log(std::string(iou_type_name(type)) + " epoch " + k + ":\n" + format_summary(result));
+    }
+    write_file_atomic(s.metrics_path, metrics_to_json(metrics));
+    log_->event(e);
+    auto a = summary.accessor<double, 1>();
+    a[0] = s.has_segm ? 1 : 0;
+    for (int i = 0; i < 12; ++i) {
+      a[1 + i] = s.segm[static_cast<std::size_t>(i)];
+      a[13 + i] = s.bbox[static_cast<std::size_t>(i)];
+    }
+  }
+  if (d) {
+    std::vector<torch::Tensor> t{summary};
+    d->broadcast(t, 0);
+    auto a = t[0].accessor<double, 1>();
+    s.has_segm = a[0] > 0;
+    for (int i = 0; i < 12; ++i) {
+      s.segm[static_cast<std::size_t>(i)] = a[1 + i];
+      s.bbox[static_cast<std::size_t>(i)] = a[13 + i];
+    }
+  }
 
   const double ap = s.has_segm ? s.segm[0] : s.bbox[0];
   last_eval_improved_ = ap > state_.best_metric;

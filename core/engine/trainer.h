@@ -1,9 +1,10 @@
 #pragma once
-// The training loop (single process now; data-parallel in issue 5) as a loop with hooks
-// (STYLE.md 8, detectron2's train_loop): each iteration is
+// The training loop, single process or data-parallel (TrainerSetup::dist, distributed.h), as a
+// loop with hooks (STYLE.md 8, detectron2's train_loop): each iteration is
 //   batch = loader.next() -> lr = schedule(iter) -> losses = model->losses(batch) -> loss = sum
-//   -> zero_grad, backward -> hooks' after_backward (where a gradient all-reduce goes)
-//   -> clip the global L2 norm -> optimizer.step() -> hooks' after_step
+//   -> zero_grad, backward -> gradients averaged over the ranks -> hooks' after_backward
+//   -> (AMP: unscale, skip the step on inf/NaN) -> clip the global L2 norm -> optimizer.step()
+//   -> hooks' after_step
 // and the epoch ends with the hooks' after_epoch: evaluation (every eval_interval epochs and at
 // the end; best.pt by segm AP), checkpoints (last.pt, epoch_<k>.pt every checkpoint_interval),
 // events. The GUI follows the run folder (events.jsonl), it never reaches in here.
@@ -11,6 +12,12 @@
 // Resuming (TrainerSetup::resume) loads <run>/checkpoints/last.pt: parameters, buffers, SGD
 // momentum, epoch, the loader's position in the epoch, the best metric and torch's RNG, so the
 // run continues at the same iteration and reaches the same parameters as an uninterrupted one.
+// The loader's position is kept as images of the epoch consumed by all ranks together, so a run
+// can be resumed with another number of processes (the position is rounded down to a whole
+// step of the new layout, the iteration count continues, the lr follows the new layout's
+// schedule). events.jsonl is cut back to the checkpoint's iteration first (truncate_events) and
+// a "resume" event written. Data-parallel resuming needs the run folder on every rank's disk
+// (a shared file system on several nodes).
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -27,6 +34,7 @@
 #include "data/dataset.h"
 #include "engine/checkpoint.h"
 #include "engine/data_loader.h"
+#include "engine/distributed.h"
 #include "engine/events.h"
 #include "engine/lr_schedule.h"
 #include "modeling/detector.h"
@@ -70,6 +78,8 @@ struct StepReport {
   double images_per_s = 0;             // smoothed over the recent iterations
   double data_time = 0, step_time = 0; // seconds of this iteration: waiting for data, compute
   double eta_s = 0;                    // seconds left (training only, from the smoothed step time)
+  double gpu_mem_mb = -1;              // CUDA: peak memory allocated by tensors so far; -1 elsewhere
+  bool skipped = false;                // AMP: inf/NaN gradients, step skipped and loss scale halved
 };
 
 class Trainer;
@@ -92,8 +102,15 @@ struct TrainerSetup {
   std::shared_ptr<const Dataset> train;   // required
   std::shared_ptr<const Dataset> val;     // optional: no evaluation without it
   torch::Device device = torch::kCPU;
-  int rank = 0, world_size = 1;           // only rank 0 writes the run folder
-  const std::atomic<bool>* cancel = nullptr;  // set to stop: last.pt is written, train() returns
+  int rank = 0, world_size = 1;           // only rank 0 writes the run folder (taken from dist when set)
+  // Data-parallel: the process group (DistContext::create). Every rank builds a Trainer with the
+  // same recipe and datasets; rank 0's parameters are broadcast before the first step.
+  std::shared_ptr<DistContext> dist;
+  bool autoscale_lr = false;  // lr x (world_size x batch_size) / reference_batch (linear scaling rule)
+  bool amp = false;           // CUDA mixed precision (autocast + dynamic loss scaling); error elsewhere
+  // Set to stop: last.pt is written, train() returns. Data-parallel: any rank's flag stops all
+  // ranks at the same iteration.
+  const std::atomic<bool>* cancel = nullptr;
   std::string model_name;                 // for metrics files (default: the recipe file's stem)
 };
 
@@ -131,6 +148,10 @@ class Trainer {
   [[nodiscard]] const Config& config() const { return config_; }
   [[nodiscard]] RunLog& run_log() { return *log_; }
   [[nodiscard]] const LrSchedule& schedule() const { return *schedule_; }
+  // Iterations of the whole run as counted in state().iter (the schedule's, plus the offset a
+  // resume with another number of processes introduced).
+  [[nodiscard]] std::int64_t total_iters() const { return schedule_->total_iters() + iter_offset_; }
+  [[nodiscard]] double base_lr() const { return options_.lr; }  // after --autoscale-lr
   [[nodiscard]] std::int64_t batches_per_epoch() const { return batches_per_epoch_; }
   [[nodiscard]] const std::vector<Category>& categories() const { return categories_; }
   [[nodiscard]] const TrainerSetup& setup() const { return setup_; }
@@ -141,6 +162,8 @@ class Trainer {
 
  private:
   void run_step(Batch& batch, double data_time);
+  [[nodiscard]] bool cancel_requested();
+  [[nodiscard]] DistContext* dist() const { return setup_.dist && setup_.dist->world_size() > 1 ? setup_.dist.get() : nullptr; }
 
   Config config_;
   TrainerSetup setup_;
@@ -159,6 +182,9 @@ class Trainer {
   bool last_eval_improved_ = false;
   double smoothed_iter_s_ = 0;  // exponential moving average of the iteration time
   double total_images_ = 0, total_time_ = 0;  // this process's training throughput (metrics meta)
+  std::int64_t iter_offset_ = 0;  // state_.iter minus the schedule's iteration (resume with another layout)
+  double loss_scale_ = 65536;     // AMP's dynamic loss scale
+  int loss_scale_good_steps_ = 0; // finite steps since the scale last changed (x2 after 2000)
 };
 
 }  // namespace studio

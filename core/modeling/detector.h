@@ -28,6 +28,14 @@ class Detector : public torch::nn::Module {
   // Name of the child module holding the backbone, whose parameters ImageNet weights fill
   // (the prefix of its keys in the state dict, "backbone").
   [[nodiscard]] virtual std::string backbone_name() const { return "backbone"; }
+
+  // Data-parallel training: how losses() shares its count normalisers over the ranks (see
+  // CountReducer in structures.h). The trainer sets it when it has a process group.
+  virtual void set_count_reducer(CountReducer reducer) { count_reducer_ = std::move(reducer); }
+  [[nodiscard]] const CountReducer& count_reducer() const { return count_reducer_; }
+
+ protected:
+  CountReducer count_reducer_;
 };
 
 using DetectorPtr = std::shared_ptr<Detector>;

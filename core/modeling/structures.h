@@ -4,6 +4,7 @@
 // top-left corner of the top-left pixel); boxes are x1, y1, x2, y2.
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -49,5 +50,19 @@ struct Instances {
 // Named loss terms of one step, in the order the model computes them (kept for logs and events).
 // Each is a scalar tensor; the trainer sums them.
 using LossTerms = std::vector<std::pair<std::string, torch::Tensor>>;
+
+// Data-parallel training (engine/distributed.h): losses normalised by a count over the batch
+// (SOLOv2's positives) divide by the count over all ranks / world_size instead of their own, so
+// that the gradients averaged over N ranks x batch b equal those of 1 process x batch N*b.
+// `sum` adds a number over the ranks; it is a collective, so every rank calls it the same number
+// of times in the same order. Empty: a single process.
+struct CountReducer {
+  std::function<double(double)> sum;
+  int world_size = 1;
+  // The count this rank divides by: sum over ranks / world_size (the local count alone without `sum`).
+  [[nodiscard]] double normaliser(double local) const {
+    return sum ? sum(local) / static_cast<double>(world_size) : local;
+  }
+};
 
 }  // namespace studio

@@ -24,7 +24,7 @@ torch::Tensor solov2_focal_loss_sum(const torch::Tensor& logits, const torch::Te
 }
 
 LossTerms solov2_loss(const SOLOv2HeadOutput& head, const torch::Tensor& mask_features,
-                      const std::vector<std::vector<SOLOv2LevelTargets>>& targets, const SOLOv2LossOptions& options) {
+                      const std::vector<std::vector<SOLOv2LevelTargets>>& targets, const SOLOv2LossOptions& options, const CountReducer& counts) {
   const int64_t batch = mask_features.size(0), e = mask_features.size(1);
   const int64_t fh = mask_features.size(2), fw = mask_features.size(3);
   const size_t levels = head.kernel_preds.size();
@@ -46,15 +46,19 @@ LossTerms solov2_loss(const SOLOv2HeadOutput& head, const torch::Tensor& mask_fe
     torch::Tensor logits = torch::mm(torch::cat(kernels, 0), mask_features[b].reshape({e, fh * fw}));  // [P, h*w]
     dice.push_back(solov2_dice_loss(torch::sigmoid(logits), torch::cat(gts, 0).reshape({-1, fh * fw})));
   }
+  // The normaliser is computed on every rank, with or without positives (a collective).
+  std::int64_t entries = 0;
+  for (const auto& d : dice) entries += d.size(0);
+  const double dice_norm = counts.normaliser(static_cast<double>(entries));
   torch::Tensor loss_ins;
-  if (dice.empty()) {
+  if (dice.empty() || !(dice_norm > 0)) {
     // No positives anywhere: a zero that still depends on the branch, so every parameter gets a
     // (zero) gradient (the reference would fail on the empty cat; mmdet does the same as here).
     torch::Tensor zero = mask_features.sum() * 0;
     for (const auto& k : head.kernel_preds) zero = zero + k.sum() * 0;
     loss_ins = zero;
   } else {
-    loss_ins = torch::cat(dice).mean() * options.dice_weight;
+    loss_ins = torch::cat(dice).sum() / dice_norm * options.dice_weight;
   }
 
   // Category: every cell of every level and image, [sum B*S*S, C] against the flattened labels.
@@ -71,7 +75,9 @@ LossTerms solov2_loss(const SOLOv2HeadOutput& head, const torch::Tensor& mask_fe
   // Labels are collected level-major then image, matching the logits' [level][b][cell] order.
   torch::Tensor focal = solov2_focal_loss_sum(torch::cat(logits, 0), torch::cat(labels, 0), options.focal_alpha,
                                               options.focal_gamma);
-  torch::Tensor loss_cate = focal / static_cast<double>(num_pos + 1) * options.focal_weight;
+  const double cate_norm = counts.sum ? (counts.sum(static_cast<double>(num_pos)) + 1) / counts.world_size
+                                      : static_cast<double>(num_pos + 1);
+  torch::Tensor loss_cate = focal / cate_norm * options.focal_weight;
   return {{"loss_ins", loss_ins}, {"loss_cate", loss_cate}};
 }
 

@@ -25,10 +25,14 @@ namespace studio {
 //   loss_ins  = dice_weight x mean over every positive entry (all images, all levels) of the dice
 //               loss of sigmoid(kernel · mask_features) against its gt mask;
 //   loss_cate = focal_weight x focal sum over all cells / (number of positive cells + 1).
+// Data-parallel (`counts` with a sum over ranks): the dice sum is divided by the entries of all
+// ranks / world_size and the focal sum by (positives of all ranks + 1) / world_size, so that the
+// mean over ranks of each term (and of its gradients) is the single-process value for the union
+// of the ranks' batches.
 // head: per level kernel_preds [B, E, S, S], cate_preds [B, C, S, S]; mask_features [B, E, h, w];
 // targets[b][level] from solov2_targets.
 [[nodiscard]] LossTerms solov2_loss(const SOLOv2HeadOutput& head, const torch::Tensor& mask_features,
                                     const std::vector<std::vector<SOLOv2LevelTargets>>& targets,
-                                    const SOLOv2LossOptions& options);
+                                    const SOLOv2LossOptions& options, const CountReducer& counts = {});
 
 }  // namespace studio

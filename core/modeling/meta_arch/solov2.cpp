@@ -84,7 +84,7 @@ LossTerms SOLOv2::losses(const ImageBatch& batch, const std::vector<InstanceTarg
   const std::array<int64_t, 2> feat_size{out.mask_features.size(2), out.mask_features.size(3)};
   std::vector<std::vector<SOLOv2LevelTargets>> level_targets;
   for (const auto& gt : targets) level_targets.push_back(solov2_targets(gt.to(out.mask_features.device()), t, feat_size));
-  return solov2_loss(out.head, out.mask_features, level_targets, options_.head.loss);
+  return solov2_loss(out.head, out.mask_features, level_targets, options_.head.loss, count_reducer_);
 }
 
 torch::Tensor solov2_points_nms(const torch::Tensor& heat) {
