@@ -369,6 +369,26 @@ void TestGuiTrain::pageTrainsAndStops() {
   QCOMPARE(check.events().back().texts.value("status"), QStringLiteral("cancelled"));
   QTRY_VERIFY(page->resumeButton()->isEnabled());
   saveShot(window, "train_stopped");
+
+  // A run made elsewhere (hand-written here) opened beside it: two runs in the charts.
+  const QString other = dir_.filePath("other-run");
+  QVERIFY(QDir().mkpath(other));
+  QByteArray lines = R"({"type":"start","time":1,"epoch":0,"iter":0,"total_iters":8})"
+                     "\n";
+  for (int i = 1; i <= 8; ++i) lines += trainLine(i, 3.6 - 0.1 * i);
+  lines += R"({"type":"eval","time":9,"epoch":2,"iter":8,"segm":{"AP":0.05},"bbox":{"AP":0.08}})"
+           "\n";
+  writeFile(other + "/events.jsonl", lines);
+  writeFile(other + "/log.txt", "[2024-01-01 00:00:00] finished\n");
+  page->openRun(other);
+  QCOMPARE(page->plot()->runIds().size(), 2);
+  const int otherRun = page->plot()->runIds().back();
+  QCOMPARE(page->plot()->runName(otherRun), QStringLiteral("other-run"));
+  QCOMPARE(page->plot()->pointCount(otherRun, "loss"), 8);
+  QCOMPARE(page->plot()->pointCount(otherRun, "segm.AP"), 1);
+  QTRY_VERIFY(page->logPane()->toPlainText().contains("[other-run] [2024-01-01 00:00:00] finished"));
+  page->plot()->redrawNow();
+  saveShot(window, "train_compare");
 }
 
 void TestGuiTrain::failedRunShowsItsError() {

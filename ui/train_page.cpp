@@ -213,6 +213,7 @@ QWidget* TrainPage::buildForm() {
   panel->setMinimumWidth(340);
 
   connect(recipe_, &QComboBox::currentIndexChanged, this, [this] {
+    recipe_->setToolTip(recipe());
     fillFormFromRecipe();
     if (!outputEdited_) suggestOutput();
   });
@@ -248,6 +249,7 @@ QWidget* TrainPage::buildRunArea() {
   progress_->setRange(0, 1);
   progress_->setValue(0);
   eta_ = new QLabel;
+  eta_->setMinimumWidth(eta_->fontMetrics().horizontalAdvance(QStringLiteral("ETA 00:00:00")));
   status_ = new QLabel;
 
   auto* actions = new QHBoxLayout;
@@ -649,6 +651,7 @@ void TrainPage::onProcessFinished(int exitCode, QProcess::ExitStatus status) {
   const bool normal = status == QProcess::NormalExit;
   const bool clean = normal && (exitCode == 0 || (stopRequested_ && exitCode == 130));
   if (current_) current_->follower->poll();
+  eta_->clear();
   if (clean) {
     status_->setText(stopRequested_ ? tr("Stopped; Resume continues from last.pt") : tr("Finished"));
   } else {

@@ -95,10 +95,17 @@ TrainingPlot::TrainingPlot(QWidget* parent) : QWidget(parent), redrawTimer_(new 
     plot->xAxis->setTickLabelFont(small);
     plot->yAxis->setTickLabelFont(small);
     plot->legend->setFont(small);
-    plot->legend->setRowSpacing(-3);
+    plot->legend->setRowSpacing(0);
     plot->legend->setBrush(QColor(255, 255, 255, 210));
-    plot->axisRect()->insetLayout()->setInsetAlignment(
-        0, c == Evaluation ? Qt::AlignBottom | Qt::AlignRight : Qt::AlignTop | Qt::AlignRight);
+    // The legend in a row of its own under the title: inside the axis rect it hid the curves.
+    plot->axisRect()->insetLayout()->take(plot->legend);
+    plot->plotLayout()->insertRow(1);
+    plot->plotLayout()->addElement(1, 0, plot->legend);
+    plot->plotLayout()->setRowStretchFactor(1, 0.001);
+    plot->legend->setFillOrder(QCPLegend::foColumnsFirst);
+    plot->legend->setWrap(4);
+    plot->legend->setBorderPen(Qt::NoPen);
+    plot->legend->setMargins(QMargins(2, 0, 2, 0));
     tracers_[c] = new QCPItemTracer(plot);
     tracers_[c]->setStyle(QCPItemTracer::tsCircle);
     tracers_[c]->setSize(7);
@@ -281,6 +288,8 @@ QString TrainingPlot::hoverText(Chart chart) const {
 void TrainingPlot::redrawNow() {
   redrawTimer_->stop();
   redraw();
+  // Painted now, not on the next event loop turn: callers grab or save right after.
+  for (QCustomPlot* p : plots_) p->replot(QCustomPlot::rpImmediateRefresh);
 }
 
 void TrainingPlot::scheduleRedraw() {
@@ -333,6 +342,7 @@ void TrainingPlot::drawChart(Chart chart) {
   plot->clearGraphs();
   const QStringList keys = keysOf(chart);
   const bool severalRuns = runs_.size() > 1;
+  plot->legend->setWrap(severalRuns ? 2 : 4);  // "run: key" names are long; applies to items added after
   // Evaluation points are few (one an epoch): no smoothing, and markers so a single one shows.
   const double weight = isTrainChart(chart) ? smoothing_ : 0.0;
   const bool positiveOnly = logScale_ && (chart == Losses || chart == LearningRate);
@@ -378,16 +388,22 @@ void TrainingPlot::drawChart(Chart chart) {
     }
     if (chart == Evaluation) {
       // AP lives in [0, 1]; epochs are whole numbers, with half an epoch of room either side.
-      const QCPRange x = plot->xAxis->range();
-      plot->xAxis->setRange(x.lower - 0.5, x.upper + 0.5);
+      bool found = false;
+      QCPRange x;
+      for (int i = 0; i < plot->graphCount(); ++i) {
+        bool ok = false;
+        const QCPRange r = plot->graph(i)->getKeyRange(ok);
+        if (!ok) continue;
+        x = found ? QCPRange(std::min(x.lower, r.lower), std::max(x.upper, r.upper)) : r;
+        found = true;
+      }
+      if (found) plot->xAxis->setRange(x.lower - 0.5, std::max(x.upper, x.lower + 1) + 0.5);
       plot->yAxis->setRange(0, std::max(0.05, plot->yAxis->range().upper * 1.1));
     } else if (!positiveOnly) {
       // A flat series (a constant learning rate) gets some room instead of a zero-height axis.
       QCPRange y = plot->yAxis->range();
       const double pad = std::max(1e-12, (y.upper - y.lower) * 0.05 + std::abs(y.upper) * 1e-3);
-      // Room at the top for the legend, which sits in the top right corner.
-      const double legendRoom = plot->legend->visible() ? (y.upper - y.lower + pad) * 0.25 : 0.0;
-      plot->yAxis->setRange(y.lower - pad, y.upper + pad + legendRoom);
+      plot->yAxis->setRange(y.lower - pad, y.upper + pad);
     }
   }
   plot->replot(QCustomPlot::rpQueuedReplot);
