@@ -223,8 +223,9 @@ else
   kill "$LPID" 2>/dev/null; wait "$LPID" 2>/dev/null
 fi
 
-# SIGTERM (the GUI's Stop) mid-epoch: last.pt written, "stopped at iteration", exit 0.
-"$CLI" train --config "$CFG" --out "$T/runs/fault" --threads 1 -o train.epochs=2 -o train.batch_size=4 "${DP[@]}" \
+# SIGTERM (the GUI's Stop) to the launcher mid-epoch: both workers stop at the same iteration,
+# last.pt written, "stopped at iteration", exit 0.
+"$CLI" train --config "$CFG" --out "$T/runs/fault" --nproc 2 --threads 1 -o train.epochs=2 -o train.batch_size=2 "${DP[@]}" \
   >"$T/term.out" 2>"$T/term.err" &
 PID=$!
 if wait_for_line '"type":"train".*"iter":2,' "$T/runs/fault/events.jsonl" "$PID"; then
@@ -239,7 +240,7 @@ else
   kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null
 fi
 # A save killed half-way (checkpoint.h's test hook), on 2 processes: the job fails naming rank 0,
-# last.pt is still the one SIGTERM wrote, and --resume completes from it.
+# last.pt is still the one SIGTERM wrote, and --resume (1 process x 4 images) completes from it.
 cp "$T/runs/fault/checkpoints/last.pt" "$T/good_last.pt" 2>/dev/null
 expect_rc "a save killed half-way fails the job" 137 env STUDIO_FAULT_KILL_DURING_SAVE=1 "$CLI" train --config "$CFG" \
   --out "$T/runs/fault" --resume --nproc 2 --threads 1 -o train.epochs=2 -o train.batch_size=2 "${DP[@]}"

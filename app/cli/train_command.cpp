@@ -216,10 +216,10 @@ int run_worker(const TrainOptions& o, const DistEnv& env) {
     std::cerr << "run folder: " << out << " (" << trainer.batches_per_epoch() << " iterations an epoch, "
               << trainer.options().epochs << " epochs, ";
     if (env.distributed())
-      std::cerr << env.world_size << " processes (" << setup.dist->backend() << ") x " << threads << " threads, "
-                << setup.device << " on rank 0)\n";
+      std::cerr << env.world_size << " processes (" << setup.dist->backend() << ") x " << threads
+                << (threads == 1 ? " thread, " : " threads, ") << setup.device << " on rank 0)\n";
     else
-      std::cerr << threads << " threads, " << setup.device << ")\n";
+      std::cerr << threads << (threads == 1 ? " thread, " : " threads, ") << setup.device << ")\n";
   }
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);
