@@ -190,10 +190,11 @@ expect_iters_once "nproc 2: each iteration once" "$T/runs/dp2/events.jsonl" 4
 expect_grep "nproc 2 evaluates" '"type":"eval".*"segm":\{"AP"' "$T/runs/dp2/events.jsonl"
 expect_rc "train 1 process x batch 4" 0 "$CLI" train --config "$CFG" --out "$T/runs/dp1" --threads 1 -o train.epochs=1 \
   -o train.batch_size=4 "${DP[@]}"
-# Same seed: 2 x 2 images follow 1 x 4 images to float tolerance over the first 3 iterations.
+# Same seed: 2 x 2 images follow 1 x 4 images over the first 3 iterations (relative 1e-4; measured
+# here: 1e-7).
 paste <(train_losses "$T/runs/dp2/events.jsonl" | head -3) <(train_losses "$T/runs/dp1/events.jsonl" | head -3) >"$T/losses"
 if [ "$(wc -l <"$T/losses")" -eq 3 ] &&
-   awk '{ d = $1 - $2; if (d < 0) d = -d; m = ($2 < 0 ? -$2 : $2); if (d > 1e-3 * m + 1e-5) bad = 1 } END { exit bad }' "$T/losses"; then
+   awk '{ d = $1 - $2; if (d < 0) d = -d; m = ($2 < 0 ? -$2 : $2); if (d > 1e-4 * m + 1e-6) bad = 1 } END { exit bad }' "$T/losses"; then
   ok "2 x batch 2 losses match 1 x batch 4"
 else
   bad "2 x batch 2 losses match 1 x batch 4 (nproc 2 | nproc 1):"; cat "$T/losses"
