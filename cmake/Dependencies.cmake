@@ -21,7 +21,7 @@ target_link_libraries(studio_opencv INTERFACE ${OpenCV_core_LIB} ${OpenCV_imgpro
 if(STUDIO_BUILD_UI OR STUDIO_BUILD_TESTS)
   set(_qt_components Core)
   if(STUDIO_BUILD_UI)
-    list(APPEND _qt_components Gui Widgets PrintSupport Concurrent)
+    list(APPEND _qt_components Gui Widgets PrintSupport Concurrent Svg)
   endif()
   if(STUDIO_BUILD_TESTS)
     list(APPEND _qt_components Test)

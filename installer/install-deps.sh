@@ -6,8 +6,8 @@ set -euo pipefail
 PACKAGES=(
   # toolchain
   build-essential cmake ninja-build ccache pkg-config
-  # Qt 6 (widgets, test) and the plotting widget's Qt 6 build
-  qt6-base-dev qt6-base-dev-tools libgl-dev libqcustomplot-dev libqcustomplot2.1-qt6
+  # Qt 6 (widgets, test, SVG export) and the plotting widget's Qt 6 build
+  qt6-base-dev qt6-base-dev-tools libgl-dev libqcustomplot-dev libqcustomplot2.1-qt6 qt6-svg-dev
   # LibTorch (CPU) and Gloo for data-parallel CPU training
   libtorch-dev libgloo-dev
   # images: only the OpenCV modules we use (core, imgproc, imgcodecs)

@@ -2,7 +2,7 @@
 // - RunFollower on a hand-written events.jsonl that grows (a partial last line waits for its
 //   end), is rewritten shorter on --resume (read again from the start) and is rewritten so that
 //   only unread lines changed (reading goes on);
-// - TrainingPlot's series, EMA smoothing by hand and saving as PNG and PDF;
+// - TrainingPlot's series, EMA smoothing by hand and saving as PNG, PDF and SVG;
 // - the page end to end: a short shapes run started from the form through studio-cli, points on
 //   the loss chart, Stop ends the process cleanly with last.pt written, and a run that fails
 //   (an unknown recipe key) shows the trainer's message while the studio goes on.
@@ -275,6 +275,14 @@ void TestGuiTrain::plotSmoothsAndSaves() {
   QFile pdf(out.filePath("charts.pdf"));
   QVERIFY(pdf.open(QIODevice::ReadOnly));
   QVERIFY(pdf.read(5) == "%PDF-");
+  // SVG: a vector file whose drawing names the series it holds.
+  QVERIFY(plot.save(out.filePath("charts.svg")));
+  QFile svg(out.filePath("charts.svg"));
+  QVERIFY(svg.open(QIODevice::ReadOnly));
+  const QByteArray svgText = svg.readAll();
+  QVERIFY(svgText.contains("<svg"));
+  QVERIFY(svgText.contains("viewBox=\"0 0 1280 1080\""));
+  QVERIFY(svgText.contains("<path") || svgText.contains("<polyline"));
 }
 
 TrainPage* TestGuiTrain::makePage(studio::ui::MainWindow& window) {

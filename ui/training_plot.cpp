@@ -11,10 +11,12 @@
 #include <QPdfWriter>
 #include <QPushButton>
 #include <QSlider>
+#include <QSvgGenerator>
 #include <QTimer>
 #include <QVBoxLayout>
 #include <cmath>
 #include <limits>
+#include <memory>
 
 #include "class_colors.h"
 #include "run_follower.h"
@@ -156,7 +158,7 @@ TrainingPlot::TrainingPlot(QWidget* parent) : QWidget(parent), redrawTimer_(new 
   auto* fitButton = new QPushButton(tr("Fit"));
   fitButton->setToolTip(tr("Show all points again (or double-click a chart)"));
   auto* saveButton = new QPushButton(tr("Save charts…"));
-  saveButton->setToolTip(tr("PNG image or PDF (vector) of all charts"));
+  saveButton->setToolTip(tr("PNG image, or SVG / PDF (vector), of all charts"));
 
   auto* controls = new QHBoxLayout;
   controls->setContentsMargins(0, 0, 0, 0);
@@ -467,14 +469,30 @@ bool TrainingPlot::save(const QString& path) {
     tracers_[c]->setVisible(false);
     labels_[c]->setVisible(false);
   }
-  if (path.endsWith(QLatin1String(".pdf"), Qt::CaseInsensitive)) {
-    QPdfWriter writer(path);
-    writer.setResolution(72);  // one device pixel is one point
-    writer.setPageMargins(QMarginsF(0, 0, 0, 0));
-    writer.setPageSize(QPageSize(QSizeF(total), QPageSize::Point));
-    writer.setCreator(QStringLiteral("Studio"));
+  const bool pdf = path.endsWith(QLatin1String(".pdf"), Qt::CaseInsensitive);
+  const bool svg = path.endsWith(QLatin1String(".svg"), Qt::CaseInsensitive);
+  if (pdf || svg) {
+    // Vector output: every chart painted through QCustomPlot's vectorised painter.
+    std::unique_ptr<QPdfWriter> pdfWriter;
+    std::unique_ptr<QSvgGenerator> svgWriter;
+    QPaintDevice* device = nullptr;
+    if (pdf) {
+      pdfWriter = std::make_unique<QPdfWriter>(path);
+      pdfWriter->setResolution(72);  // one device pixel is one point
+      pdfWriter->setPageMargins(QMarginsF(0, 0, 0, 0));
+      pdfWriter->setPageSize(QPageSize(QSizeF(total), QPageSize::Point));
+      pdfWriter->setCreator(QStringLiteral("Studio"));
+      device = pdfWriter.get();
+    } else {
+      svgWriter = std::make_unique<QSvgGenerator>();
+      svgWriter->setFileName(path);
+      svgWriter->setSize(total);
+      svgWriter->setViewBox(QRect(QPoint(0, 0), total));
+      svgWriter->setTitle(QStringLiteral("Training charts"));
+      device = svgWriter.get();
+    }
     QCPPainter painter;
-    if (!painter.begin(&writer)) return false;
+    if (!painter.begin(device)) return false;
     painter.setMode(QCPPainter::pmVectorized);
     painter.setMode(QCPPainter::pmNoCaching);
     for (int i = 0; i < shown.size(); ++i) {
@@ -497,15 +515,17 @@ bool TrainingPlot::save(const QString& path) {
 }
 
 void TrainingPlot::saveWithDialog() {
-  // No SVG: the Qt SVG module is not part of this build; PDF keeps the charts as vectors.
   QString selected;
   const QString path = QFileDialog::getSaveFileName(this, tr("Save charts"), QStringLiteral("training.png"),
-                                                    tr("PNG image (*.png);;PDF, vector (*.pdf)"), &selected);
+                                                    tr("PNG image (*.png);;SVG, vector (*.svg);;PDF, vector (*.pdf)"), &selected);
   if (path.isEmpty()) return;
   QString target = path;
   if (!target.endsWith(QLatin1String(".png"), Qt::CaseInsensitive) &&
+      !target.endsWith(QLatin1String(".svg"), Qt::CaseInsensitive) &&
       !target.endsWith(QLatin1String(".pdf"), Qt::CaseInsensitive))
-    target += selected.contains(QLatin1String("pdf")) ? QStringLiteral(".pdf") : QStringLiteral(".png");
+    target += selected.contains(QLatin1String("svg"))   ? QStringLiteral(".svg")
+              : selected.contains(QLatin1String("pdf")) ? QStringLiteral(".pdf")
+                                                        : QStringLiteral(".png");
   if (!save(target)) QMessageBox::warning(this, tr("Save charts"), tr("Could not write %1.").arg(target));
 }
 
