@@ -22,6 +22,7 @@
 #include "eval/coco_results.h"
 #include "inspect_page.h"
 #include "prediction_viewer.h"
+#include "studio_cli.h"
 #include "test_support.h"
 
 using studio::ui::InspectPage;
@@ -380,7 +381,7 @@ void TestGuiInspect::checkpointRunsInferenceOnceThenCaches() {
   InspectPage page(document_.get());
   page.resize(1280, 760);
   page.show();
-  QCOMPARE(InspectPage::studioCliPath(), cli);
+  QCOMPARE(studio::ui::findStudioCli(), cli);
   page.setCheckpointPath(checkpoint);
   // The run's recipe is found beside the checkpoints folder.
   QCOMPARE(QFileInfo(page.recipePath()).canonicalFilePath(),

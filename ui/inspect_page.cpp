@@ -37,6 +37,7 @@
 #include "data/dataset_spec.h"
 #include "dataset_document.h"
 #include "path_field.h"
+#include "studio_cli.h"
 
 namespace studio::ui {
 
@@ -553,20 +554,8 @@ QString InspectPage::cachedResultsPath() const {
       .filePath(QStringLiteral("inspect/") + name);
 }
 
-QString InspectPage::studioCliPath() {
-  const QString fromEnv = qEnvironmentVariable("STUDIO_CLI");
-  if (!fromEnv.isEmpty()) return fromEnv;
-  const QDir appDir(QCoreApplication::applicationDirPath());
-  for (const QString& candidate : {appDir.filePath(QStringLiteral("studio-cli")),
-                                   appDir.filePath(QStringLiteral("../app/studio-cli"))}) {
-    const QFileInfo info(candidate);
-    if (info.isFile() && info.isExecutable()) return info.canonicalFilePath();
-  }
-  return QStandardPaths::findExecutable(QStringLiteral("studio-cli"));
-}
-
 void InspectPage::startInference() {
-  const QString cli = studioCliPath();
+  const QString cli = findStudioCli();
   if (cli.isEmpty()) {
     showBanner(tr("studio-cli was not found next to this program or on PATH (set STUDIO_CLI to its path)."));
     return;

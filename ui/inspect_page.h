@@ -58,9 +58,6 @@ class InspectPage : public QWidget {
   [[nodiscard]] QString recipePath() const;
   // Where the predictions of `checkpoint` on the open dataset are cached (the file may not exist).
   [[nodiscard]] QString cachedResultsPath() const;
-  // The studio-cli executable: $STUDIO_CLI, next to this program (or ../app from a build
-  // folder), else on PATH. Empty when none is found.
-  [[nodiscard]] static QString studioCliPath();
 
   [[nodiscard]] bool isBusy() const;
   [[nodiscard]] bool hasPredictions() const { return matchers_ != nullptr; }

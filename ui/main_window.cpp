@@ -9,7 +9,6 @@
 #include "dataset_page.h"
 #include "evaluate_page.h"
 #include "inspect_page.h"
-#include "placeholder_page.h"
 #include "results_page.h"
 #include "train_page.h"
 
@@ -21,6 +20,7 @@ MainWindow::MainWindow(QWidget* parent)
       stages_(new QListWidget),
       pages_(new QStackedWidget) {
   setWindowTitle(tr("Studio"));
+  pages_->setObjectName(QStringLiteral("stagePages"));
   stages_->setFixedWidth(130);
   stages_->setFrameShape(QFrame::NoFrame);
   stages_->setSpacing(2);

@@ -35,6 +35,7 @@
 #include "common/config.h"
 #include "dataset_document.h"
 #include "path_field.h"
+#include "studio_cli.h"
 #include "run_follower.h"
 #include "training_plot.h"
 
@@ -328,17 +329,6 @@ QString TrainPage::recipeFolder() {
   return {};
 }
 
-QString TrainPage::cliPath() {
-  const QString env = qEnvironmentVariable("STUDIO_CLI");
-  if (!env.isEmpty()) return env;
-  const QDir app(QCoreApplication::applicationDirPath());
-  for (const char* name : {"studio-cli", "../app/studio-cli"}) {
-    const QFileInfo info(app.filePath(QLatin1String(name)));
-    if (info.isExecutable()) return QDir::cleanPath(info.absoluteFilePath());
-  }
-  return app.filePath(QStringLiteral("studio-cli"));
-}
-
 void TrainPage::findRecipes() {
   const QSignalBlocker block(recipe_);
   recipe_->clear();
@@ -504,7 +494,7 @@ void TrainPage::queryDevices() {
   connect(devicesProcess_, &QProcess::errorOccurred, this, [this](QProcess::ProcessError error) {
     if (error == QProcess::FailedToStart) onDevicesAnswered();
   });
-  devicesProcess_->start(cliPath(), {QStringLiteral("devices"), QStringLiteral("--json")});
+  devicesProcess_->start(findStudioCli(), {QStringLiteral("devices"), QStringLiteral("--json")});
 }
 
 void TrainPage::onDevicesAnswered() {
@@ -576,9 +566,10 @@ bool TrainPage::launch(bool resume) {
     showBanner(tr("Choose an output folder for the run."));
     return false;
   }
-  const QString cli = cliPath();
-  if (!QFileInfo(cli).isExecutable()) {
-    showBanner(tr("studio-cli was not found at %1 (set STUDIO_CLI to its path).").arg(cli));
+  const QString cli = findStudioCli();
+  if (cli.isEmpty() || !QFileInfo(cli).isExecutable()) {
+    showBanner(cli.isEmpty() ? tr("studio-cli was not found next to this program or on PATH (set STUDIO_CLI to its path).")
+                             : tr("studio-cli at %1 is not an executable file (STUDIO_CLI).").arg(cli));
     return false;
   }
   const QStringList args = trainArguments(resume);

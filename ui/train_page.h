@@ -37,8 +37,6 @@ class TrainPage : public QWidget {
   explicit TrainPage(DatasetDocument* document, QWidget* parent = nullptr);
   ~TrainPage() override;
 
-  // studio-cli: $STUDIO_CLI, else next to the application binary.
-  static QString cliPath();
   // Folders searched for recipes: configs/ next to the application and up to three folders up
   // (the source tree for a build folder), then the working directory's.
   static QString recipeFolder();
