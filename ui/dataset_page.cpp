@@ -13,6 +13,7 @@
 #include "class_histogram.h"
 #include "dataset_document.h"
 #include "dataset_summary.h"
+#include "error_banner.h"
 #include "findings_view.h"
 #include "image_browser.h"
 #include "import_dialog.h"
@@ -53,13 +54,7 @@ DatasetPage::DatasetPage(DatasetDocument* document, QWidget* parent) : QWidget(p
   bar->addWidget(progress_);
   bar->addWidget(cancelButton_);
 
-  banner_ = new QLabel;
-  banner_->setWordWrap(true);
-  banner_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-  banner_->setStyleSheet(
-      QStringLiteral("QLabel { background: #fde7e9; color: #8a0014; border: 1px solid #e8a0a8; "
-                     "border-radius: 3px; padding: 6px; }"));
-  banner_->setVisible(false);
+  banner_ = makeErrorBanner();
 
   stack_ = new QStackedWidget;
   welcome_ = buildWelcome();

@@ -24,6 +24,7 @@
 #include "common/atomic_file.h"
 #include "confusion_matrix_view.h"
 #include "dataset_document.h"
+#include "error_banner.h"
 #include "evaluation_job.h"
 #include "path_field.h"
 #include "pr_curve_plot.h"
@@ -66,13 +67,7 @@ QTableWidgetItem* cell(const QString& text, Qt::Alignment alignment) {
 
 EvaluatePage::EvaluatePage(DatasetDocument* document, QWidget* parent)
     : QWidget(parent), document_(document), job_(new EvaluationJob(this)) {
-  banner_ = new QLabel;
-  banner_->setWordWrap(true);
-  banner_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-  banner_->setStyleSheet(
-      QStringLiteral("QLabel { background: #fde7e9; color: #8a0014; border: 1px solid #e8a0a8; "
-                     "border-radius: 3px; padding: 6px; }"));
-  banner_->setVisible(false);
+  banner_ = makeErrorBanner();
 
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(8, 8, 8, 8);

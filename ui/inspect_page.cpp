@@ -36,6 +36,7 @@
 #include "data/coco_io.h"
 #include "data/dataset_spec.h"
 #include "dataset_document.h"
+#include "error_banner.h"
 #include "path_field.h"
 #include "studio_cli.h"
 
@@ -172,13 +173,7 @@ bool parsesAsDatasetToken(const QString& text) {
 
 InspectPage::InspectPage(DatasetDocument* document, QWidget* parent)
     : QWidget(parent), document_(document), job_(new BackgroundJob(this)) {
-  banner_ = new QLabel;
-  banner_->setWordWrap(true);
-  banner_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-  banner_->setStyleSheet(
-      QStringLiteral("QLabel { background: #fde7e9; color: #8a0014; border: 1px solid #e8a0a8; "
-                     "border-radius: 3px; padding: 6px; }"));
-  banner_->setVisible(false);
+  banner_ = makeErrorBanner();
 
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(8, 8, 8, 8);

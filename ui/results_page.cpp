@@ -16,19 +16,10 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "error_banner.h"
 #include "results_model.h"
 
 namespace studio::ui {
-
-namespace {
-
-QString bannerStyle() {
-  return QStringLiteral(
-      "QLabel { background: #fde7e9; color: #8a0014; border: 1px solid #e8a0a8; border-radius: 3px; "
-      "padding: 6px; }");
-}
-
-}  // namespace
 
 ResultsPage::ResultsPage(QWidget* parent) : QWidget(parent), model_(new ResultsModel(this)) {
   auto* addButton = new QPushButton(style()->standardIcon(QStyle::SP_DialogOpenButton), tr("Add…"));
@@ -51,11 +42,7 @@ ResultsPage::ResultsPage(QWidget* parent) : QWidget(parent), model_(new ResultsM
   bar->addWidget(exportButton_);
   bar->addWidget(copyButton_);
 
-  banner_ = new QLabel;
-  banner_->setWordWrap(true);
-  banner_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-  banner_->setStyleSheet(bannerStyle());
-  banner_->setVisible(false);
+  banner_ = makeErrorBanner();
 
   table_ = new QTableView;
   table_->setModel(model_);

@@ -34,6 +34,7 @@
 #include "common/atomic_file.h"
 #include "common/config.h"
 #include "dataset_document.h"
+#include "error_banner.h"
 #include "path_field.h"
 #include "studio_cli.h"
 #include "run_follower.h"
@@ -264,13 +265,7 @@ QWidget* TrainPage::buildRunArea() {
   actions->addWidget(openRun);
   actions->addWidget(clearRuns);
 
-  banner_ = new QLabel;
-  banner_->setWordWrap(true);
-  banner_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-  banner_->setStyleSheet(
-      QStringLiteral("QLabel { background: #fde7e9; color: #8a0014; border: 1px solid #e8a0a8; "
-                     "border-radius: 3px; padding: 6px; }"));
-  banner_->setVisible(false);
+  banner_ = makeErrorBanner();
 
   plot_ = new TrainingPlot;
   log_ = new QPlainTextEdit;
