@@ -37,6 +37,8 @@
 #include "data/dataset_spec.h"
 #include "dataset_document.h"
 #include "error_banner.h"
+#include "inference_process.h"
+#include "inspect_image_model.h"
 #include "path_field.h"
 #include "studio_cli.h"
 
@@ -44,104 +46,6 @@ namespace studio::ui {
 
 using GroundTruthMode = PredictionViewer::GroundTruthMode;
 using Style = PredictionViewer::Style;
-
-// The image list: one row per image, in the order the page sorted them. Reads the page's
-// per-image matches; the page resets it after every re-match.
-class InspectImageModel : public QAbstractTableModel {
- public:
-  enum Column { Image, Detections, TruePositives, FalsePositives, Missed, Quality, ColumnCount };
-
-  explicit InspectImageModel(QObject* parent) : QAbstractTableModel(parent) {}
-
-  void set(const studio::Dataset* gt, const std::vector<studio::ImageMatch>* matches,
-           std::vector<int> order) {
-    beginResetModel();
-    gt_ = gt;
-    matches_ = matches;
-    order_ = std::move(order);
-    endResetModel();
-  }
-  [[nodiscard]] int imageIndexAt(int row) const {
-    return row >= 0 && row < int(order_.size()) ? order_[std::size_t(row)] : -1;
-  }
-  [[nodiscard]] int rowOf(int imageIndex) const {
-    const auto it = std::find(order_.begin(), order_.end(), imageIndex);
-    return it == order_.end() ? -1 : int(it - order_.begin());
-  }
-
-  int rowCount(const QModelIndex& parent) const override { return parent.isValid() ? 0 : int(order_.size()); }
-  int columnCount(const QModelIndex& parent) const override { return parent.isValid() ? 0 : ColumnCount; }
-
-  QVariant data(const QModelIndex& index, int role) const override {
-    if (!index.isValid() || !gt_ || !matches_) return {};
-    const auto image = std::size_t(order_[std::size_t(index.row())]);
-    const studio::ImageMatch& m = (*matches_)[image];
-    if (role == Qt::DisplayRole) {
-      switch (index.column()) {
-        case Image:
-          return QString::fromStdString(gt_->images[image].file_name);
-        case Detections:
-          return int(m.predictions.size());
-        case TruePositives:
-          return m.true_positives;
-        case FalsePositives:
-          return m.false_positives;
-        case Missed:
-          return m.missed_count();
-        case Quality:
-          return QString::number(m.quality(), 'f', 2);
-      }
-    } else if (role == Qt::TextAlignmentRole) {
-      return index.column() == Image ? int(Qt::AlignLeft | Qt::AlignVCenter)
-                                     : int(Qt::AlignRight | Qt::AlignVCenter);
-    } else if (role == Qt::ForegroundRole) {
-      if (index.column() == FalsePositives && m.false_positives > 0) return QColor(200, 30, 30);
-      if (index.column() == Missed && m.missed_count() > 0) return QColor(200, 110, 0);
-    } else if (role == Qt::ToolTipRole && index.column() == Image) {
-      return QString::fromStdString(gt_->images[image].file_name);
-    }
-    return {};
-  }
-
-  QVariant headerData(int section, Qt::Orientation orientation, int role) const override {
-    if (orientation != Qt::Horizontal) return {};
-    if (role == Qt::DisplayRole) {
-      switch (section) {
-        case Image:
-          return QObject::tr("Image");
-        case Detections:
-          return QObject::tr("Shown");
-        case TruePositives:
-          return QObject::tr("TP");
-        case FalsePositives:
-          return QObject::tr("FP");
-        case Missed:
-          return QObject::tr("Missed");
-        case Quality:
-          return QObject::tr("F1");
-      }
-    } else if (role == Qt::ToolTipRole) {
-      switch (section) {
-        case Detections:
-          return QObject::tr("Predictions at or above the score threshold");
-        case TruePositives:
-          return QObject::tr("True positives at IoU 0.5");
-        case FalsePositives:
-          return QObject::tr("False positives: duplicates, wrong class or background");
-        case Missed:
-          return QObject::tr("Objects no prediction found");
-        case Quality:
-          return QObject::tr("2·TP / (2·TP + FP + missed) at the threshold; 1 when there is nothing to find");
-      }
-    }
-    return {};
-  }
-
- private:
-  const studio::Dataset* gt_ = nullptr;
-  const std::vector<studio::ImageMatch>* matches_ = nullptr;
-  std::vector<int> order_;
-};
 
 namespace {
 
@@ -172,7 +76,10 @@ bool parsesAsDatasetToken(const QString& text) {
 }  // namespace
 
 InspectPage::InspectPage(DatasetDocument* document, QWidget* parent)
-    : QWidget(parent), document_(document), job_(new BackgroundJob(this)) {
+    : QWidget(parent),
+      document_(document),
+      job_(new BackgroundJob(this)),
+      inference_(new InferenceProcess(this)) {
   banner_ = makeErrorBanner();
 
   auto* layout = new QVBoxLayout(this);
@@ -183,10 +90,26 @@ InspectPage::InspectPage(DatasetDocument* document, QWidget* parent)
 
   connect(document_, &DatasetDocument::datasetChanged, this, &InspectPage::onDatasetChanged);
   connect(document_, &DatasetDocument::busyChanged, this, &InspectPage::updateInputs);
-  connect(job_, &BackgroundJob::progress, this, [this](qint64 done, qint64 total, const QString& stage) {
+  const auto showProgress = [this](qint64 done, qint64 total, const QString& stage) {
     if (!stage.isEmpty()) stage_->setText(stage);
     progress_->setRange(0, total > 0 ? 1000 : 0);
     if (total > 0) progress_->setValue(int(1000 * done / total));
+  };
+  connect(job_, &BackgroundJob::progress, this, showProgress);
+  connect(inference_, &InferenceProcess::progress, this, showProgress);
+  connect(inference_, &InferenceProcess::failed, this, [this](const QString& message) {
+    setBusy(false);
+    showBanner(message);
+    emit inferenceFinished(false);
+  });
+  connect(inference_, &InferenceProcess::cancelled, this, [this] {
+    setBusy(false);
+    emit inferenceFinished(false);
+  });
+  connect(inference_, &InferenceProcess::succeeded, this, [this](const QString& target) {
+    setBusy(false);
+    emit inferenceFinished(true);
+    loadResultsFile(target, QFileInfo(checkpointField_->path()).fileName());
   });
   connect(job_, &BackgroundJob::failed, this, [this](const QString& message) {
     setBusy(false);
@@ -202,13 +125,7 @@ InspectPage::InspectPage(DatasetDocument* document, QWidget* parent)
   setBusy(false);
 }
 
-InspectPage::~InspectPage() {
-  if (process_ && process_->state() != QProcess::NotRunning) {
-    process_->disconnect(this);
-    process_->kill();
-    process_->waitForFinished(3000);
-  }
-}
+InspectPage::~InspectPage() = default;
 
 QWidget* InspectPage::buildInputs() {
   groundTruth_ = new QLabel;
@@ -439,10 +356,12 @@ void InspectPage::setRecipePath(const QString& path) { recipeField_->setPath(pat
 
 QString InspectPage::recipePath() const { return recipeField_->path(); }
 
+QStringList InspectPage::lastInferenceArguments() const { return inference_->lastArguments(); }
+
 QString InspectPage::errorText() const { return banner_->isHidden() ? QString() : banner_->text(); }
 
 bool InspectPage::isBusy() const {
-  return job_->isRunning() || (process_ && process_->state() != QProcess::NotRunning);
+  return job_->isRunning() || inference_->isRunning();
 }
 
 void InspectPage::showBanner(const QString& message) {
@@ -516,12 +435,7 @@ void InspectPage::load() {
 }
 
 void InspectPage::cancel() {
-  if (process_ && process_->state() != QProcess::NotRunning) {
-    // Inference has nothing to save: stopping it at once is fine.
-    cancelRequested_ = true;
-    process_->kill();
-    return;
-  }
+  if (inference_->isRunning()) return inference_->cancel();
   job_->cancel();
 }
 
@@ -555,13 +469,12 @@ void InspectPage::startInference() {
     showBanner(tr("studio-cli was not found next to this program or on PATH (set STUDIO_CLI to its path)."));
     return;
   }
-  inferenceTarget_ = cachedResultsPath();
-  const QDir cacheDir = QFileInfo(inferenceTarget_).absoluteDir();
+  const QString target = cachedResultsPath();
+  const QDir cacheDir = QFileInfo(target).absoluteDir();
   if (!QDir().mkpath(cacheDir.absolutePath())) {
     showBanner(tr("Cannot create the folder %1 for the predictions.").arg(cacheDir.absolutePath()));
     return;
   }
-  inferenceTemp_ = inferenceTarget_ + QStringLiteral(".part");
 
   QStringList args{QStringLiteral("infer"), QStringLiteral("--config"), recipeField_->path(),
                    QStringLiteral("--weights"), checkpointField_->path()};
@@ -572,7 +485,7 @@ void InspectPage::startInference() {
     args << document_->description();
   } else {
     const QString gtPath =
-        cacheDir.filePath(QFileInfo(inferenceTarget_).completeBaseName() + QStringLiteral("-gt.json"));
+        cacheDir.filePath(QFileInfo(target).completeBaseName() + QStringLiteral("-gt.json"));
     try {
       studio::write_coco(ds, gtPath.toStdString());
     } catch (const std::exception& e) {
@@ -582,76 +495,9 @@ void InspectPage::startInference() {
     args << QStringLiteral("--coco") << gtPath << QStringLiteral("--images")
          << QString::fromStdString(ds.image_root);
   }
-  args << QStringLiteral("--out") << inferenceTemp_;
-  lastArguments_ = args;
-
-  if (!process_) {
-    process_ = new QProcess(this);
-    connect(process_, &QProcess::readyReadStandardError, this, &InspectPage::onInferenceOutput);
-    connect(process_, &QProcess::readyReadStandardOutput, this, &InspectPage::onInferenceOutput);
-    connect(process_, &QProcess::finished, this, &InspectPage::onInferenceFinished);
-    connect(process_, &QProcess::errorOccurred, this, [this](QProcess::ProcessError error) {
-      if (error != QProcess::FailedToStart) return;
-      setBusy(false);
-      showBanner(tr("Could not start %1: %2").arg(process_->program(), process_->errorString()));
-      emit inferenceFinished(false);
-    });
-  }
-  processOutput_.clear();
-  QFile::remove(inferenceTemp_);
   setBusy(true, tr("Starting studio-cli infer…"));
-  process_->start(cli, args);
+  inference_->start(cli, args, target);
   updateInputs();
-}
-
-void InspectPage::onInferenceOutput() {
-  const QString text =
-      QString::fromLocal8Bit(process_->readAllStandardError() + process_->readAllStandardOutput());
-  processOutput_ += text;
-  if (processOutput_.size() > 8000) processOutput_ = processOutput_.right(8000);
-  // terminal_progress() off a terminal: "stage: done/total" lines.
-  static const QRegularExpression progressLine(QStringLiteral("^(.+): (\\d+)/(\\d+)\\s*$"));
-  const QStringList lines = text.split(QRegularExpression(QStringLiteral("[\r\n]")), Qt::SkipEmptyParts);
-  for (const QString& line : lines) {
-    const auto m = progressLine.match(line);
-    if (!m.hasMatch()) continue;
-    const qint64 done = m.captured(2).toLongLong(), total = m.captured(3).toLongLong();
-    stage_->setText(m.captured(1));
-    progress_->setRange(0, total > 0 ? 1000 : 0);
-    if (total > 0) progress_->setValue(int(1000 * done / total));
-  }
-}
-
-void InspectPage::onInferenceFinished(int exitCode, QProcess::ExitStatus status) {
-  onInferenceOutput();
-  setBusy(false);
-  const bool cancelled = std::exchange(cancelRequested_, false);
-  if (status != QProcess::NormalExit) {
-    QFile::remove(inferenceTemp_);
-    if (!cancelled)
-      showBanner(tr("studio-cli infer stopped before it finished (%1):\n%2")
-                     .arg(process_->errorString(), processOutput_.trimmed().right(1500)));
-    emit inferenceFinished(false);
-    return;
-  }
-  if (exitCode != 0 || !QFileInfo(inferenceTemp_).isFile()) {
-    QFile::remove(inferenceTemp_);
-    // The last lines: where studio-cli says what went wrong.
-    const QStringList lines = processOutput_.trimmed().split('\n');
-    const QString tail = lines.mid(std::max<qsizetype>(0, lines.size() - 12)).join('\n');
-    showBanner(tr("studio-cli infer failed (exit code %1):\n%2").arg(exitCode).arg(tail));
-    emit inferenceFinished(false);
-    return;
-  }
-  // Into the cache only once complete: a cancelled or failed run never leaves a partial file there.
-  QFile::remove(inferenceTarget_);
-  if (!QFile::rename(inferenceTemp_, inferenceTarget_)) {
-    showBanner(tr("Could not move the predictions to %1.").arg(inferenceTarget_));
-    emit inferenceFinished(false);
-    return;
-  }
-  emit inferenceFinished(true);
-  loadResultsFile(inferenceTarget_, QFileInfo(checkpointField_->path()).fileName());
 }
 
 void InspectPage::loadResultsFile(const QString& path, const QString& origin) {

@@ -6,7 +6,6 @@
 // show true positives, false positives and missed objects; the score threshold and the class
 // filter re-match all images at once (the IoUs are cached), and the image list can be sorted
 // by most errors or lowest per-image F1.
-#include <QProcess>
 #include <QWidget>
 #include <cstdint>
 #include <memory>
@@ -29,6 +28,7 @@ namespace studio::ui {
 
 class BackgroundJob;
 class DatasetDocument;
+class InferenceProcess;
 class InspectImageModel;
 class PathField;
 
@@ -63,7 +63,7 @@ class InspectPage : public QWidget {
   [[nodiscard]] bool hasPredictions() const { return matchers_ != nullptr; }
   [[nodiscard]] QString errorText() const;
   // The command line of the last inference started (for the log and tests).
-  [[nodiscard]] QStringList lastInferenceArguments() const { return lastArguments_; }
+  [[nodiscard]] QStringList lastInferenceArguments() const;
 
   // View.
   void setScoreThreshold(double threshold);  // rounded to the slider's 0.01 steps
@@ -109,8 +109,6 @@ class InspectPage : public QWidget {
   void setBusy(bool busy, const QString& stage = {});
   void loadResultsFile(const QString& path, const QString& origin);
   void startInference();
-  void onInferenceOutput();
-  void onInferenceFinished(int exitCode, QProcess::ExitStatus status);
   void clearPredictions();
   void rematch();
   void resort();
@@ -123,12 +121,7 @@ class InspectPage : public QWidget {
 
   DatasetDocument* document_;
   BackgroundJob* job_;
-  QProcess* process_ = nullptr;
-  bool cancelRequested_ = false;
-  QString processOutput_;  // the last lines studio-cli wrote, for error messages
-  QString inferenceTarget_;
-  QString inferenceTemp_;
-  QStringList lastArguments_;
+  InferenceProcess* inference_;
 
   // What the predictions were matched against: a copy of the open dataset taken when loading,
   // so the matchers' annotation indices stay valid whatever the Dataset page does meanwhile.
