@@ -17,7 +17,7 @@ class InferenceProcess : public QObject {
   explicit InferenceProcess(QObject* parent = nullptr);
   ~InferenceProcess() override;  // kills a running process
 
-  // Runs `cli args... --out <target>.part`; false (and failed() emitted) when it cannot start.
+  // Runs `cli args... --out <target>.part`; failed() is emitted when it cannot start.
   void start(const QString& cli, QStringList args, const QString& target);
   // Kills the process: inference has nothing to save. Emits cancelled(), not failed().
   void cancel();

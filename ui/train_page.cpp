@@ -36,8 +36,8 @@
 #include "dataset_document.h"
 #include "error_banner.h"
 #include "path_field.h"
-#include "studio_cli.h"
 #include "run_follower.h"
+#include "studio_cli.h"
 #include "training_plot.h"
 
 namespace studio::ui {
