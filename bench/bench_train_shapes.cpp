@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
     }
   }
   try {
+    keep_freed_tensor_memory();
     threads = set_torch_threads(threads);
     fs::remove_all(out);
     auto make = [&](const std::string& name, int n, std::uint64_t seed) {

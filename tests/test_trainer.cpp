@@ -14,6 +14,7 @@
 #include "common/error.h"
 #include "data/shapes_generator.h"
 #include "engine/checkpoint.h"
+#include "engine/device.h"
 #include "engine/events.h"
 #include "engine/inference.h"
 #include "engine/lr_schedule.h"
@@ -107,7 +108,11 @@ class TestTrainer : public QObject {
   Q_OBJECT
 
  private slots:
-  void initTestCase() { at::set_num_threads(1); }
+  void initTestCase() {
+    // glibc accepts both settings (the trainer runs below use them, as studio-cli does).
+    QVERIFY(keep_freed_tensor_memory());
+    at::set_num_threads(1);
+  }
 
   void step_schedule_with_warmup() {
     LrScheduleOptions o;

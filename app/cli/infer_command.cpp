@@ -32,6 +32,7 @@ struct InferOptions {
 };
 
 int run_infer(const InferOptions& o) {
+  keep_freed_tensor_memory();
   set_torch_threads(o.threads);
   Config recipe = Config::load(o.config, o.overrides);
   // The checkpoint knows the classes the model was trained on (and so num_classes).

@@ -182,6 +182,7 @@ int run_worker(const TrainOptions& o, const DistEnv& env) {
   int threads = o.threads;
   if (threads <= 0 && env.distributed())
     threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / std::max(1, env.local_world_size));
+  keep_freed_tensor_memory();
   threads = set_torch_threads(threads);
   Config recipe = Config::load(o.config, o.overrides);
   const std::string out = default_out(o);

@@ -2,6 +2,10 @@
 
 #include <thread>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "common/error.h"
 
 namespace studio {
@@ -36,6 +40,18 @@ int set_torch_threads(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(threads);
   return threads;
+}
+
+bool keep_freed_tensor_memory() {
+#if defined(__GLIBC__)
+  // Setting either turns glibc's dynamic threshold off, so both are set; 32 MiB is the
+  // ceiling glibc accepts for the mmap threshold on 64-bit.
+  const bool mmap_ok = mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1;
+  const bool trim_ok = mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1;
+  return mmap_ok && trim_ok;
+#else
+  return false;
+#endif
 }
 
 }  // namespace studio
