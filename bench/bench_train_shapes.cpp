@@ -2,7 +2,7 @@
 // configs/solov2_r18_fpn_shapes_cpu.yaml on them (data paths overridden) and prints mask AP, box AP,
 // wall time and training images/s. The target: mask AP >= 0.5 within 15 minutes on a 2-core CPU.
 //   bench_train_shapes [--config configs/solov2_r18_fpn_shapes_cpu.yaml] [--out /tmp/bench_train_shapes]
-//                      [--train-images 400] [--val-images 50] [--threads 0] [-o key=value ...]
+//                      [--train-images 2500] [--val-images 50] [--threads 0] [-o key=value ...]
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 
 int main(int argc, char** argv) {
   std::string config = "configs/solov2_r18_fpn_shapes_cpu.yaml", out = "/tmp/bench_train_shapes";
-  int train_images = 400, val_images = 50, threads = 0;
+  int train_images = 2500, val_images = 50, threads = 0;
   std::vector<std::string> overrides;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];

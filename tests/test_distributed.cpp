@@ -107,7 +107,7 @@ Config tiny_recipe(const std::vector<std::string>& overrides) {
 model:
   backbone: {norm: gn}
   neck: {out_channels: 16}
-  head: {feat_channels: 16, kernel_out_channels: 16, norm_groups: 8, num_grids: [8, 6, 4, 3, 2],
+  head: {stacked_convs: 2, feat_channels: 16, kernel_out_channels: 16, norm_groups: 8, num_grids: [8, 6, 4, 3, 2],
          mask_feature: {channels: 16}}
 data:
   input: {short_side: [64], long_side: 64}
@@ -116,6 +116,7 @@ data:
 train:
   batch_size: 4
   epochs: 1
+  optimizer: {lr: 0.0015}
   schedule: {warmup_iters: 2}
   eval_interval: 1
   log_interval: 1

@@ -292,8 +292,9 @@ class TestSolov2 : public QObject {
     std::map<std::string, std::vector<int64_t>> params;
     for (const auto& p : model->named_parameters()) params[p.key()] = p.value().sizes().vec();
     QCOMPARE(params["head.kernel_convs.0.conv.weight"], (std::vector<int64_t>{64, 66, 3, 3}));
-    QCOMPARE(params["head.kernel_convs.1.conv.weight"], (std::vector<int64_t>{64, 64, 3, 3}));
-    QVERIFY(!params.count("head.kernel_convs.2.conv.weight"));
+    QCOMPARE(params["head.kernel_convs.3.conv.weight"], (std::vector<int64_t>{64, 64, 3, 3}));
+    QCOMPARE(params["head.cate_convs.3.conv.weight"], (std::vector<int64_t>{64, 64, 3, 3}));
+    QVERIFY(!params.count("head.kernel_convs.4.conv.weight"));
     QCOMPARE(params["head.solo_cate.weight"], (std::vector<int64_t>{5, 64, 3, 3}));
     QCOMPARE(params["head.solo_kernel.weight"], (std::vector<int64_t>{64, 64, 3, 3}));
     QCOMPARE(params["mask_feat_head.convs_all_levels.3.conv0.conv.weight"], (std::vector<int64_t>{64, 66, 3, 3}));
