@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <torch/torch.h>
 #include <yaml-cpp/yaml.h>
@@ -43,6 +44,7 @@ data:
 train:
   batch_size: 2
   epochs: 2
+  amp: false
   optimizer: {lr: 0.0015}
   schedule: {warmup_iters: 2}
   eval_interval: 1
@@ -92,6 +94,12 @@ void sgd_step(Small& m, torch::optim::SGD& opt, const torch::Tensor& x) {
   m.forward(x).pow(2).sum().backward();
   opt.step();
 }
+
+// Records every step's total loss.
+struct LossRecorder : TrainHook {
+  void after_step(Trainer&, const StepReport& r) override { losses.push_back(r.loss); }
+  std::vector<double> losses;
+};
 
 // Sets the cancel flag once `iter` iterations are done.
 struct CancelAt : TrainHook {
@@ -365,6 +373,37 @@ class TestTrainer : public QObject {
     }
     QCOMPARE(starts, 2);
     QCOMPARE(cancelled, 1);
+  }
+
+  // train.amp on the CPU: bfloat16 autocast. The first step's loss (same seed, same weights, same
+  // batch) moves by bf16 rounding only, and it moves: the convolutions did run in bf16.
+  void cpu_amp_is_bfloat16() {
+    QTemporaryDir dir;
+    const std::string root = dir.path().toStdString();
+    auto train = shapes(root + "/train", 4, 5);
+    std::map<std::string, std::vector<double>> losses;
+    for (const std::string amp : {"false", "true", "auto"}) {
+      TrainerSetup s;
+      s.run_dir = root + "/" + amp;
+      s.train = train;
+      Trainer t(tiny_recipe({"train.amp=" + amp, "train.epochs=1"}), s);
+      const AmpMode expected = amp == "true" || (amp == "auto" && cpu_has_native_bf16()) ? AmpMode::CpuBf16 : AmpMode::Off;
+      QVERIFY2(t.amp() == expected, amp.c_str());
+      auto rec = std::make_shared<LossRecorder>();
+      t.add_hook(rec);
+      QVERIFY(t.train());
+      QCOMPARE(rec->losses.size(), std::size_t(2));
+      losses[amp] = rec->losses;
+    }
+    const double f32 = losses["false"][0], bf16 = losses["true"][0];
+    QVERIFY2(std::isfinite(bf16) && std::abs(bf16 - f32) < 0.03 * f32,
+             (std::to_string(bf16) + " vs " + std::to_string(f32)).c_str());
+    QVERIFY(bf16 != f32);
+    QCOMPARE(losses["auto"][0], cpu_has_native_bf16() ? bf16 : f32);
+    TrainerSetup bad;
+    bad.run_dir = root + "/bad";
+    bad.train = train;
+    STUDIO_EXPECT_ERROR(Trainer(tiny_recipe({"train.amp=maybe"}), bad), "train.amp", "false, true, auto");
   }
 
   void event_json_line() {

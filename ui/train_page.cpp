@@ -165,7 +165,8 @@ QWidget* TrainPage::buildForm() {
   processes_->setRange(1, 8);
   processesLabel_ = new QLabel(tr("Processes"));
   amp_ = new QCheckBox(tr("Mixed precision (AMP)"));
-  amp_->setToolTip(tr("Autocast and loss scaling on CUDA"));
+  amp_->setToolTip(tr("--amp: float16 autocast with loss scaling on CUDA, bfloat16 autocast on the CPU (fast on "
+                      "CPUs with AVX512-BF16 or AMX). Unchecked, the recipe's train.amp applies"));
   extra_ = new QLineEdit;
   extra_->setPlaceholderText(tr("key=value; key=value"));
   extra_->setToolTip(tr("More recipe overrides, e.g. train.log_interval=5; train.eval_interval=2"));
@@ -412,7 +413,7 @@ QStringList TrainPage::trainArguments(bool resume) const {
   const QString device = device_->currentData().toString();
   args << QStringLiteral("--device") << device;
   if (processes_->value() > 1) args << QStringLiteral("--nproc") << QString::number(processes_->value());
-  if (device != QLatin1String("cpu") && amp_->isChecked()) args << QStringLiteral("--amp");
+  if (amp_->isChecked()) args << QStringLiteral("--amp");
   if (resume) args << QStringLiteral("--resume");
   return args;
 }
@@ -448,7 +449,6 @@ void TrainPage::onDeviceChanged() {
   const bool cpu = device_->currentData().toString() == QLatin1String("cpu");
   processesLabel_->setText(cpu ? tr("CPU processes") : tr("GPUs"));
   processes_->setMaximum(cpu ? 8 : std::max(1, std::min<int>(8, int(gpuNames_.size()))));
-  amp_->setEnabled(!cpu);
   scheduleResolve();
 }
 

@@ -7,6 +7,9 @@
 #include <map>
 #include <sstream>
 
+#include <ATen/autocast_mode.h>
+#include <torch/version.h>
+
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "engine/inference.h"
@@ -16,10 +19,8 @@
 #include "modeling/model_factory.h"
 
 #ifdef STUDIO_HAS_CUDA
-#include <ATen/autocast_mode.h>
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAFunctions.h>
-#include <torch/version.h>
 #endif
 
 namespace studio {
@@ -44,35 +45,41 @@ std::string scientific(double v) {
   return buf;
 }
 
-// CUDA autocast for the forward pass (--amp); a no-op without CUDA.
+// Autocast for the forward pass: float16 on CUDA (with loss scaling in step()), bfloat16 on the
+// CPU (float's exponent range, so no scaling; oneDNN runs the convolutions in bf16 where the CPU
+// has AVX512-BF16 or AMX).
 class AutocastScope {
  public:
-  explicit AutocastScope(bool on) : on_(on) {
-#ifdef STUDIO_HAS_CUDA
+  explicit AutocastScope(AmpMode mode) : type_(mode == AmpMode::CpuBf16 ? at::kCPU : at::kCUDA), on_(mode != AmpMode::Off) {
     if (!on_) return;
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    at::autocast::set_autocast_enabled(at::kCUDA, true);
+    if (type_ == at::kCPU) at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);
+    at::autocast::set_autocast_enabled(type_, true);
 #else
-    at::autocast::set_enabled(true);
+    if (type_ == at::kCPU) {
+      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+      at::autocast::set_cpu_enabled(true);
+    } else {
+      at::autocast::set_enabled(true);
+    }
 #endif
     at::autocast::increment_nesting();
-#endif
   }
   ~AutocastScope() {
-#ifdef STUDIO_HAS_CUDA
     if (!on_) return;
     if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    at::autocast::set_autocast_enabled(at::kCUDA, false);
+    at::autocast::set_autocast_enabled(type_, false);
 #else
-    at::autocast::set_enabled(false);
-#endif
+    if (type_ == at::kCPU) at::autocast::set_cpu_enabled(false);
+    else at::autocast::set_enabled(false);
 #endif
   }
   AutocastScope(const AutocastScope&) = delete;
   AutocastScope& operator=(const AutocastScope&) = delete;
 
  private:
+  at::DeviceType type_;
   bool on_;
 };
 
@@ -251,9 +258,19 @@ void check_run_folder(const std::string& run_dir, bool resume) {
     throw Error(run_dir + ": this run folder already has checkpoints; resume it (--resume) or choose another (--out)");
 }
 
+bool cpu_has_native_bf16() {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+  return __builtin_cpu_supports("avx512bf16") != 0 || __builtin_cpu_supports("amx-bf16") != 0;
+#elif defined(__x86_64__) && defined(__clang__)
+  return __builtin_cpu_supports("avx512bf16") != 0;
+#else
+  return false;  // aarch64 and others: not probed
+#endif
+}
+
 TrainerOptions trainer_options_from_config(const ConfigNode& train) {
   train.allow({"batch_size", "reference_batch", "epochs", "optimizer", "schedule", "grad_clip", "eval_interval",
-               "checkpoint_interval", "log_interval", "seed"});
+               "checkpoint_interval", "log_interval", "seed", "amp"});
   TrainerOptions o;
   o.batch_size = train.get_int("batch_size", o.batch_size);
   o.reference_batch = train.get_int("reference_batch", o.reference_batch);
@@ -274,6 +291,8 @@ TrainerOptions trainer_options_from_config(const ConfigNode& train) {
   o.checkpoint_interval = train.get_int("checkpoint_interval", o.checkpoint_interval);
   o.log_interval = train.get_int("log_interval", o.log_interval);
   o.seed = static_cast<std::uint64_t>(train.get_int("seed", 0));
+  const std::string amp = train.get_choice("amp", {"false", "true", "auto"}, "false");
+  o.amp = amp == "true" ? AmpSetting::On : amp == "auto" ? AmpSetting::Auto : AmpSetting::Off;
   auto positive = [&](const char* key, double v) {
     if (!(v > 0)) throw Error(train.where(key) + ": expected a number > 0");
   };
@@ -300,15 +319,20 @@ Trainer::Trainer(Config recipe, TrainerSetup setup) : config_(std::move(recipe))
     setup_.rank = setup_.dist->rank();
     setup_.world_size = setup_.dist->world_size();
   }
-  if (setup_.amp) {
+  const AmpSetting amp = setup_.amp ? AmpSetting::On : options_.amp;
+  if (amp == AmpSetting::On || (amp == AmpSetting::Auto && (setup_.device.is_cuda() || cpu_has_native_bf16()))) {
+    if (setup_.device.is_cuda()) {
 #ifdef STUDIO_HAS_CUDA
-    if (!setup_.device.is_cuda())
-      throw Error("--amp (mixed precision) needs a CUDA device; the device is " + setup_.device.str() +
-                  " (use --device cuda or leave --amp out)");
+      amp_ = AmpMode::CudaFp16;
 #else
-    throw Error("--amp (mixed precision) needs a CUDA device, and this build's LibTorch has no CUDA "
-                "(leave --amp out on the CPU)");
+      throw Error("--amp on " + setup_.device.str() + ": this build's LibTorch has no CUDA");
 #endif
+    } else if (setup_.device.is_cpu()) {
+      amp_ = AmpMode::CpuBf16;
+    } else {
+      throw Error(std::string(setup_.amp ? "--amp" : config_.at("train").where("amp")) +
+                  ": mixed precision runs on CUDA (float16) or the CPU (bfloat16), not on " + setup_.device.str());
+    }
   }
 
   check_run_folder(setup_.run_dir, setup_.resume);
@@ -318,6 +342,15 @@ Trainer::Trainer(Config recipe, TrainerSetup setup) : config_(std::move(recipe))
   if (setup_.resume && is_main())
     discarded_events = truncate_events(setup_.run_dir, read_checkpoint_info(last).state.iter);
   log_ = std::make_unique<RunLog>(setup_.run_dir, is_main());
+  if (amp_ == AmpMode::CpuBf16)
+    log_->log(std::string("mixed precision: bfloat16 autocast on the CPU") +
+              (cpu_has_native_bf16() ? ""
+                                     : " (this CPU has neither AVX512-BF16 nor AMX: bf16 is emulated and likely "
+                                       "slower than float; set train.amp: auto or false)"));
+  else if (amp == AmpSetting::Auto && setup_.device.is_cpu())
+    log_->log("train.amp auto: float, this CPU has neither AVX512-BF16 nor AMX");
+  else if (amp_ == AmpMode::CudaFp16)
+    log_->log("mixed precision: float16 autocast with dynamic loss scaling on " + setup_.device.str());
   if (setup_.autoscale_lr) {
     const double factor = static_cast<double>(setup_.world_size * options_.batch_size) / options_.reference_batch;
     log_->log("--autoscale-lr: lr " + scientific(options_.lr) + " x (" + std::to_string(setup_.world_size) +
@@ -513,7 +546,7 @@ void Trainer::run_step(Batch& batch, double data_time) {
 
   LossTerms terms;
   {
-    AutocastScope autocast(setup_.amp);
+    AutocastScope autocast(amp_);
     terms = model_->losses(images, targets);
   }
   if (terms.empty()) throw Error("the model returned no loss terms");
@@ -533,7 +566,7 @@ void Trainer::run_step(Batch& batch, double data_time) {
   }
   const auto acc = values[0].accessor<double, 1>();
   const double loss_value = acc[static_cast<std::int64_t>(terms.size())];
-  if (!std::isfinite(loss_value) && !setup_.amp) {
+  if (!std::isfinite(loss_value) && amp_ != AmpMode::CudaFp16) {
     std::string parts;
     for (std::size_t i = 0; i < terms.size(); ++i)
       parts += " " + terms[i].first + "=" + std::to_string(acc[static_cast<std::int64_t>(i)]);
@@ -541,11 +574,11 @@ void Trainer::run_step(Batch& batch, double data_time) {
                 "," + parts + "): lower train.optimizer.lr, lengthen the warmup or set train.grad_clip");
   }
   optimizer_->zero_grad();
-  (setup_.amp ? loss * loss_scale_ : loss).backward();
+  (amp_ == AmpMode::CudaFp16 ? loss * loss_scale_ : loss).backward();
   if (DistContext* d = dist()) all_reduce_gradients(*d, model_->parameters());
   for (auto& h : hooks_) h->after_backward(*this);
   bool skipped = false;
-  if (setup_.amp) {
+  if (amp_ == AmpMode::CudaFp16) {
     // Dynamic loss scaling (PyTorch's GradScaler, which LibTorch 1.13's C++ API lacks): unscale,
     // skip the step and halve the scale on inf/NaN (the same on every rank: the gradients were
     // averaged), double it after 2000 finite steps.

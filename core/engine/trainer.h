@@ -41,6 +41,15 @@
 
 namespace studio {
 
+// Mixed precision: float16 autocast with dynamic loss scaling on CUDA, bfloat16 autocast on the CPU.
+enum class AmpMode { Off, CudaFp16, CpuBf16 };
+// train.amp: false | true | auto (on CUDA, and on a CPU with native bf16; off on other CPUs,
+// where bf16 is emulated and slower than float).
+enum class AmpSetting { Off, On, Auto };
+
+// Whether this CPU computes bf16 natively (AVX512-BF16 or AMX-BF16), where CPU autocast pays.
+[[nodiscard]] bool cpu_has_native_bf16();
+
 // The recipe's `train:` section.
 struct TrainerOptions {
   int batch_size = 2;          // per device
@@ -57,6 +66,7 @@ struct TrainerOptions {
   int checkpoint_interval = 1; // epochs (epoch_<k>.pt); last.pt is written every epoch
   int log_interval = 50;       // iterations between train events / log lines
   std::uint64_t seed = 0;
+  AmpSetting amp = AmpSetting::Off;  // train.amp; --amp turns it on
 };
 // Refuses a new run into a folder that already has checkpoints/last.pt, and a resume without one
 // (studio::Error naming the folder and --resume / --out). Called before any dataset is read.
@@ -107,7 +117,7 @@ struct TrainerSetup {
   // same recipe and datasets; rank 0's parameters are broadcast before the first step.
   std::shared_ptr<DistContext> dist;
   bool autoscale_lr = false;  // lr x (world_size x batch_size) / reference_batch (linear scaling rule)
-  bool amp = false;           // CUDA mixed precision (autocast + dynamic loss scaling); error elsewhere
+  bool amp = false;           // --amp: mixed precision, as train.amp: true (either turns it on)
   // Set to stop: last.pt is written, train() returns. Data-parallel: any rank's flag stops all
   // ranks at the same iteration.
   const std::atomic<bool>* cancel = nullptr;
@@ -145,6 +155,7 @@ class Trainer {
   [[nodiscard]] const TrainState& state() const { return state_; }
   [[nodiscard]] TrainState& state() { return state_; }
   [[nodiscard]] const TrainerOptions& options() const { return options_; }
+  [[nodiscard]] AmpMode amp() const { return amp_; }
   [[nodiscard]] const Config& config() const { return config_; }
   [[nodiscard]] RunLog& run_log() { return *log_; }
   [[nodiscard]] const LrSchedule& schedule() const { return *schedule_; }
@@ -183,7 +194,8 @@ class Trainer {
   double smoothed_iter_s_ = 0;  // exponential moving average of the iteration time
   double total_images_ = 0, total_time_ = 0;  // this process's training throughput (metrics meta)
   std::int64_t iter_offset_ = 0;  // state_.iter minus the schedule's iteration (resume with another layout)
-  double loss_scale_ = 65536;     // AMP's dynamic loss scale
+  AmpMode amp_ = AmpMode::Off;    // from --amp / train.amp and the device
+  double loss_scale_ = 65536;     // CUDA AMP's dynamic loss scale
   int loss_scale_good_steps_ = 0; // finite steps since the scale last changed (x2 after 2000)
 };
 

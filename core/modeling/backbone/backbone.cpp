@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "modeling/backbone/mobilenet_v2.h"
 #include "modeling/backbone/resnet.h"
+#include "modeling/layers/conv_norm.h"
 #include "modeling/layers/frozen_batch_norm.h"
 #include "modeling/weights/weight_import.h"
 
@@ -33,7 +34,7 @@ torch::nn::AnyModule make_norm_layer(const std::string& norm, int64_t channels) 
   if (norm == "gn") {
     if (channels % 32 != 0)
       throw Error("norm gn: " + std::to_string(channels) + " channels are not divisible into 32 groups");
-    return torch::nn::AnyModule(torch::nn::GroupNorm(torch::nn::GroupNormOptions(32, channels)));
+    return torch::nn::AnyModule(AutocastGroupNorm(torch::nn::GroupNormOptions(32, channels)));
   }
   throw Error("unknown norm '" + norm + "' (expected frozen_bn, bn or gn)");
 }

@@ -23,8 +23,13 @@ torch::Tensor solov2_focal_loss_sum(const torch::Tensor& logits, const torch::Te
   return (bce * weight).sum();
 }
 
-LossTerms solov2_loss(const SOLOv2HeadOutput& head, const torch::Tensor& mask_features,
+LossTerms solov2_loss(const SOLOv2HeadOutput& head_in, const torch::Tensor& mask_features_in,
                       const std::vector<std::vector<SOLOv2LevelTargets>>& targets, const SOLOv2LossOptions& options, const CountReducer& counts) {
+  // Under autocast the head gives bfloat16 (CPU) or float16 (CUDA): the losses are taken in float.
+  SOLOv2HeadOutput head;
+  for (const auto& k : head_in.kernel_preds) head.kernel_preds.push_back(k.to(torch::kFloat));
+  for (const auto& c : head_in.cate_preds) head.cate_preds.push_back(c.to(torch::kFloat));
+  const torch::Tensor mask_features = mask_features_in.to(torch::kFloat);
   const int64_t batch = mask_features.size(0), e = mask_features.size(1);
   const int64_t fh = mask_features.size(2), fw = mask_features.size(3);
   const size_t levels = head.kernel_preds.size();

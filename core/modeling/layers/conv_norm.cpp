@@ -15,7 +15,7 @@ ConvNormImpl::ConvNormImpl(const ConvNormOptions& options) : options_(options) {
                                                                             options.kernel_size)
                                                        .padding(pad)
                                                        .bias(false)));
-  gn = register_module("gn", torch::nn::GroupNorm(torch::nn::GroupNormOptions(options.num_groups, options.out_channels)));
+  gn = register_module("gn", AutocastGroupNorm(torch::nn::GroupNormOptions(options.num_groups, options.out_channels)));
 }
 
 torch::Tensor ConvNormImpl::forward(const torch::Tensor& x) {

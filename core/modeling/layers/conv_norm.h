@@ -5,6 +5,18 @@
 
 namespace studio {
 
+// GroupNorm that also takes the bfloat16 / float16 activations autocast gives (LibTorch 1.13's CPU
+// kernel cannot mix them with its float weight and bias): it normalises in the parameters' type.
+// A GroupNormImpl, so its parameters are named and found as torch::nn::GroupNorm's.
+class AutocastGroupNormImpl : public torch::nn::GroupNormImpl {
+ public:
+  using torch::nn::GroupNormImpl::GroupNormImpl;
+  torch::Tensor forward(const torch::Tensor& x) {
+    return torch::nn::GroupNormImpl::forward(x.scalar_type() == weight.scalar_type() ? x : x.to(weight.scalar_type()));
+  }
+};
+TORCH_MODULE(AutocastGroupNorm);
+
 struct ConvNormOptions {
   int in_channels = 0;
   int out_channels = 0;
@@ -24,7 +36,7 @@ class ConvNormImpl : public torch::nn::Module {
   void init_normal(double std);
 
   torch::nn::Conv2d conv{nullptr};
-  torch::nn::GroupNorm gn{nullptr};
+  AutocastGroupNorm gn{nullptr};
 
  private:
   ConvNormOptions options_;
