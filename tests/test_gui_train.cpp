@@ -309,7 +309,7 @@ void TestGuiTrain::pageBuildsTheCommand() {
   page->lrField()->setValue(0.002);
   page->extraOverridesField()->setText("train.log_interval=1 ; data.workers=0");
   page->outputField()->setPath(dir_.filePath("cmd-run"));
-  // The recipe's batch (16), lr (0.0035), epochs (9) and 128-pixel input differ from the form.
+  // The recipe's batch (16), lr (0.005), epochs (12) and 128-pixel input differ from the form.
   const QStringList expected{"train.epochs=50",
                              "train.batch_size=2",
                              "train.optimizer.lr=0.002",
