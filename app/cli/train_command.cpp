@@ -290,7 +290,8 @@ void add_train_command(CLI::App& app, CommandList& out) {
   sub->add_flag("--autoscale-lr", o->autoscale_lr,
                 "Scale the learning rate by (processes x batch) / train.reference_batch (linear scaling rule)")
       ->group("Data-parallel");
-  sub->add_flag("--amp", o->amp, "Mixed precision, as train.amp: true (CUDA: float16 autocast and loss scaling; CPU: bfloat16 autocast)");
+  sub->add_flag("--amp", o->amp,
+                "Mixed precision, as train.amp: true (CUDA: float16 autocast and loss scaling; CPU: bfloat16 autocast)");
   out.push_back({sub, [o]() { return run_train(*o); }});
 }
 

@@ -50,7 +50,8 @@ std::string scientific(double v) {
 // has AVX512-BF16 or AMX).
 class AutocastScope {
  public:
-  explicit AutocastScope(AmpMode mode) : type_(mode == AmpMode::CpuBf16 ? at::kCPU : at::kCUDA), on_(mode != AmpMode::Off) {
+  explicit AutocastScope(AmpMode mode)
+      : type_(mode == AmpMode::CpuBf16 ? at::kCPU : at::kCUDA), on_(mode != AmpMode::Off) {
     if (!on_) return;
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
     if (type_ == at::kCPU) at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);

@@ -25,7 +25,8 @@ torch::Tensor solov2_focal_loss_sum(const torch::Tensor& logits, const torch::Te
 
 LossTerms solov2_loss(const SOLOv2HeadOutput& head_in, const torch::Tensor& mask_features_in,
                       const std::vector<std::vector<SOLOv2LevelTargets>>& targets, const SOLOv2LossOptions& options, const CountReducer& counts) {
-  // Under autocast the head gives bfloat16 (CPU) or float16 (CUDA): the losses are taken in float.
+  // Under autocast the head gives bfloat16 (CPU) or float16 (CUDA): the loss arithmetic is done in
+  // float (autocast still runs the dice masks' matrix product in the low precision).
   SOLOv2HeadOutput head;
   for (const auto& k : head_in.kernel_preds) head.kernel_preds.push_back(k.to(torch::kFloat));
   for (const auto& c : head_in.cate_preds) head.cate_preds.push_back(c.to(torch::kFloat));
