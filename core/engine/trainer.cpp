@@ -7,9 +7,6 @@
 #include <map>
 #include <sstream>
 
-#include <ATen/autocast_mode.h>
-#include <torch/version.h>
-
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "engine/inference.h"
@@ -44,45 +41,6 @@ std::string scientific(double v) {
   std::snprintf(buf, sizeof buf, "%.3e", v);
   return buf;
 }
-
-// Autocast for the forward pass: float16 on CUDA (with loss scaling in step()), bfloat16 on the
-// CPU (float's exponent range, so no scaling; oneDNN runs the convolutions in bf16 where the CPU
-// has AVX512-BF16 or AMX).
-class AutocastScope {
- public:
-  explicit AutocastScope(AmpMode mode)
-      : type_(mode == AmpMode::CpuBf16 ? at::kCPU : at::kCUDA), on_(mode != AmpMode::Off) {
-    if (!on_) return;
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    if (type_ == at::kCPU) at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);
-    at::autocast::set_autocast_enabled(type_, true);
-#else
-    if (type_ == at::kCPU) {
-      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-      at::autocast::set_cpu_enabled(true);
-    } else {
-      at::autocast::set_enabled(true);
-    }
-#endif
-    at::autocast::increment_nesting();
-  }
-  ~AutocastScope() {
-    if (!on_) return;
-    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    at::autocast::set_autocast_enabled(type_, false);
-#else
-    if (type_ == at::kCPU) at::autocast::set_cpu_enabled(false);
-    else at::autocast::set_enabled(false);
-#endif
-  }
-  AutocastScope(const AutocastScope&) = delete;
-  AutocastScope& operator=(const AutocastScope&) = delete;
-
- private:
-  at::DeviceType type_;
-  bool on_;
-};
 
 // Peak CUDA memory allocated by tensors on `device`, in MB; -1 on the CPU.
 double gpu_mem_mb(torch::Device device) {
@@ -259,16 +217,6 @@ void check_run_folder(const std::string& run_dir, bool resume) {
     throw Error(run_dir + ": this run folder already has checkpoints; resume it (--resume) or choose another (--out)");
 }
 
-bool cpu_has_native_bf16() {
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-  return __builtin_cpu_supports("avx512bf16") != 0 || __builtin_cpu_supports("amx-bf16") != 0;
-#elif defined(__x86_64__) && defined(__clang__)
-  return __builtin_cpu_supports("avx512bf16") != 0;
-#else
-  return false;  // aarch64 and others: not probed
-#endif
-}
-
 TrainerOptions trainer_options_from_config(const ConfigNode& train) {
   train.allow({"batch_size", "reference_batch", "epochs", "optimizer", "schedule", "grad_clip", "eval_interval",
                "checkpoint_interval", "log_interval", "seed", "amp"});
@@ -321,20 +269,7 @@ Trainer::Trainer(Config recipe, TrainerSetup setup) : config_(std::move(recipe))
     setup_.world_size = setup_.dist->world_size();
   }
   const AmpSetting amp = setup_.amp ? AmpSetting::On : options_.amp;
-  if (amp == AmpSetting::On || (amp == AmpSetting::Auto && (setup_.device.is_cuda() || cpu_has_native_bf16()))) {
-    if (setup_.device.is_cuda()) {
-#ifdef STUDIO_HAS_CUDA
-      amp_ = AmpMode::CudaFp16;
-#else
-      throw Error("--amp on " + setup_.device.str() + ": this build's LibTorch has no CUDA");
-#endif
-    } else if (setup_.device.is_cpu()) {
-      amp_ = AmpMode::CpuBf16;
-    } else {
-      throw Error(std::string(setup_.amp ? "--amp" : config_.at("train").where("amp")) +
-                  ": mixed precision runs on CUDA (float16) or the CPU (bfloat16), not on " + setup_.device.str());
-    }
-  }
+  amp_ = resolve_amp(amp, setup_.device, setup_.amp ? "--amp" : config_.at("train").where("amp"));
 
   check_run_folder(setup_.run_dir, setup_.resume);
   const std::string last = setup_.run_dir + "/checkpoints/last.pt";

@@ -32,6 +32,7 @@
 
 #include "common/config.h"
 #include "data/dataset.h"
+#include "engine/amp.h"
 #include "engine/checkpoint.h"
 #include "engine/data_loader.h"
 #include "engine/distributed.h"
@@ -40,15 +41,6 @@
 #include "modeling/detector.h"
 
 namespace studio {
-
-// Mixed precision: float16 autocast with dynamic loss scaling on CUDA, bfloat16 autocast on the CPU.
-enum class AmpMode { Off, CudaFp16, CpuBf16 };
-// train.amp: false | true | auto (on CUDA, and on a CPU with native bf16; off on other CPUs,
-// where bf16 is emulated and slower than float).
-enum class AmpSetting { Off, On, Auto };
-
-// Whether this CPU computes bf16 natively (AVX512-BF16 or AMX-BF16), where CPU autocast pays.
-[[nodiscard]] bool cpu_has_native_bf16();
 
 // The recipe's `train:` section.
 struct TrainerOptions {
