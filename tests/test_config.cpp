@@ -117,7 +117,10 @@ class TestConfig : public QObject {
                              "solov2_r18_fpn_shapes_cpu.yaml"}) {
       Config c = Config::load(std::string(STUDIO_TEST_DATA_DIR) + "/../../configs/" + name);
       QCOMPARE(c.at("model").get_string("type"), std::string("solov2"));
-      QCOMPARE(c.at("model.head").get_int_list("num_grids", {}).size(), std::size_t(5));
+      // One stride and one scale range per grid (the shapes recipe's head takes 3 FPN levels).
+      const std::size_t levels = c.at("model.head").get_int_list("num_grids", {}).size();
+      QCOMPARE(levels, std::string(name) == "solov2_r18_fpn_shapes_cpu.yaml" ? std::size_t(3) : std::size_t(5));
+      QCOMPARE(c.at("model.head").get_int_list("strides", {}).size(), levels);
       QVERIFY(c.at("train").get_int("epochs") > 0);
     }
     Config light = Config::load(std::string(STUDIO_TEST_DATA_DIR) + "/../../configs/solov2_light_r50_fpn_coco.yaml");

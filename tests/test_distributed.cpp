@@ -107,7 +107,7 @@ Config tiny_recipe(const std::vector<std::string>& overrides) {
 model:
   backbone: {norm: gn}
   neck: {out_channels: 16}
-  head: {stacked_convs: 2, feat_channels: 16, kernel_out_channels: 16, norm_groups: 8, num_grids: [8, 6, 4, 3, 2],
+  head: {stacked_convs: 2, feat_channels: 16, kernel_out_channels: 16, norm_groups: 8, num_grids: [8, 6, 4],
          mask_feature: {channels: 16}}
 data:
   input: {short_side: [64], long_side: 64}

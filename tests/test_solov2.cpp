@@ -18,6 +18,7 @@
 #include "modeling/dense_heads/solov2_loss.h"
 #include "modeling/dense_heads/solov2_mask_feature.h"
 #include "modeling/dense_heads/solov2_targets.h"
+#include "modeling/layers/resize.h"
 #include "modeling/meta_arch/solov2.h"
 #include "modeling/model_factory.h"
 #include "test_support.h"
@@ -102,6 +103,32 @@ class TestSolov2 : public QObject {
     std::vector<torch::Tensor> r = solov2_resize_feats(feats);
     QCOMPARE(r[0].sizes().vec(), (std::vector<int64_t>{2, 16, 16, 20}));
     QCOMPARE(r[4].sizes().vec(), (std::vector<int64_t>{2, 16, 4, 5}));
+    // A 3-level head (small images) takes P2..P4: P2 halved, P4 as it is (not the pooled P6).
+    std::vector<torch::Tensor> r3 = solov2_resize_feats(feats, 3);
+    QCOMPARE(r3.size(), size_t(3));
+    QCOMPARE(r3[0].sizes().vec(), (std::vector<int64_t>{2, 16, 16, 20}));
+    QVERIFY(r3[1].equal(feats[1]));
+    QVERIFY(r3[2].equal(feats[2]));
+    SOLOv2HeadOptions o3 = o;
+    o3.num_grids = {12, 8, 6};
+    o3.strides = {8, 8, 16};
+    o3.scale_ranges = {{1, 48}, {24, 96}, {48, 2048}};
+    SOLOv2HeadOutput out3 = SOLOv2Head(o3)->forward(feats);
+    QCOMPARE(out3.kernel_preds.size(), size_t(3));
+    QCOMPARE(out3.cate_preds.size(), size_t(3));
+    QCOMPARE(out3.kernel_preds[2].sizes().vec(), (std::vector<int64_t>{2, 8, 6, 6}));
+    // Under CPU autocast the maps are bfloat16: resized in float (LibTorch 1.13's bfloat16
+    // bilinear is several times slower), returned in bfloat16, the same values as float's.
+    const torch::Tensor half = feats[2].to(torch::kBFloat16);
+    const torch::Tensor up = resize_bilinear(half, 12, 15);
+    QCOMPARE(up.scalar_type(), torch::kBFloat16);
+    QVERIFY(up.equal(resize_bilinear(half.to(torch::kFloat), 12, 15).to(torch::kBFloat16)));
+    QCOMPARE(scale_bilinear(half, 2.0).sizes().vec(), (std::vector<int64_t>{2, 16, 16, 20}));
+    // Doubling [[0, 4], [8, 12]]: the first row samples x = -0.25 (clamped), 0.25, 0.75, 1.25 (clamped).
+    const torch::Tensor small = torch::tensor({0.f, 4.f, 8.f, 12.f}).view({1, 1, 2, 2}).to(torch::kBFloat16);
+    const torch::Tensor row = scale_bilinear(small, 2.0)[0][0][0].to(torch::kFloat).contiguous();
+    QCOMPARE(std::vector<float>(row.data_ptr<float>(), row.data_ptr<float>() + row.numel()),
+             (std::vector<float>{0, 1, 3, 4}));
 
     // Names and shapes the reference checkpoint uses.
     std::map<std::string, std::vector<int64_t>> params;
@@ -302,6 +329,21 @@ class TestSolov2 : public QObject {
     QVERIFY(params.count("backbone.conv1.weight"));
     QVERIFY(params.count("neck.lateral_convs.0.conv.weight"));
     QCOMPARE(model_types(), std::vector<std::string>{"solov2"});
+    // Three head levels at 128 pixels (the shapes never reach P5's range): grids 24, 20, 16 on
+    // strides 8, 8, 16; the mask features from P2..P5 at stride 4.
+    auto solo = std::dynamic_pointer_cast<SOLOv2>(model);
+    QVERIFY(solo);
+    solo->eval();
+    {
+      torch::NoGradGuard no_grad;
+      SOLOv2::Outputs out = solo->forward(torch::zeros({1, 3, 128, 128}));
+      QCOMPARE(out.head.cate_preds.size(), size_t(3));
+      QCOMPARE(out.head.cate_preds[0].sizes().vec(), (std::vector<int64_t>{1, 5, 24, 24}));
+      QCOMPARE(out.head.kernel_preds[2].sizes().vec(), (std::vector<int64_t>{1, 64, 16, 16}));
+      QCOMPARE(out.mask_features.sizes().vec(), (std::vector<int64_t>{1, 64, 32, 32}));
+    }
+    Config few = Config::parse("model:\n  type: solov2\n  num_classes: 3\n  neck:\n    num_outs: 4\n", "few.yaml");
+    STUDIO_EXPECT_ERROR((void)build_model(few.at("model")), "model.neck.num_outs (4)", "num_grids (5)");
 
     Config bad = Config::parse("model:\n  type: solov2\n  num_classes: 3\n  head:\n    stacked_conv: 2\n", "bad.yaml");
     STUDIO_EXPECT_ERROR((void)build_model(bad.at("model")), "bad.yaml", "stacked_conv", "stacked_convs");

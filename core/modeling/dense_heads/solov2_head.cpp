@@ -1,22 +1,15 @@
 #include "modeling/dense_heads/solov2_head.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <string>
 
 #include "common/error.h"
 #include "modeling/layers/coord_features.h"
+#include "modeling/layers/resize.h"
 
 namespace studio {
-namespace {
-
-torch::Tensor resize_bilinear(const torch::Tensor& x, int64_t h, int64_t w) {
-  return torch::nn::functional::interpolate(x, torch::nn::functional::InterpolateFuncOptions()
-                                                   .size(std::vector<int64_t>{h, w})
-                                                   .mode(torch::kBilinear)
-                                                   .align_corners(false));
-}
-
-}  // namespace
 
 SOLOv2HeadOptions solov2_head_options_from_config(const ConfigNode& head) {
   head.allow({"stacked_convs", "feat_channels", "kernel_out_channels", "strides", "num_grids", "scale_ranges", "sigma",
@@ -60,16 +53,12 @@ SOLOv2HeadOptions solov2_head_options_from_config(const ConfigNode& head) {
   return o;
 }
 
-std::vector<torch::Tensor> solov2_resize_feats(const std::vector<torch::Tensor>& feats) {
-  std::vector<torch::Tensor> out(feats);
-  const size_t n = feats.size();
+std::vector<torch::Tensor> solov2_resize_feats(const std::vector<torch::Tensor>& feats, size_t levels) {
+  const size_t n = levels == 0 ? feats.size() : std::min(levels, feats.size());
+  std::vector<torch::Tensor> out(feats.begin(), feats.begin() + static_cast<std::ptrdiff_t>(n));
   // Level 0 at half size: Python's F.interpolate(scale_factor=0.5) gives floor(size * 0.5).
-  out[0] = torch::nn::functional::interpolate(feats[0], torch::nn::functional::InterpolateFuncOptions()
-                                                            .scale_factor(std::vector<double>{0.5, 0.5})
-                                                            .mode(torch::kBilinear)
-                                                            .align_corners(false)
-                                                            .recompute_scale_factor(false));
-  out[n - 1] = resize_bilinear(feats[n - 1], feats[n - 2].size(2), feats[n - 2].size(3));
+  out[0] = scale_bilinear(feats[0], 0.5);
+  if (n == feats.size() && n > 1) out[n - 1] = resize_bilinear(feats[n - 1], feats[n - 2].size(2), feats[n - 2].size(3));
   return out;
 }
 
@@ -99,9 +88,9 @@ SOLOv2HeadImpl::SOLOv2HeadImpl(const SOLOv2HeadOptions& options) : options_(opti
 }
 
 SOLOv2HeadOutput SOLOv2HeadImpl::forward(const std::vector<torch::Tensor>& feats) {
-  TORCH_CHECK(feats.size() == options_.num_grids.size(), "SOLOv2Head: expected ", options_.num_grids.size(),
-              " feature levels (one per grid), got ", feats.size());
-  std::vector<torch::Tensor> levels = solov2_resize_feats(feats);
+  TORCH_CHECK(feats.size() >= options_.num_grids.size(), "SOLOv2Head: expected at least ",
+              options_.num_grids.size(), " feature levels (one per grid), got ", feats.size());
+  std::vector<torch::Tensor> levels = solov2_resize_feats(feats, options_.num_grids.size());
   SOLOv2HeadOutput out;
   for (size_t l = 0; l < levels.size(); ++l) {
     const int64_t s = options_.num_grids[l];

@@ -52,7 +52,9 @@ class SOLOv2HeadImpl : public torch::nn::Module {
  public:
   explicit SOLOv2HeadImpl(const SOLOv2HeadOptions& options);
 
-  // feats: the FPN levels P2..P6 [B, in_channels, H_l, W_l] (as many as num_grids).
+  // feats: the FPN levels P2..P6 [B, in_channels, H_l, W_l]; the head takes the first
+  // num_grids.size() of them (fewer levels for small images, whose largest objects never reach
+  // the coarse ones).
   SOLOv2HeadOutput forward(const std::vector<torch::Tensor>& feats);
 
   [[nodiscard]] const SOLOv2HeadOptions& options() const { return options_; }
@@ -67,8 +69,11 @@ class SOLOv2HeadImpl : public torch::nn::Module {
 };
 TORCH_MODULE(SOLOv2Head);
 
-// The reference's split_feats: level 0 halved (bilinear), the last level resized to the size of
-// the one before it, the others unchanged. So P2..P6 (strides 4..64) become strides 8, 8, 16, 32, 32.
-[[nodiscard]] std::vector<torch::Tensor> solov2_resize_feats(const std::vector<torch::Tensor>& feats);
+// The reference's split_feats over the first `levels` FPN levels (all of them when levels is 0):
+// level 0 halved (bilinear), the others unchanged, except that when the head takes every FPN
+// level the last (P6, pooled from P5) is resized to the size of the one before it. So P2..P6
+// (strides 4..64) become strides 8, 8, 16, 32, 32; a 3-level head on P2..P4 sees 8, 8, 16.
+[[nodiscard]] std::vector<torch::Tensor> solov2_resize_feats(const std::vector<torch::Tensor>& feats,
+                                                             size_t levels = 0);
 
 }  // namespace studio

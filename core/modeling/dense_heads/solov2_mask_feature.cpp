@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "modeling/layers/conv_norm.h"
 #include "modeling/layers/coord_features.h"
+#include "modeling/layers/resize.h"
 
 namespace studio {
 
@@ -60,21 +61,12 @@ torch::Tensor SOLOv2MaskFeatureImpl::forward(const std::vector<torch::Tensor>& f
     torch::Tensor y = x;
     for (auto& conv : level_convs_[i]) {
       y = conv->forward(y);
-      if (i > 0)  // nn.Upsample(scale_factor=2, bilinear, align_corners=False)
-        y = torch::nn::functional::interpolate(y, torch::nn::functional::InterpolateFuncOptions()
-                                                      .scale_factor(std::vector<double>{2.0, 2.0})
-                                                      .mode(torch::kBilinear)
-                                                      .align_corners(false)
-                                                      .recompute_scale_factor(false));
+      if (i > 0) y = scale_bilinear(y, 2.0);  // nn.Upsample(scale_factor=2, bilinear, align_corners=False)
     }
     // Inputs padded to a multiple of 32 make every level exactly 2^i times the first; otherwise
     // align the sizes rather than fail.
     if (sum.defined() && y.sizes() != sum.sizes())
-      y = torch::nn::functional::interpolate(
-          y, torch::nn::functional::InterpolateFuncOptions()
-                 .size(std::vector<int64_t>{sum.size(2), sum.size(3)})
-                 .mode(torch::kBilinear)
-                 .align_corners(false));
+      y = resize_bilinear(y, sum.size(2), sum.size(3));
     sum = sum.defined() ? sum + y : y;
   }
   return conv_pred->forward(sum);

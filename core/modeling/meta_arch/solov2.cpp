@@ -5,18 +5,12 @@
 
 #include "common/error.h"
 #include "modeling/dense_heads/solov2_loss.h"
+#include "modeling/layers/resize.h"
 
 namespace studio {
 namespace {
 
 namespace F = torch::nn::functional;
-
-torch::Tensor resize_bilinear(const torch::Tensor& x, int64_t h, int64_t w) {
-  return F::interpolate(x, F::InterpolateFuncOptions()
-                               .size(std::vector<int64_t>{h, w})
-                               .mode(torch::kBilinear)
-                               .align_corners(false));
-}
 
 Instances empty_instances(std::array<int, 2> original_size, const torch::TensorOptions& options) {
   Instances out;
@@ -47,9 +41,9 @@ SOLOv2TestOptions solov2_test_options_from_config(const ConfigNode& test) {
 SOLOv2::SOLOv2(SOLOv2Options options) : options_(std::move(options)) {
   backbone = register_module("backbone", build_backbone(options_.backbone));
   options_.neck.in_channels = backbone->out_channels();
-  if (options_.neck.num_outs != static_cast<int>(options_.head.num_grids.size()))
+  if (options_.neck.num_outs < static_cast<int>(options_.head.num_grids.size()))
     throw Error("model.neck.num_outs (" + std::to_string(options_.neck.num_outs) +
-                ") must equal the number of SOLOv2 levels, the length of model.head.num_grids (" +
+                ") is fewer than the SOLOv2 levels, the length of model.head.num_grids (" +
                 std::to_string(options_.head.num_grids.size()) + ")");
   if (options_.head.mask_feature.end_level >= options_.neck.num_outs)
     throw Error("model.head.mask_feature.end_level (" + std::to_string(options_.head.mask_feature.end_level) +
