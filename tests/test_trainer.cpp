@@ -323,6 +323,11 @@ class TestTrainer : public QObject {
                           "checkpoints/epoch_2.pt", "checkpoints/best.pt", "eval/results_1.json",
                           "eval/metrics_1.json", "eval/results_2.json", "eval/metrics_2.json"})
       QVERIFY2(fs::exists(full.run_dir + "/" + f), f);
+    // epoch_<k>.pt is last.pt's file at epoch k (a hard link or a copy) and keeps epoch k's bytes
+    // when last.pt is replaced after the next epoch.
+    QCOMPARE(read_checkpoint_info(full.run_dir + "/checkpoints/epoch_1.pt").state.epoch, 1);
+    QCOMPARE(read_checkpoint_info(full.run_dir + "/checkpoints/epoch_2.pt").state.epoch, 2);
+    QCOMPARE(read_checkpoint_info(full.run_dir + "/checkpoints/last.pt").state.epoch, 2);
     const Config saved = Config::load(full.run_dir + "/config.yaml");
     QCOMPARE(saved.at("train").get_int("epochs"), 2);
     const MetricsFile m = read_metrics(full.run_dir);

@@ -167,6 +167,23 @@ class EvalHook : public TrainHook {
   }
 };
 
+// `to` with the bytes of `from` without serialising twice: a hard link where the file system
+// has them (a checkpoint is only ever replaced by a rename, write_file_atomic, so the link keeps
+// this epoch's bytes when last.pt is next replaced), else a copy; either lands by a rename.
+void same_bytes_as(const std::string& from, const std::string& to) {
+  const std::string tmp = to + ".tmp";
+  std::error_code ec;
+  fs::remove(tmp, ec);
+  ec.clear();
+  fs::create_hard_link(from, tmp, ec);
+  if (ec) {
+    ec.clear();
+    fs::copy_file(from, tmp, fs::copy_options::overwrite_existing, ec);
+  }
+  if (!ec) fs::rename(tmp, to, ec);
+  if (ec) throw Error(to + ": cannot write (" + ec.message() + ")");
+}
+
 // last.pt every epoch, epoch_<k>.pt every checkpoint_interval epochs, best.pt when segm AP improved.
 class CheckpointHook : public TrainHook {
  public:
@@ -180,19 +197,12 @@ class CheckpointHook : public TrainHook {
     const int interval = std::max(1, t.options().checkpoint_interval);
     if (epoch % interval == 0 || epoch == t.options().epochs) {
       const std::string path = dir + "/epoch_" + std::to_string(epoch) + ".pt";
-      // Same bytes as last.pt: copy instead of serialising twice.
-      std::error_code ec;
-      fs::copy_file(dir + "/last.pt", path + ".tmp", fs::copy_options::overwrite_existing, ec);
-      if (!ec) fs::rename(path + ".tmp", path, ec);
-      if (ec) throw Error(path + ": cannot write (" + ec.message() + ")");
+      same_bytes_as(dir + "/last.pt", path);
       written.push_back(path);
     }
     if (t.last_eval() && t.last_eval()->epoch == epoch && t.last_eval_improved()) {
-      std::error_code ec;
       const std::string path = dir + "/best.pt";
-      fs::copy_file(dir + "/last.pt", path + ".tmp", fs::copy_options::overwrite_existing, ec);
-      if (!ec) fs::rename(path + ".tmp", path, ec);
-      if (ec) throw Error(path + ": cannot write (" + ec.message() + ")");
+      same_bytes_as(dir + "/last.pt", path);
       written.push_back(path);
     }
     for (const auto& path : written) {
