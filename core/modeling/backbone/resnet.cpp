@@ -134,7 +134,13 @@ void ResNetImpl::train(bool on) {
 
 std::vector<torch::Tensor> ResNetImpl::forward(const torch::Tensor& x) {
   torch::Tensor y = torch::relu(bn1.forward(conv1->forward(x)));
-  y = torch::max_pool2d(y, 3, 2, 1);  // [B, 64, H/4, W/4]
+  // [B, 64, H/4, W/4]. Under CPU autocast (bfloat16) LibTorch 1.13 pools a channels-last map much
+  // faster than a contiguous one: 9.8 ms forward and backward against 16.5 ms for [16, 64, 64, 64],
+  // the conversions included (in float channels-last is the slower: 21 ms against 15.7 ms).
+  if (y.is_cpu() && y.scalar_type() == torch::kBFloat16)
+    y = torch::max_pool2d(y.contiguous(at::MemoryFormat::ChannelsLast), 3, 2, 1).contiguous();
+  else
+    y = torch::max_pool2d(y, 3, 2, 1);
   std::vector<torch::Tensor> outs;
   for (auto& layer : layers_) {
     y = layer->forward(y);
