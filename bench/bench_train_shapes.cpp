@@ -23,8 +23,20 @@ int main(int argc, char** argv) {
   std::string config = "configs/solov2_r18_fpn_shapes_cpu.yaml", out = "/tmp/bench_train_shapes";
   int train_images = 2500, val_images = 50, threads = 0;
   std::vector<std::string> overrides;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string a = argv[i], v = argv[i + 1];
+  const char* usage =
+      "usage: bench_train_shapes [--config configs/solov2_r18_fpn_shapes_cpu.yaml] [--out /tmp/bench_train_shapes]\n"
+      "                          [--train-images 2500] [--val-images 50] [--threads 0] [-o key=value ...]\n";
+  for (int i = 1; i < argc; i += 2) {
+    const std::string a = argv[i];
+    if (a == "-h" || a == "--help") {
+      std::fputs(usage, stdout);
+      return 0;
+    }
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "%s needs a value\n%s", a.c_str(), usage);
+      return 2;
+    }
+    const std::string v = argv[i + 1];
     if (a == "--config") config = v;
     else if (a == "--out") out = v;
     else if (a == "--train-images") train_images = std::stoi(v);
@@ -32,14 +44,24 @@ int main(int argc, char** argv) {
     else if (a == "--threads") threads = std::stoi(v);
     else if (a == "-o") overrides.push_back(v);
     else {
-      std::fprintf(stderr, "unknown option %s\n", a.c_str());
+      std::fprintf(stderr, "unknown option %s\n%s", a.c_str(), usage);
       return 2;
     }
   }
   try {
     keep_freed_tensor_memory();
     threads = set_torch_threads(threads);
+    // The output folder is replaced on every run: only one this benchmark made (it holds its
+    // marker file) or an empty or new one, never a folder of the user's by a mistyped --out.
+    const std::string marker = out + "/.bench_train_shapes";
+    if (fs::exists(out) && !fs::is_empty(out) && !fs::exists(marker))
+      throw Error(out + ": not a folder bench_train_shapes made (no .bench_train_shapes in it); "
+                        "give --out a new or empty folder");
     fs::remove_all(out);
+    fs::create_directories(out);
+    std::FILE* mark = std::fopen(marker.c_str(), "w");
+    if (!mark) throw Error(marker + ": cannot write");
+    std::fclose(mark);
     auto make = [&](const std::string& name, int n, std::uint64_t seed) {
       ShapesOptions o;
       o.out_dir = out + "/" + name;
