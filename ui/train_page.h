@@ -96,7 +96,13 @@ class TrainPage : public QWidget {
   void processFinished(int exitCode, bool clean);
 
  private:
-  struct Followed;
+  // One run folder drawn in the charts.
+  struct Followed {
+    QString dir;
+    RunFollower* follower = nullptr;
+    int plotRun = -1;
+    qint64 totalIters = 0;
+  };
   QWidget* buildForm();
   QWidget* buildRunArea();
   void findRecipes();
