@@ -88,6 +88,14 @@ bool DatasetDocument::check() {
       });
 }
 
+QString DatasetDocument::groundTruthSummary() const {
+  if (!hasDataset()) return tr("No dataset open. Open the ground truth on the Dataset page first.");
+  return tr("%1 — %2 images, %3 classes")
+      .arg(description_)
+      .arg(dataset_->images.size())
+      .arg(dataset_->categories.size());
+}
+
 void DatasetDocument::setDataset(studio::Dataset dataset, const QString& description) {
   auto loaded = std::make_unique<Loaded>();
   loaded->dataset = std::move(dataset);

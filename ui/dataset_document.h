@@ -33,6 +33,9 @@ class DatasetDocument : public QObject {
   [[nodiscard]] const studio::CheckReport* checkReport() const { return report_.get(); }
   // What the dataset was opened from, for titles ("coco:ann.json:images/", "demo: FOLDER").
   [[nodiscard]] QString description() const { return description_; }
+  // One line for the pages that score against the open dataset: its description, image and class
+  // counts, or what to do when none is open.
+  [[nodiscard]] QString groundTruthSummary() const;
 
   [[nodiscard]] bool isBusy() const { return job_.isRunning(); }
   [[nodiscard]] std::optional<Operation> runningOperation() const;

@@ -247,18 +247,13 @@ void EvaluatePage::showBanner(const QString& message) {
 }
 
 void EvaluatePage::onDatasetChanged() {
-  const bool has = document_->hasDataset();
-  groundTruth_->setText(has ? tr("%1 — %2 images, %3 classes")
-                                  .arg(document_->description())
-                                  .arg(document_->dataset().images.size())
-                                  .arg(document_->dataset().categories.size())
-                            : tr("No dataset open. Open the ground truth on the Dataset page first."));
+  groundTruth_->setText(document_->groundTruthSummary());
   const Metric previous = metric_->count() > 0 ? metric() : Metric::Bbox;
   const QSignalBlocker blocker(metric_);
   metric_->clear();
   metric_->addItem(tr("Boxes (bbox)"), int(Metric::Bbox));
   metric_->addItem(tr("Masks (segm)"), int(Metric::Segm));
-  const bool voc = has && document_->dataset().format == studio::DatasetFormat::Voc;
+  const bool voc = document_->hasDataset() && document_->dataset().format == studio::DatasetFormat::Voc;
   if (voc) metric_->addItem(tr("VOC mAP"), int(Metric::Voc));
   // VOC datasets are scored the VOC way unless the user picks COCO.
   if (!setMetric(voc && outcome_ == nullptr ? Metric::Voc : previous)) setMetric(Metric::Bbox);

@@ -183,12 +183,7 @@ void InspectPage::showBanner(const QString& message) {
 }
 
 void InspectPage::onDatasetChanged() {
-  const bool has = document_->hasDataset();
-  groundTruth_->setText(has ? tr("%1 — %2 images, %3 classes")
-                                  .arg(document_->description())
-                                  .arg(document_->dataset().images.size())
-                                  .arg(document_->dataset().categories.size())
-                            : tr("No dataset open. Open the ground truth on the Dataset page first."));
+  groundTruth_->setText(document_->groundTruthSummary());
   // Predictions matched against another ground truth would be wrong next to the new one.
   clearPredictions();
   banner_->setVisible(false);
