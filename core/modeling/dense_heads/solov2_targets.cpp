@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "modeling/layers/resize.h"
 
 namespace studio {
 namespace {
@@ -45,13 +46,7 @@ std::vector<SOLOv2LevelTargets> solov2_targets(const InstanceTargets& gt, const 
     // (a 0.5 rounds up); torch's bilinear (align_corners false) samples the same points.
     const int64_t sh = static_cast<int64_t>(mh / static_cast<double>(options.mask_stride) + 0.5);
     const int64_t sw = static_cast<int64_t>(mw / static_cast<double>(options.mask_stride) + 0.5);
-    torch::Tensor rescaled =
-        torch::nn::functional::interpolate(masks.unsqueeze(0), torch::nn::functional::InterpolateFuncOptions()
-                                                                   .size(std::vector<int64_t>{sh, sw})
-                                                                   .mode(torch::kBilinear)
-                                                                   .align_corners(false))[0]
-            .ge(0.5 - 1e-6)
-            .to(torch::kUInt8);
+    torch::Tensor rescaled = resize_bilinear(masks.unsqueeze(0), sh, sw)[0].ge(0.5 - 1e-6).to(torch::kUInt8);
     // Pasted top-left into the mask-feature size (cur_ins_label[:h, :w] = seg_mask).
     small = torch::zeros({n, fh, fw}, u8);
     const int64_t ch = std::min(fh, sh), cw = std::min(fw, sw);
