@@ -27,6 +27,7 @@
 #include <QVBoxLayout>
 #include <algorithm>
 #include <numeric>
+#include <string_view>
 #include <utility>
 
 #include "annotation_overlay.h"
@@ -327,7 +328,13 @@ void InspectPage::loadResultsFile(const QString& path, const QString& origin) {
         } catch (const studio::Error& segmError) {
           try {
             dets = studio::read_coco_results(file, *gt, studio::IouType::Bbox);
-          } catch (const studio::Error&) {
+          } catch (const studio::Error& bboxError) {
+            // Read as masks, a box detector's file stops at its first detection for the mask it
+            // never has; its real problem (an unknown image id, a bad box) is what reading it as
+            // boxes found.
+            const bool noMasks = std::string_view(segmError.what()).find(
+                                     "missing required field \"segmentation\"") != std::string_view::npos;
+            if (noMasks) throw bboxError;
             throw segmError;
           }
         }
