@@ -54,6 +54,24 @@ int largestOf(const std::vector<int>& sizes, int fallback) {
   return best > 0 ? best : fallback;
 }
 
+// The recipe values the form shows, read from a recipe (`fallback` for the keys it leaves out).
+// Throws studio::Error naming the file, line and key of a value of the wrong kind.
+struct FormValues {
+  int epochs = 0, batch = 0, inputSize = 0, longSide = 0;
+  double lr = 0;
+};
+FormValues readFormValues(const studio::Config& config, const FormValues& fallback) {
+  const studio::ConfigNode train = config.at("train");
+  const studio::ConfigNode input = config.at("data.input");
+  FormValues v;
+  v.epochs = train.get_int("epochs", fallback.epochs);
+  v.batch = train.get_int("batch_size", fallback.batch);
+  v.lr = train.child("optimizer").get_double("lr", fallback.lr);
+  v.inputSize = largestOf(input.get_int_list("short_side", {}), fallback.inputSize);
+  v.longSide = input.get_int("long_side", fallback.longSide);
+  return v;
+}
+
 }  // namespace
 
 TrainPage::TrainPage(DatasetDocument* document, QWidget* parent)
@@ -338,17 +356,17 @@ void TrainPage::fillFormFromRecipe() {
   const QString path = recipe();
   if (!path.isEmpty()) {
     try {
-      const studio::Config config = studio::Config::load(path.toStdString());
-      const studio::ConfigNode train = config.at("train");
-      const studio::ConfigNode input = config.at("data.input");
-      recipeValues_.epochs = train.get_int("epochs", recipeValues_.epochs);
-      recipeValues_.batch = train.get_int("batch_size", recipeValues_.batch);
-      recipeValues_.lr = train.child("optimizer").get_double("lr", recipeValues_.lr);
-      recipeValues_.inputSize = largestOf(input.get_int_list("short_side", {}), recipeValues_.inputSize);
-      recipeValues_.longSide = input.get_int("long_side", recipeValues_.longSide);
+      const FormValues v = readFormValues(studio::Config::load(path.toStdString()),
+                                          {recipeValues_.epochs, recipeValues_.batch, recipeValues_.inputSize,
+                                           recipeValues_.longSide, recipeValues_.lr});
+      recipeValues_.epochs = v.epochs;
+      recipeValues_.batch = v.batch;
+      recipeValues_.inputSize = v.inputSize;
+      recipeValues_.longSide = v.longSide;
+      recipeValues_.lr = v.lr;
       recipeValues_.ok = true;
     } catch (const std::exception&) {
-      // resolve() shows the error; the form keeps neutral values meanwhile.
+      // resolve() shows the error (it reads the same keys); the form keeps neutral values meanwhile.
     }
   }
   const QSignalBlocker b1(epochs_), b2(batch_), b3(lr_), b4(inputSize_);
@@ -409,6 +427,9 @@ void TrainPage::resolve() {
   try {
     if (recipe().isEmpty()) throw std::runtime_error("no recipe: put recipes in configs/ or use Open…");
     const studio::Config config = studio::Config::load(recipe().toStdString(), all);
+    // A value the form cannot read (epochs: many) is the recipe's error too: shown now, with its
+    // file, line and key, instead of a studio-cli run started only to fail on it.
+    (void)readFormValues(config, {});
     resolved_ = QString::fromStdString(config.to_yaml());
     resolveFailed_ = false;
     yaml_->setPlainText(resolved_);
