@@ -153,6 +153,8 @@ void TrainPage::onProcessError(QProcess::ProcessError error) {
   if (error != QProcess::FailedToStart || !process_) return;
   QProcess* p = process_;
   showBanner(tr("Could not start %1: %2").arg(p->program(), p->errorString()));
+  // launch() said "Starting…"; nothing started.
+  status_->setText(tr("Not started"));
   process_ = nullptr;
   p->deleteLater();
   updateButtons();
