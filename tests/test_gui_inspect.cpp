@@ -1,9 +1,11 @@
 // The Inspect page on the offscreen platform, no model needed: a generated shapes set and a
 // results file made from its ground truth with known perturbations (a dropped object, a wrong
 // class, extra detections, a shifted mask, low scores), opened on the page. The viewer's draw
-// counts follow the threshold and class filter; TP/FP/missed and the sort orders are checked
+// counts follow the threshold and class filter, and so do its pixels (a mask's interior tinted
+// with its class colour only while its score passes); TP/FP/missed and the sort orders are checked
 // against what the perturbations imply. The checkpoint path runs a stand-in studio-cli (a shell
-// script that writes the same results), to check the process, its progress and the cache.
+// script that writes the same results), to check the process, its progress and the cache; bad
+// results files and a studio-cli that cannot start end in an error on an idle page.
 #include <QComboBox>
 #include <QElapsedTimer>
 #include <QFile>
@@ -13,8 +15,12 @@
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <algorithm>
+#include <cmath>
 #include <map>
+#include <optional>
 
+#include "class_colors.h"
 #include "data/dataset_spec.h"
 #include "data/rle.h"
 #include "data/shapes_generator.h"
@@ -39,6 +45,22 @@ void saveShot(QWidget& widget, const char* name) {
   if (!dir.isEmpty()) widget.grab().save(QString::fromLocal8Bit(dir) + "/" + name + ".png");
 }
 
+// How far `on` moved from `off` towards `tint`, as the alpha of a blend (0: untouched, 1: tint).
+double blendAlpha(QColor on, QColor off, QColor tint) {
+  const double d[3] = {double(tint.red() - off.red()), double(tint.green() - off.green()),
+                       double(tint.blue() - off.blue())};
+  const double m[3] = {double(on.red() - off.red()), double(on.green() - off.green()),
+                       double(on.blue() - off.blue())};
+  return (m[0] * d[0] + m[1] * d[1] + m[2] * d[2]) / (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
+}
+
+double colourDistance(QColor a, QColor b) {
+  return std::hypot(a.red() - b.red(), std::hypot(a.green() - b.green(), a.blue() - b.blue()));
+}
+
+// The opacity PredictionViewer fills a prediction's mask with (kMaskAlpha in prediction_viewer.cpp).
+constexpr double kViewerMaskAlpha = 0.42;
+
 // What each image of the set gets (images in generation order).
 enum Case { Perfect, Dropped, WrongClass, Extras, Shifted, LowScores, CaseCount };
 
@@ -50,6 +72,7 @@ class TestGuiInspect : public QObject {
  private slots:
   void initTestCase();
   void drawnMasksFollowTheThreshold();
+  void maskPixelsAreTintedUntilTheThresholdPassesTheScore();
   void countsAndReasons();
   void classFilter();
   void sortOrders();
@@ -58,6 +81,10 @@ class TestGuiInspect : public QObject {
   void failingInferenceIsReported();
   void boxOnlyResults();
   void cancelInference();
+  void badResultsFileIsReported_data();
+  void badResultsFileIsReported();
+  void studioCliThatCannotStartIsReported_data();
+  void studioCliThatCannotStartIsReported();
   void realPredictions();
 
  private:
@@ -223,6 +250,136 @@ void TestGuiInspect::drawnMasksFollowTheThreshold() {
   QCOMPARE(page.viewer()->lastDrawCounts().falsePositives, 1);
   QCOMPARE(page.viewer()->lastDrawCounts().missed, 1);
   saveShot(page, "inspect_shifted");
+}
+
+// The masks on screen, by their pixels: the viewer of the perfect image rendered with nothing
+// above the score threshold (the image alone), at 0.5 (every prediction, scored 0.9) and at
+// 0.95 (none again). A pixel deep inside a prediction's mask moves towards that class's colour
+// by the mask opacity only while the prediction is shown; a pixel outside every mask never moves.
+void TestGuiInspect::maskPixelsAreTintedUntilTheThresholdPassesTheScore() {
+  InspectPage page(document_.get());
+  openPredictions(page, resultsPath_);
+  const studio::ImageInfo& info = gt_.images[Perfect];
+  QVERIFY(page.showImage(info.id));
+  // Masks only: labels would cover pixels, the ground truth's outlines add lines.
+  page.setGroundTruthMode(PredictionViewer::GroundTruthMode::Hidden);
+  PredictionViewer* viewer = page.viewer();
+  viewer->setLabelsVisible(false);
+  const auto grabAt = [&](double threshold) {
+    page.setScoreThreshold(threshold);
+    return viewer->grab().toImage();
+  };
+  const QImage none = grabAt(1.0);  // no prediction scores 1; missed objects are outlined at their edges only
+  const QImage shown = grabAt(0.5);
+  saveShot(*viewer, "inspect_pixels");
+  const QImage above = grabAt(0.95);
+  QCOMPARE(shown.size(), viewer->size());  // one widget pixel per image pixel of the grab
+
+  // The view is fitted to the image (centred, zoom() widget pixels per image pixel); the probes
+  // below check that mapping against the image file itself.
+  const double scale = viewer->zoom();
+  const QPointF offset((viewer->width() - info.width * scale) / 2,
+                       (viewer->height() - info.height * scale) / 2);
+  const auto toWidget = [&](int x, int y) { return (offset + QPointF(x + 0.5, y + 0.5) * scale).toPoint(); };
+  const QImage source(QString::fromStdString(gt_.image_path(info)));
+  QCOMPARE(source.size(), QSize(info.width, info.height));
+
+  std::vector<const studio::Detection*> dets;
+  std::vector<std::vector<std::uint8_t>> masks;
+  for (const auto& d : dets_)
+    if (d.image_id == info.id) {
+      dets.push_back(&d);
+      masks.push_back(studio::rle_decode(*d.segm));
+    }
+  QCOMPARE(int(dets.size()), groundTruthCount(Perfect));
+  const int w = info.width, h = info.height;
+  // Every pixel within 3 of (x, y) is in (or out of) `mask`: away from its outline.
+  const auto deep = [&](const std::vector<std::uint8_t>& mask, int x, int y, bool in) {
+    for (int dy = -3; dy <= 3; ++dy)
+      for (int dx = -3; dx <= 3; ++dx) {
+        const int u = x + dx, v = y + dy;
+        const bool set = u >= 0 && v >= 0 && u < w && v < h && mask[std::size_t(v) * w + std::size_t(u)];
+        if (set != in) return false;
+      }
+    return true;
+  };
+  // Within 4 pixels of a box edge (drawn with a 2-pixel pen).
+  const auto nearABox = [&](int x, int y) {
+    const double px = x + 0.5, py = y + 0.5, margin = 4;
+    for (const auto* d : dets) {
+      const auto& b = d->bbox;
+      const bool inY = py > b[1] - margin && py < b[1] + b[3] + margin;
+      const bool inX = px > b[0] - margin && px < b[0] + b[2] + margin;
+      if (inY && (std::abs(px - b[0]) < margin || std::abs(px - b[0] - b[2]) < margin)) return true;
+      if (inX && (std::abs(py - b[1]) < margin || std::abs(py - b[1] - b[3]) < margin)) return true;
+    }
+    return false;
+  };
+  const auto where = [&](int x, int y, QPoint p) {
+    return QStringLiteral("image pixel (%1, %2), widget (%3, %4): ").arg(x).arg(y).arg(p.x()).arg(p.y());
+  };
+
+  int inside = 0;
+  for (std::size_t k = 0; k < dets.size(); ++k) {
+    const QColor tint = studio::ui::classColor(gt_.category_index(dets[k]->category_id));
+    std::optional<std::pair<QPoint, QPoint>> probe;  // image pixel, widget pixel
+    for (int y = 3; y < h - 3 && !probe; ++y)
+      for (int x = 3; x < w - 3 && !probe; ++x) {
+        if (!deep(masks[k], x, y, true) || nearABox(x, y)) continue;
+        bool alone = true;
+        for (std::size_t j = 0; j < dets.size(); ++j)
+          if (j != k && !deep(masks[j], x, y, false)) alone = false;
+        const QPoint p = toWidget(x, y);
+        if (alone && none.rect().contains(p) && colourDistance(none.pixelColor(p), tint) >= 80)
+          probe = std::make_pair(QPoint(x, y), p);
+      }
+    if (!probe) continue;  // a small or thin shape, or one coloured like its class
+    const auto [xy, p] = *probe;
+    const QString at = where(xy.x(), xy.y(), p);
+    const QColor off = none.pixelColor(p), on = shown.pixelColor(p);
+    // The right place: the untinted view shows the image's own pixel there (a flat shape interior).
+    QVERIFY2(colourDistance(off, source.pixelColor(xy)) < 40,
+             qPrintable(at + off.name() + " on screen, " + source.pixelColor(xy).name() + " in the image"));
+    const double alpha = blendAlpha(on, off, tint);
+    QVERIFY2(std::abs(alpha - kViewerMaskAlpha) < 0.08,
+             qPrintable(at + QStringLiteral("%1 -> %2 moved %3 towards the class colour %4, expected %5")
+                                 .arg(off.name(), on.name())
+                                 .arg(alpha)
+                                 .arg(tint.name())
+                                 .arg(kViewerMaskAlpha)));
+    // Towards that colour and no other: the blend of the two it should be.
+    const QColor expected(int(std::lround(off.red() + kViewerMaskAlpha * (tint.red() - off.red()))),
+                          int(std::lround(off.green() + kViewerMaskAlpha * (tint.green() - off.green()))),
+                          int(std::lround(off.blue() + kViewerMaskAlpha * (tint.blue() - off.blue()))));
+    QVERIFY2(colourDistance(on, expected) < 16,
+             qPrintable(at + on.name() + " shown, expected " + expected.name()));
+    // Above its score the prediction is gone, and so is the tint.
+    QVERIFY2(colourDistance(above.pixelColor(p), off) <= 2,
+             qPrintable(at + above.pixelColor(p).name() + " at threshold 0.95, " + off.name() + " untinted"));
+    ++inside;
+  }
+  QVERIFY2(inside >= 2, "too few predictions with a measurable mask interior");
+
+  // Outside every mask and box: the image, untouched at every threshold.
+  int outside = 0;
+  for (int y = 4; y < h - 4 && outside < 3; y += 7)
+    for (int x = 4; x < w - 4 && outside < 3; x += 11) {
+      if (nearABox(x, y)) continue;
+      if (!std::all_of(masks.begin(), masks.end(), [&](const auto& m) { return deep(m, x, y, false); }))
+        continue;
+      const QPoint p = toWidget(x, y);
+      const QString at = where(x, y, p);
+      const QColor off = none.pixelColor(p);
+      QVERIFY2(
+          colourDistance(off, source.pixelColor(x, y)) < 40,
+          qPrintable(at + off.name() + " on screen, " + source.pixelColor(x, y).name() + " in the image"));
+      QVERIFY2(colourDistance(shown.pixelColor(p), off) <= 2,
+               qPrintable(at + shown.pixelColor(p).name() + " with the predictions shown, " + off.name() +
+                          " without"));
+      QVERIFY2(colourDistance(above.pixelColor(p), off) <= 2, qPrintable(at + above.pixelColor(p).name()));
+      ++outside;
+    }
+  QCOMPARE(outside, 3);
 }
 
 void TestGuiInspect::countsAndReasons() {
@@ -510,6 +667,112 @@ void TestGuiInspect::cancelInference() {
   QVERIFY(!QFileInfo::exists(page.cachedResultsPath() + ".part"));
   QVERIFY(page.loadButton()->isEnabled());
   qunsetenv("STUDIO_CLI");
+}
+
+// A results file the page cannot use: the error names the file and what is wrong with it, no
+// prediction is shown, and the page can load again.
+void TestGuiInspect::badResultsFileIsReported_data() {
+  QTest::addColumn<QString>("name");
+  QTest::addColumn<QByteArray>("content");
+  QTest::addColumn<QString>("problem");
+  const studio::Detection& first = dets_.front();
+  const auto one = [](studio::Detection d) {
+    return QByteArray::fromStdString(studio::to_coco_results_json({d}));
+  };
+  studio::Detection unknownImage = first;
+  unknownImage.image_id = 99;
+  studio::Detection unknownCategory = first;
+  unknownCategory.category_id = 42;
+  studio::Detection boxOnly = unknownImage;
+  boxOnly.segm.reset();
+  QTest::newRow("broken JSON") << "broken.json"
+                               << QByteArray(
+                                      R"([{"image_id": 1, "category_id": 1, "score": 0.9, "bbox": [1, 2,)")
+                               << "malformed JSON";
+  QTest::newRow("not a results file")
+      << "annotations.json" << QByteArray(R"({"images": [], "annotations": []})")
+      << "expected an array of detections";
+  QTest::newRow("unknown image id") << "other_images.json" << one(unknownImage) << "unknown image id 99";
+  QTest::newRow("unknown category id")
+      << "other_classes.json" << one(unknownCategory) << "unknown category id 42";
+  // A box detector's file: the problem is its image id, not the masks a box file never has.
+  QTest::newRow("boxes, unknown image id")
+      << "boxes_other_images.json" << one(boxOnly) << "unknown image id 99";
+}
+
+void TestGuiInspect::badResultsFileIsReported() {
+  QFETCH(QString, name);
+  QFETCH(QByteArray, content);
+  QFETCH(QString, problem);
+  const QString path =
+      QString::fromStdString(studio::test::write_text(dir_, name.toStdString(), content.toStdString()));
+  InspectPage page(document_.get());
+  page.resize(1280, 760);
+  page.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&page));
+  page.setResultsPath(path);
+  QSignalSpy failed(&page, &InspectPage::loadFailed);
+  QSignalSpy loaded(&page, &InspectPage::predictionsLoaded);
+  QTest::mouseClick(page.loadButton(), Qt::LeftButton);
+  QTRY_VERIFY_WITH_TIMEOUT(!page.isBusy(), kTimeoutMs);
+  QCOMPARE(failed.count(), 1);
+  QCOMPARE(loaded.count(), 0);
+  const QString error = page.errorText();
+  QVERIFY2(error.contains(name) && error.contains(problem), qPrintable(error));
+  QVERIFY(!page.hasPredictions());
+  QCOMPARE(page.imageRows(), 0);
+  QVERIFY(page.viewer()->predictions().empty());
+  QVERIFY(page.loadButton()->isEnabled());
+  if (QByteArray(QTest::currentDataTag()) == "unknown image id") saveShot(page, "inspect_bad_results");
+}
+
+// studio-cli missing, not executable, or an executable that cannot run: the error names it,
+// and the page is idle again, ready to load.
+void TestGuiInspect::studioCliThatCannotStartIsReported_data() {
+  QTest::addColumn<QString>("name");
+  QTest::addColumn<QByteArray>("content");  // empty: no file
+  QTest::addColumn<bool>("executable");
+  QTest::newRow("missing") << "no-such-studio-cli" << QByteArray() << false;
+  QTest::newRow("not executable") << "plain-studio-cli" << QByteArray("#!/bin/sh\nexit 0\n") << false;
+  QTest::newRow("bad interpreter") << "broken-studio-cli" << QByteArray("#!/no/such/interpreter\n") << true;
+}
+
+void TestGuiInspect::studioCliThatCannotStartIsReported() {
+  QFETCH(QString, name);
+  QFETCH(QByteArray, content);
+  QFETCH(bool, executable);
+  const QString cli = dir_.filePath(name);
+  if (!content.isEmpty()) {
+    QFile file(cli);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(content);
+    file.close();
+    QFile::Permissions permissions = QFile::ReadOwner | QFile::WriteOwner;
+    if (executable) permissions |= QFile::ExeOwner;
+    QVERIFY(file.setPermissions(permissions));
+  }
+  qputenv("STUDIO_CLI", cli.toLocal8Bit());
+  QVERIFY(QDir(dir_.path()).mkpath("run4/checkpoints"));
+  studio::test::write_text(dir_, "run4/checkpoints/best.pt", "x");
+  studio::test::write_text(dir_, "run4/config.yaml", "model: {}\n");
+  InspectPage page(document_.get());
+  page.resize(1280, 760);
+  page.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&page));
+  page.setCheckpointPath(dir_.filePath("run4/checkpoints/best.pt"));
+  QVERIFY(page.loadButton()->isEnabled());
+  QSignalSpy inferred(&page, &InspectPage::inferenceFinished);
+  QTest::mouseClick(page.loadButton(), Qt::LeftButton);
+  QTRY_COMPARE_WITH_TIMEOUT(inferred.count(), 1, kTimeoutMs);
+  QCOMPARE(inferred.at(0).at(0).toBool(), false);
+  qunsetenv("STUDIO_CLI");
+  QVERIFY(!page.isBusy());
+  QVERIFY2(page.errorText().contains("Could not start") && page.errorText().contains(cli),
+           qPrintable(page.errorText()));
+  QVERIFY(page.loadButton()->isEnabled());
+  QVERIFY(!page.hasPredictions());
+  QVERIFY(!QFileInfo::exists(page.cachedResultsPath()));
+  if (QByteArray(QTest::currentDataTag()) == "missing") saveShot(page, "inspect_cli_missing");
 }
 
 // By hand, on a trained model (skipped unless the variables are set):
