@@ -5,11 +5,14 @@
 // - TrainingPlot's series, EMA smoothing by hand and saving as PNG, PDF and SVG;
 // - the page end to end: a short shapes run started from the form through studio-cli, points on
 //   the loss chart, Stop ends the process cleanly with last.pt written, and a run that fails
-//   (an unknown recipe key) shows the trainer's message while the studio goes on.
+//   (an unknown recipe key) shows the trainer's message while the studio goes on; Resume
+//   continues a stopped run's folder to its end;
+// - what starts nothing: a studio-cli that cannot start, a recipe that does not read.
 // studio-cli's path comes from CMake (STUDIO_CLI_PATH) unless STUDIO_CLI is set.
 #include <QCheckBox>
 #include <QComboBox>
 #include <QFile>
+#include <QLabel>
 #include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QPushButton>
@@ -77,6 +80,11 @@ class TestGuiTrain : public QObject {
   void pageBuildsTheCommand();
   void pageTrainsAndStops();
   void failedRunShowsItsError();
+  void resumeContinuesTheStoppedRun();
+  void studioCliThatCannotStartLeavesThePageIdle_data();
+  void studioCliThatCannotStartLeavesThePageIdle();
+  void badRecipeStartsNothing_data();
+  void badRecipeStartsNothing();
 
  private:
   TrainPage* makePage(studio::ui::MainWindow& window);
@@ -414,6 +422,176 @@ void TestGuiTrain::failedRunShowsItsError() {
   QVERIFY(page->logPane()->toPlainText().contains("no_such_key"));
   QVERIFY(!page->isRunning());
   QVERIFY(page->startButton()->isEnabled());
+}
+
+// Stop, then Resume: the same run folder goes on from last.pt with --resume and finishes. The
+// run is stopped in the middle of 50 epochs; the epochs field is then set to end with the epoch
+// it stopped in, so the resumed part is at most one epoch (4 iterations) and an evaluation.
+void TestGuiTrain::resumeContinuesTheStoppedRun() {
+  studio::ui::MainWindow window;
+  TrainPage* page = makePage(window);
+  QVERIFY(page);
+  page->extraOverridesField()->setText("train.log_interval=1; data.workers=0; train.eval_interval=100");
+  const QString runDir = dir_.filePath("resumed-run");
+  page->outputField()->setPath(runDir);
+  QSignalSpy finished(page, &TrainPage::processFinished);
+  QTRY_VERIFY(page->startButton()->isEnabled());
+  QVERIFY(!page->resumeButton()->isEnabled());  // nothing to resume yet
+  QTest::mouseClick(page->startButton(), Qt::LeftButton);
+  QVERIFY2(page->isRunning(), qPrintable(page->errorText()));
+  const int run = page->currentPlotRun();
+  QTRY_VERIFY2_WITH_TIMEOUT(page->plot()->pointCount(run, "loss") >= 2,
+                            qPrintable(page->logPane()->toPlainText().right(1500)), 60000);
+  QTest::mouseClick(page->stopButton(), Qt::LeftButton);
+  QTRY_VERIFY_WITH_TIMEOUT(!page->isRunning(), 30000);
+  QCOMPARE(finished.count(), 1);
+  QVERIFY2(finished.first().at(1).toBool(), qPrintable(page->errorText()));
+
+  // Where the stop left it: the checkpoint event of the stop.
+  RunFollower before;
+  before.follow(runDir);
+  const RunEvent* stopped = nullptr;
+  for (const RunEvent& e : before.events())
+    if (e.type == QLatin1String("checkpoint")) stopped = &e;
+  QVERIFY(stopped);
+  const qint64 stopIter = stopped->iter;
+  const int stopEpoch = stopped->epoch;  // the epoch in progress, 0-based
+  QVERIFY(stopIter >= 2);
+  QVERIFY(stopIter < 50 * 4);
+
+  // Start would begin a new folder (the field moved on to a fresh name); Resume takes the run's.
+  QVERIFY(QDir::cleanPath(page->outputField()->path()) != QDir::cleanPath(runDir));
+  page->epochsField()->setValue(stopEpoch + 1);
+  QTRY_VERIFY(page->resumeButton()->isEnabled());
+  QTest::mouseClick(page->resumeButton(), Qt::LeftButton);
+  QVERIFY2(page->isRunning(), qPrintable(page->errorText()));
+  QCOMPARE(page->currentRunDir(), QDir::cleanPath(runDir));
+  const QString log = page->logPane()->toPlainText();
+  const QString command = log.mid(log.lastIndexOf(QStringLiteral("\n$ ")));
+  QVERIFY2(command.contains(" --resume") && command.contains("--out " + QDir::cleanPath(runDir)),
+           qPrintable(command));
+  QTRY_VERIFY_WITH_TIMEOUT(!page->isRunning(), 90000);
+  QCOMPARE(finished.count(), 2);
+  QVERIFY2(finished.last().at(1).toBool(),
+           qPrintable(page->errorText() + page->logPane()->toPlainText().right(1500)));
+  QVERIFY(page->errorText().isEmpty());
+  saveShot(window, "train_resumed");
+
+  // The run's record: cut back to the checkpoint, a resume event there, the iterations going on
+  // from it to the end of the (new) last epoch, and a finished end.
+  RunFollower after;
+  after.follow(runDir);
+  const QVector<RunEvent>& events = after.events();
+  int resumeAt = -1;
+  for (int i = 0; i < events.size(); ++i)
+    if (events[i].type == QLatin1String("resume")) resumeAt = i;
+  QVERIFY(resumeAt >= 0);
+  QCOMPARE(events[resumeAt].iter, stopIter);
+  QCOMPARE(events[resumeAt].epoch, stopEpoch);
+  qint64 lastIter = stopIter;
+  int trainedAfter = 0;
+  for (int i = resumeAt + 1; i < events.size(); ++i) {
+    if (events[i].type != QLatin1String("train")) continue;
+    QVERIFY2(events[i].iter > lastIter,
+             qPrintable(QStringLiteral("iteration %1 after %2").arg(events[i].iter).arg(lastIter)));
+    lastIter = events[i].iter;
+    ++trainedAfter;
+  }
+  QVERIFY(trainedAfter >= 1);
+  QCOMPARE(lastIter, qint64(stopEpoch + 1) * 4);
+  for (int i = 0; i < resumeAt; ++i) QVERIFY(events[i].iter <= stopIter);
+  QCOMPARE(events.back().type, QStringLiteral("end"));
+  QCOMPARE(events.back().texts.value("status"), QStringLiteral("finished"));
+}
+
+// studio-cli that is not there, not executable, or executable but unable to run (a script whose
+// interpreter is missing): Start shows why, naming it, and the page is idle with Start enabled.
+void TestGuiTrain::studioCliThatCannotStartLeavesThePageIdle_data() {
+  QTest::addColumn<QString>("name");
+  QTest::addColumn<QByteArray>("content");  // empty: no file
+  QTest::addColumn<bool>("executable");
+  QTest::newRow("missing") << "no-such-studio-cli" << QByteArray() << false;
+  QTest::newRow("not executable") << "plain-studio-cli" << QByteArray("#!/bin/sh\nexit 0\n") << false;
+  QTest::newRow("bad interpreter") << "broken-studio-cli" << QByteArray("#!/no/such/interpreter\n") << true;
+}
+
+void TestGuiTrain::studioCliThatCannotStartLeavesThePageIdle() {
+  QFETCH(QString, name);
+  QFETCH(QByteArray, content);
+  QFETCH(bool, executable);
+  const QString cli = dir_.filePath(name);
+  if (!content.isEmpty()) writeFile(cli, content);
+  QFile::Permissions permissions = QFile::ReadOwner | QFile::WriteOwner;
+  if (executable) permissions |= QFile::ExeOwner;
+  if (!content.isEmpty()) QVERIFY(QFile::setPermissions(cli, permissions));
+  const QByteArray real = qgetenv("STUDIO_CLI");
+  qputenv("STUDIO_CLI", cli.toLocal8Bit());
+  studio::ui::MainWindow window;
+  TrainPage* page = makePage(window);
+  QVERIFY(page);
+  page->outputField()->setPath(dir_.filePath("never-" + name));
+  QSignalSpy finished(page, &TrainPage::processFinished);
+  QSignalSpy running(page, &TrainPage::runningChanged);
+  QTRY_VERIFY(page->startButton()->isEnabled());
+  QTest::mouseClick(page->startButton(), Qt::LeftButton);
+  // Refused at once, or the process failed to start: either way it ends idle, with the error.
+  QTRY_VERIFY_WITH_TIMEOUT(!page->isRunning() && !page->errorText().isEmpty(), 10000);
+  qputenv("STUDIO_CLI", real);
+  QVERIFY2(page->errorText().contains(cli), qPrintable(page->errorText()));
+  QVERIFY(page->startButton()->isEnabled());
+  QVERIFY(!page->stopButton()->isEnabled());
+  QVERIFY(!page->resumeButton()->isEnabled());
+  // What the page last said about running is "not running".
+  if (!running.isEmpty()) QCOMPARE(running.last().at(0).toBool(), false);
+  QVERIFY(finished.count() <= 1);
+  if (!finished.isEmpty()) QCOMPARE(finished.first().at(1).toBool(), false);
+  // The status line does not claim a run is starting.
+  for (const QLabel* label : page->findChildren<QLabel*>())
+    QVERIFY2(!label->text().startsWith(QLatin1String("Starting")), qPrintable(label->text()));
+  QVERIFY(!QFileInfo::exists(dir_.filePath("never-" + name + "/events.jsonl")));
+  if (QByteArray(QTest::currentDataTag()) == "bad interpreter") saveShot(window, "train_cli_cannot_start");
+}
+
+// A recipe that is not valid YAML, or has a value the form cannot read: the error names the
+// file and the key, Start stays off and pressing it (start()) runs nothing.
+void TestGuiTrain::badRecipeStartsNothing_data() {
+  QTest::addColumn<QString>("name");
+  QTest::addColumn<QByteArray>("content");
+  QTest::addColumn<QString>("key");
+  const QByteArray base = "base: " + QFileInfo(recipe_).absoluteFilePath().toUtf8() + "\n";
+  QTest::newRow("broken YAML") << "broken.yaml" << QByteArray(base + "train:\n  epochs: [1, 2\n  lr: 3\n")
+                               << QString();
+  QTest::newRow("bad epochs") << "bad_epochs.yaml" << QByteArray(base + "train:\n  epochs: many\n")
+                              << "train.epochs";
+  QTest::newRow("bad input size") << "bad_input.yaml"
+                                  << QByteArray(base + "data:\n  input:\n    short_side: [big]\n")
+                                  << "data.input.short_side";
+}
+
+void TestGuiTrain::badRecipeStartsNothing() {
+  QFETCH(QString, name);
+  QFETCH(QByteArray, content);
+  QFETCH(QString, key);
+  const QString path = dir_.filePath(name);
+  writeFile(path, content);
+  studio::ui::MainWindow window;
+  TrainPage* page = makePage(window);
+  QVERIFY(page);
+  const QString runDir = dir_.filePath("bad-recipe-run");
+  page->outputField()->setPath(runDir);
+  page->setRecipe(path);
+  QCOMPARE(page->recipe(), QFileInfo(path).absoluteFilePath());
+  QTRY_VERIFY(!page->startButton()->isEnabled());
+  QSignalSpy running(page, &TrainPage::runningChanged);
+  QVERIFY(!page->start());
+  const QString error = page->errorText();
+  QVERIFY2(error.contains(name) && error.contains(key), qPrintable(error));
+  QVERIFY(!page->isRunning());
+  QCOMPARE(running.count(), 0);
+  QVERIFY2(!page->logPane()->toPlainText().contains(QLatin1String("$ ")),
+           qPrintable(page->logPane()->toPlainText()));
+  QVERIFY(!QFileInfo::exists(runDir));
+  if (QByteArray(QTest::currentDataTag()) == "bad epochs") saveShot(window, "train_bad_recipe");
 }
 
 QTEST_MAIN(TestGuiTrain)
