@@ -1,9 +1,10 @@
 // The Evaluate and Results pages end to end on the offscreen platform: a hand-made ground truth
 // (2 images, 2 classes, medium-sized boxes) is opened in the main window, results files whose
-// scores are known by construction are evaluated through the page, and the numbers are read
-// back from what the page shows.
+// scores are known by construction are evaluated through the page (boxes, and masks whose IoU
+// is known), and the numbers are read back from what the page shows.
 #include <QComboBox>
 #include <QFile>
+#include <QLabel>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QSortFilterProxyModel>
@@ -13,7 +14,9 @@
 #include <QtTest>
 
 #include "confusion_matrix_view.h"
+#include "data/rle.h"
 #include "dataset_document.h"
+#include "eval/coco_results.h"
 #include "evaluate_page.h"
 #include "main_window.h"
 #include "pr_curve_plot.h"
@@ -82,12 +85,14 @@ class TestGuiEval : public QObject {
   void perfectDetectionsScoreOne();
   void missingClassHalvesTheMean();
   void unknownImageIdIsReported();
+  void segmScoresTheMasksNotTheBoxes();
   void metricsGoToTheResultsPage();
 
  private:
   void openGroundTruth(MainWindow& window);
   // Evaluates `resultsFile` on the window's Evaluate page and waits until it is done.
-  void runEvaluation(MainWindow& window, const QString& resultsFile);
+  void runEvaluation(MainWindow& window, const QString& resultsFile,
+                     EvaluatePage::Metric metric = EvaluatePage::Metric::Bbox);
 
   QTemporaryDir dir_;
   QString gtPath_;
@@ -121,10 +126,10 @@ void TestGuiEval::openGroundTruth(MainWindow& window) {
   window.showStage(MainWindow::EvaluateStage);
 }
 
-void TestGuiEval::runEvaluation(MainWindow& window, const QString& resultsFile) {
+void TestGuiEval::runEvaluation(MainWindow& window, const QString& resultsFile, EvaluatePage::Metric metric) {
   EvaluatePage* page = window.evaluatePage();
   page->setResultsPath(dir_.filePath(resultsFile));
-  QVERIFY(page->setMetric(EvaluatePage::Metric::Bbox));
+  QVERIFY(page->setMetric(metric));
   QVERIFY(page->evaluateButton()->isEnabled());
   QSignalSpy done(page, &EvaluatePage::evaluationFinished);
   QTest::mouseClick(page->evaluateButton(), Qt::LeftButton);
@@ -231,6 +236,82 @@ void TestGuiEval::unknownImageIdIsReported() {
   page->evaluate();
   QVERIFY(!page->isRunning());
   QVERIFY2(page->errorText().contains(QStringLiteral("nowhere.json")), qPrintable(page->errorText()));
+}
+
+// Masks: each result carries its object's exact box but a mask; scored as segm, the masks count.
+// Perfect masks score 1. Masks moved right by a fifth of their object's width overlap it with
+// IoU (w - d) / (w + d) = 2/3, a match at the IoU thresholds 0.50 ... 0.65 and none from 0.70:
+// AP 4/10 = 0.4, AP50 1, AP75 0, every recall 0.4. The same file as bbox scores 1 throughout.
+void TestGuiEval::segmScoresTheMasksNotTheBoxes() {
+  MainWindow window;
+  openGroundTruth(window);
+  const studio::Dataset& gt = window.document()->dataset();
+  QCOMPARE(gt.annotations.size(), std::size_t(4));
+  for (const int shiftFifths : {0, 1}) {
+    std::vector<studio::Detection> dets;
+    for (const studio::Annotation& a : gt.annotations) {
+      const studio::ImageInfo* image = gt.image_by_id(a.image_id);
+      const auto h = std::uint32_t(image->height), w = std::uint32_t(image->width);
+      const std::vector<std::uint8_t> mask = studio::rle_decode(studio::rle_from_polygons(a.polygons, h, w));
+      const int dx = shiftFifths * int(a.bbox[2]) / 5;
+      std::vector<std::uint8_t> moved(mask.size(), 0);
+      for (std::uint32_t y = 0; y < h; ++y)
+        for (std::uint32_t x = 0; x + dx < w; ++x) moved[y * w + x + dx] = mask[y * w + x];
+      // The IoU the numbers below rest on, counted here.
+      std::uint64_t both = 0, either = 0;
+      for (std::size_t i = 0; i < mask.size(); ++i) {
+        both += mask[i] && moved[i];
+        either += mask[i] || moved[i];
+      }
+      const double iou = double(both) / double(either);
+      if (shiftFifths == 0)
+        QCOMPARE(iou, 1.0);
+      else
+        QVERIFY2(iou > 0.655 && iou < 0.695,
+                 qPrintable(QStringLiteral("annotation %1: IoU %2").arg(a.id).arg(iou)));
+      studio::Detection d;
+      d.image_id = a.image_id;
+      d.category_id = a.category_id;
+      d.score = 0.9 - 0.1 * double(a.id);
+      d.bbox = a.bbox;
+      d.segm = studio::rle_encode(moved.data(), h, w);
+      dets.push_back(d);
+    }
+    const QString file =
+        shiftFifths ? QStringLiteral("masks_moved.json") : QStringLiteral("masks_perfect.json");
+    studio::test::write_text(dir_, file.toStdString(), studio::to_coco_results_json(dets));
+
+    runEvaluation(window, file, EvaluatePage::Metric::Segm);
+    EvaluatePage* page = window.evaluatePage();
+    QVERIFY(page->hasResults());
+    const QStringList names{"AP",  "AP50", "AP75",  "APs", "APm", "APl",
+                            "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"};
+    const QStringList expected = shiftFifths ? QStringList{"0.400", "1.000", "0.000", "–", "0.400", "–",
+                                                           "0.400", "0.400", "0.400", "–", "0.400", "–"}
+                                             : QStringList{"1.000", "1.000", "1.000", "–", "1.000", "–",
+                                                           "1.000", "1.000", "1.000", "–", "1.000", "–"};
+    QCOMPARE(page->summaryTable()->rowCount(), 12);
+    for (int i = 0; i < 12; ++i) QCOMPARE(page->summaryValue(names[i]), expected[i]);
+    // The page says what it scored, and the metrics are the mask ones.
+    QCOMPARE(page->metric(), EvaluatePage::Metric::Segm);
+    QStringList titles;
+    for (const QLabel* label : page->findChildren<QLabel*>())
+      if (label->text().contains(file)) titles << label->text();
+    QCOMPARE(titles.size(), 1);
+    QVERIFY2(titles.first().contains(QStringLiteral("COCO segm")), qPrintable(titles.first()));
+    QVERIFY(page->metrics().segm.has_value());
+    QVERIFY(!page->metrics().bbox.has_value());
+    QCOMPARE(page->metrics().segm->stats[0], shiftFifths ? 0.4 : 1.0);
+    if (shiftFifths) saveShot(window, "evaluate_segm");
+  }
+
+  // The moved masks' file as boxes: each box is exact.
+  runEvaluation(window, QStringLiteral("masks_moved.json"), EvaluatePage::Metric::Bbox);
+  EvaluatePage* page = window.evaluatePage();
+  QCOMPARE(page->summaryValue("AP"), QStringLiteral("1.000"));
+  QCOMPARE(page->summaryValue("AP75"), QStringLiteral("1.000"));
+  QVERIFY(page->metrics().bbox.has_value());
+  QVERIFY(!page->metrics().segm.has_value());
 }
 
 void TestGuiEval::metricsGoToTheResultsPage() {
