@@ -2,13 +2,17 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
 #include <csignal>
-#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <sstream>
+
+#include <unistd.h>
 
 #include "common/atomic_file.h"
 #include "common/error.h"
@@ -57,17 +61,25 @@ std::int64_t read_int_or(torch::serialize::InputArchive& archive, const std::str
   return archive.try_read(key, v) && v.isInt() ? v.toInt() : fallback;
 }
 
-// STUDIO_FAULT_KILL_DURING_SAVE=1 (checkpoint.h): half the bytes in the temporary file, then SIGKILL.
-void maybe_die_during_save(const std::string& path, const std::string& bytes) {
+// The write of save_checkpoint. Under STUDIO_FAULT_KILL_DURING_SAVE=1 (checkpoint.h) the real
+// atomic write runs until half of the bytes are in its temporary file, and the process then
+// SIGKILLs itself: before the fsync and the rename, as a crash or `kill -9` would hit it.
+void write_checkpoint_bytes(const std::string& path, const std::string& bytes) {
   const char* v = std::getenv("STUDIO_FAULT_KILL_DURING_SAVE");
-  if (!v || std::string(v) != "1") return;
-  const std::string tmp = path + ".tmp-killed";
-  if (std::FILE* f = std::fopen(tmp.c_str(), "wb")) {
-    std::fwrite(bytes.data(), 1, bytes.size() / 2, f);
-    std::fflush(f);
-    std::fclose(f);
+  if (!v || std::string(v) != "1") {
+    write_file_atomic(path, bytes);
+    return;
   }
-  std::raise(SIGKILL);
+  AtomicWriteOps ops = AtomicWriteOps::system();
+  const std::size_t half = bytes.size() / 2;
+  auto written = std::make_shared<std::size_t>(0);
+  ops.write = [half, written](int fd, const char* data, std::size_t n) -> ssize_t {
+    if (*written >= half) std::raise(SIGKILL);
+    const ssize_t w = ::write(fd, data, std::min(n, half - *written));
+    if (w > 0) *written += static_cast<std::size_t>(w);
+    return w;
+  };
+  write_file_atomic(path, bytes, ops);
 }
 
 void restore_model(torch::serialize::InputArchive& archive, const std::string& path, torch::nn::Module& model) {
@@ -162,8 +174,7 @@ void save_checkpoint(const std::string& path, const torch::nn::Module& model, co
   } catch (const c10::Error& e) {
     throw Error(path + ": cannot serialise the checkpoint: " + e.what_without_backtrace());
   }
-  maybe_die_during_save(path, bytes);
-  write_file_atomic(path, bytes);
+  write_checkpoint_bytes(path, bytes);
 }
 
 CheckpointContents load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer) {
@@ -192,6 +203,20 @@ CheckpointContents load_checkpoint(const std::string& path, torch::nn::Module& m
 void load_model_weights(const std::string& path, torch::nn::Module& model) {
   auto archive = open_archive(path);
   restore_model(archive, path, model);
+}
+
+std::vector<std::string> remove_interrupted_saves(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> removed;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() > 1 && name[0] == '.' && name.find(".pt.tmp") != std::string::npos && entry.is_regular_file(ec)) {
+      std::error_code rm;
+      if (fs::remove(entry.path(), rm)) removed.push_back(name);
+    }
+  }
+  return removed;
 }
 
 CheckpointContents read_checkpoint_info(const std::string& path) {

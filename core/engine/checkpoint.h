@@ -14,9 +14,10 @@
 // Written to a temporary file beside the target and renamed over it, so a crash never leaves a
 // half-written checkpoint (and the previous last.pt stays usable).
 //
-// Test hook: when the environment has STUDIO_FAULT_KILL_DURING_SAVE=1, save_checkpoint writes
-// half of the bytes to the temporary file and then raise(SIGKILL)s itself, before the rename:
-// the fault tests check that last.pt is still the previous good checkpoint and --resume works.
+// Test hook: when the environment has STUDIO_FAULT_KILL_DURING_SAVE=1, save_checkpoint runs the
+// real atomic write until half of the bytes are in the temporary file and then raise(SIGKILL)s
+// itself, before the fsync and the rename: the fault tests check that the half-written temporary
+// file is there, last.pt is still the previous good checkpoint, and --resume works.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -63,6 +64,10 @@ CheckpointContents load_checkpoint(const std::string& path, torch::nn::Module& m
 
 // Only the model weights (inference, fine-tuning): same checks as load_checkpoint.
 void load_model_weights(const std::string& path, torch::nn::Module& model);
+
+// Removes the temporary files that saves interrupted by a crash left in `dir` (".<name>.tmp<n>"
+// beside the checkpoints, written by write_file_atomic) and returns their names.
+std::vector<std::string> remove_interrupted_saves(const std::string& dir);
 
 // State and categories without touching a model (e.g. to learn num_classes before building it).
 [[nodiscard]] CheckpointContents read_checkpoint_info(const std::string& path);

@@ -362,6 +362,9 @@ Trainer::Trainer(Config recipe, TrainerSetup setup) : config_(std::move(recipe))
   if (setup_.resume) {
     const CheckpointContents c = load_checkpoint(last, *model_, optimizer_.get());
     state_ = c.state;
+    if (is_main())
+      for (const std::string& name : remove_interrupted_saves(log_->checkpoints_dir()))
+        log_->log("resume: removed " + name + ", left by a save that was interrupted");
     if (state_.seed != options_.seed)
       log_->log("note: the checkpoint was trained with seed " + std::to_string(state_.seed) + ", the recipe says " +
                 std::to_string(options_.seed) + "; continuing with the checkpoint's");
