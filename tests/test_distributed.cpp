@@ -30,6 +30,7 @@
 #include "engine/distributed.h"
 #include "engine/events.h"
 #include "engine/trainer.h"
+#include "run_checks.h"
 #include "test_support.h"
 
 using namespace studio;
@@ -379,7 +380,11 @@ class TestDistributed : public QObject {
     for (const auto& e : events) train_events += e["type"].as<std::string>() == "train";
     QCOMPARE(train_events, 4);
     QVERIFY(fs::exists(root + "/two/checkpoints/last.pt"));
-    QVERIFY(fs::exists(root + "/two/eval/metrics_1.json"));
+    // The metrics of the split and gathered evaluation are those of the final weights evaluated
+    // over all 3 images in this one process.
+    std::vector<std::string> two = kSgd;
+    two.push_back("train.batch_size=2");
+    test::check_run_evaluation(tiny_recipe(two), root + "/two", 1, root + "/two/checkpoints/last.pt", val);
   }
 
   void truncate_events_moves_later_lines() {

@@ -21,6 +21,7 @@
 #include "engine/lr_schedule.h"
 #include "engine/trainer.h"
 #include "eval/metrics_file.h"
+#include "run_checks.h"
 #include "test_support.h"
 
 using namespace studio;
@@ -198,7 +199,9 @@ class TestTrainer : public QObject {
     st.seed = 7;
     const std::string path = dir.filePath("c.pt").toStdString();
     save_checkpoint(path, a, &opt_a, st, {{1, "circle", ""}, {4, "star", ""}});
-    QVERIFY(!fs::exists(path + ".tmp"));
+    // The atomic write leaves the checkpoint alone in its folder: no temporary file, whatever its name.
+    QStringList left = QDir(dir.path()).entryList(QDir::Files | QDir::Hidden | QDir::NoDotAndDotDot);
+    QCOMPARE(left, QStringList{"c.pt"});
     const torch::Tensor rng_draw = torch::rand({3});  // what the RNG gives right after saving
 
     torch::manual_seed(99);
@@ -335,6 +338,9 @@ class TestTrainer : public QObject {
     QVERIFY(m.bbox.has_value());
     QCOMPARE(m.meta.epochs, 2);
     QVERIFY(m.meta.images_per_s > 0);
+    // Each epoch's metrics are what that epoch's checkpoint scores when evaluated from outside.
+    test::check_run_evaluation(tiny_recipe(), full.run_dir, 1, full.run_dir + "/checkpoints/epoch_1.pt", val);
+    test::check_run_evaluation(tiny_recipe(), full.run_dir, 2, full.run_dir + "/checkpoints/epoch_2.pt", val);
 
     // events.jsonl: every line parses and has the fields the GUI reads.
     std::ifstream in(full.run_dir + "/events.jsonl");
@@ -358,9 +364,17 @@ class TestTrainer : public QObject {
         QVERIFY(e["images_per_s"].as<double>() > 0);
       }
       if (type == "eval") {
-        for (const char* group : {"segm", "bbox"})
-          for (const char* key : {"AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"})
+        // The event carries the numbers of that epoch's metrics file.
+        const MetricsFile em =
+            read_metrics(full.run_dir + "/eval/metrics_" + std::to_string(e["epoch"].as<int>()) + ".json");
+        for (const char* group : {"segm", "bbox"}) {
+          const std::array<double, 12>& stats = std::string(group) == "segm" ? em.segm->stats : em.bbox->stats;
+          for (std::size_t i = 0; i < 12; ++i) {
+            const char* key = summary_names()[i];
             QVERIFY2(e[group][key], (line + " lacks " + group + "." + key).c_str());
+            QVERIFY2(std::abs(e[group][key].as<double>() - stats[i]) < 1e-12, (line + ": " + group + "." + key).c_str());
+          }
+        }
       }
     }
     QCOMPARE(counts["start"], 1);
