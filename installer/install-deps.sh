@@ -16,6 +16,8 @@ PACKAGES=(
   libyaml-cpp-dev libsimdjson-dev rapidjson-dev libpugixml-dev libcli11-dev libspdlog-dev
   # GUI tests and screenshots without a display
   xvfb xauth
+  # test dependencies: python3 writes the state-dict files of the weights-import tests
+  python3
 )
 
 missing=()

@@ -49,6 +49,40 @@ cmp -s "$T/round.json" "$T/round2.json" && ok "round trip bytes equal" || bad "r
 printf 'a.jpg 1,2,30,40,0\n' >"$T/list.txt"
 expect_rc "convert txt" 0 "$CLI" convert "txt:$T/list.txt:$T" --to-coco "$T/txt.json"
 
+# Pascal VOC through the tokens: a VOCdevkit-style root with two images, one object marked
+# difficult. VOC's 1-based inclusive corners become COCO boxes: xmin 11..xmax 50 is x 10, w 40.
+V="$T/VOC2007"
+mkdir -p "$V/Annotations" "$V/ImageSets/Main" "$V/JPEGImages"
+voc_object() { printf '<object><name>%s</name><difficult>%s</difficult><bndbox><xmin>%s</xmin><ymin>%s</ymin><xmax>%s</xmax><ymax>%s</ymax></bndbox></object>' "$@"; }
+printf '<annotation><filename>000001.jpg</filename><size><width>100</width><height>80</height><depth>3</depth></size>%s</annotation>\n' \
+  "$(voc_object cat 0 11 21 50 60)" >"$V/Annotations/000001.xml"
+printf '<annotation><filename>000002.jpg</filename><size><width>100</width><height>80</height><depth>3</depth></size>%s%s</annotation>\n' \
+  "$(voc_object dog 0 1 1 20 20)" "$(voc_object dog 1 61 41 90 70)" >"$V/Annotations/000002.xml"
+printf '000001\n000002\n' >"$V/ImageSets/Main/test.txt"
+expect_rc "convert voc" 0 "$CLI" convert "voc:$V:test" --to-coco "$T/voc.json"
+expect_grep "voc convert: corners to a COCO box" '"bbox":\[10(\.0)?,20(\.0)?,40(\.0)?,40(\.0)?\]' "$T/voc.json"
+expect_grep "voc convert: the difficult flag is kept" '"difficult":(1|true)' "$T/voc.json"
+expect_rc "convert voc with a missing split is exit 2" 2 "$CLI" convert "voc:$V:train" --to-coco "$T/voc_train.json"
+expect_grep "missing split: names the file" 'ImageSets/Main/train\.txt' "$T/err"
+[ ! -e "$T/voc_train.json" ] && ok "missing split: nothing written" || bad "missing split: nothing written"
+# VOC mAP: cat found exactly (AP 1). dog: the top detection (0.9) is on the difficult box, which
+# neither counts nor penalises; then a false positive (0.8); then the normal dog (0.7): precision
+# 1/2 at recall 1, AP 0.5 by both rules. mAP (1 + 0.5) / 2 = 0.75. Counted as a normal object,
+# the difficult box would make the dog's AP 0.83 (area rule) and the mAP 0.92.
+printf '[{"image_id": IMG1, "category_id": CAT, "bbox": [10, 20, 40, 40], "score": 0.95},
+ {"image_id": IMG2, "category_id": DOG, "bbox": [60, 40, 30, 30], "score": 0.9},
+ {"image_id": IMG2, "category_id": DOG, "bbox": [30, 30, 10, 10], "score": 0.8},
+ {"image_id": IMG2, "category_id": DOG, "bbox": [0, 0, 20, 20], "score": 0.7}]\n' >"$T/voc_dt.in"
+# The ids the VOC reader gave: images in split order, categories in VOC's class order (cat 8, dog 12).
+id_of() { grep -oE "\{\"id\":[0-9]+,\"$1\":\"$2\"" "$T/voc.json" | grep -oE '[0-9]+' | head -1; }
+sed -e "s/IMG1/$(id_of file_name '[^"]*000001\.jpg')/; s/IMG2/$(id_of file_name '[^"]*000002\.jpg')/g" \
+    -e "s/CAT/$(id_of name cat)/; s/DOG/$(id_of name dog)/g" "$T/voc_dt.in" >"$T/voc_dt.json"
+for method in area 11point; do
+  expect_rc "eval voc:ROOT:SPLIT ($method)" 0 "$CLI" eval "voc:$V:test" --dt "$T/voc_dt.json" --voc-method "$method"
+  expect_grep "voc $method: mAP 0.75" '^mAP +0\.7500$' "$T/out"
+  expect_grep "voc $method: dog, 1 counted object, AP 0.5" '^dog +1 +3 +0\.5000$' "$T/out"
+done
+
 printf '{"images": [{"id": 1, "file_name": "a.jpg", "width": "wide", "height": 2}]}' >"$T/bad.json"
 expect_rc "bad json is exit 2" 2 "$CLI" stats "coco:$T/bad.json:$T"
 expect_grep "error names file and path" "bad.json.*images\[0\]\.width" "$T/err"
@@ -77,6 +111,33 @@ expect_rc "eval unknown image is exit 2" 2 "$CLI" eval --gt "$T/gt.json" --dt "$
 expect_grep "eval error names the detection" 'bad_dt\.json:1: \[0\]\.image_id: unknown image id 7' "$T/err"
 expect_rc "eval segm without masks is exit 2" 2 "$CLI" eval --gt "$T/gt.json" --dt "$T/dt.json" --type segm
 expect_grep "segm error names the field" '\[0\]: missing required field "segmentation"' "$T/err"
+
+# Segm with a crowd region, end to end (files -> readers -> RLE -> matching -> summary). A 20x20
+# image: the left half (columns 0-9) is a crowd region (uncompressed RLE), a 6x6 square object
+# (polygon, area 36). The top detection (0.9) lies inside the crowd (an 8x16 box, IoU with the
+# crowd region = intersection / detection area = 1): ignored, not a false positive. The second
+# (0.8) is the square's own mask. AP = 1 at every IoU; counted as a false positive it would be
+# 0.5. The RLE strings were written by pycocotools' mask.encode.
+printf '{"images": [{"id": 1, "file_name": "a.jpg", "width": 20, "height": 20}],
+ "categories": [{"id": 1, "name": "cat"}],
+ "annotations": [
+  {"id": 1, "image_id": 1, "category_id": 1, "iscrowd": 1, "bbox": [0, 0, 10, 20], "area": 200,
+   "segmentation": {"size": [20, 20], "counts": [0, 200, 200]}},
+  {"id": 2, "image_id": 1, "category_id": 1, "iscrowd": 0, "bbox": [12, 2, 6, 6], "area": 36,
+   "segmentation": [[12, 2, 18, 2, 18, 8, 12, 8]]}]}\n' >"$T/crowd_gt.json"
+printf '[{"image_id": 1, "category_id": 1, "score": 0.9, "segmentation": {"size": [20, 20], "counts": "f0`040000000000000j6"}},
+ {"image_id": 1, "category_id": 1, "score": 0.8, "segmentation": {"size": [20, 20], "counts": "b76>000000000V1"}}]\n' >"$T/crowd_dt.json"
+expect_rc "eval segm with a crowd region" 0 "$CLI" eval --gt "$T/crowd_gt.json" --dt "$T/crowd_dt.json" --type segm
+expect_grep "crowd: the detection inside it is ignored (AP 1)" '^ Average Precision  \(AP\) @\[ IoU=0\.50:0\.95 \| area=   all \| maxDets=100 \] = 1\.000$' "$T/out"
+expect_grep "crowd: the object is found (AR 1)" '^ Average Recall     \(AR\) @\[ IoU=0\.50:0\.95 \| area=   all \| maxDets=100 \] = 1\.000$' "$T/out"
+expect_grep "crowd: the object is small (APs 1)" '^ Average Precision  \(AP\) @\[ IoU=0\.50:0\.95 \| area= small \| maxDets=100 \] = 1\.000$' "$T/out"
+# The same detections with the crowd flag cleared: the left half is an object the top detection
+# overlaps with IoU 128 / 200 = 0.64, a true positive at IoU 0.50..0.60 only: at 0.75 a false
+# positive ranked first, precision 0.5 up to recall 0.5, AP75 = 51 x 0.5 / 101 (pycocotools: 0.252).
+sed 's/"iscrowd": 1/"iscrowd": 0/' "$T/crowd_gt.json" >"$T/nocrowd_gt.json"
+expect_rc "eval segm without the crowd flag" 0 "$CLI" eval --gt "$T/nocrowd_gt.json" --dt "$T/crowd_dt.json" --type segm
+expect_grep "no crowd: AP50 is 1" '^ Average Precision  \(AP\) @\[ IoU=0\.50      \| area=   all \| maxDets=100 \] = 1\.000$' "$T/out"
+expect_grep "no crowd: AP75 is lower" '^ Average Precision  \(AP\) @\[ IoU=0\.75      \| area=   all \| maxDets=100 \] = 0\.252$' "$T/out"
 
 mkdir -p "$T/runs/exp1/eval"
 cp "$T/metrics.json" "$T/runs/exp1/eval/metrics_5.json"
@@ -118,7 +179,8 @@ expect_grep "names the weights file" 'nope\.pt' "$T/err"
 # Weights: a torchvision-named ResNet-18 state dict in torch.save's zip layout (written by a
 # stdlib python3 script) maps onto the backbone; --out writes what a recipe's pretrained reads.
 D="$(dirname "$0")/data/pth"
-if command -v python3 >/dev/null && python3 "$D/make_state.py" resnet18 "$T/r18.pth"; then
+# python3 is a test dependency (installer/install-deps.sh): without it this block fails.
+if python3 "$D/make_state.py" resnet18 "$T/r18.pth"; then
   expect_rc "weights import" 0 "$CLI" weights import "$T/r18.pth" --arch resnet18 --out "$T/pre/r18.pt"
   expect_grep "weights import counts matched" '^matched: 100$' "$T/out"
   expect_grep "weights import counts missing" '^missing: 0$' "$T/out"
@@ -133,8 +195,16 @@ if command -v python3 >/dev/null && python3 "$D/make_state.py" resnet18 "$T/r18.
   expect_grep "unexpected key listed" '^  head\.x$' "$T/out"
   expect_rc "weights import wrong arch is exit 1" 1 "$CLI" weights import "$T/r18.pth" --arch resnet50
   expect_grep "wrong arch: shape mismatches" '^  layer1\.0\.conv1\.weight: file \[64, 64, 3, 3\], model \[64, 64, 1, 1\]$' "$T/out"
+  # A state dict saved from a DataParallel model: every key under "module.".
+  python3 "$D/make_state.py" resnet18 "$T/dp.pth" --prefix module.
+  expect_rc "weights import of a DataParallel state dict" 0 "$CLI" weights import "$T/dp.pth" --arch resnet18 \
+    --out "$T/pre/dp.pt"
+  expect_grep "module. prefix: every key matched" '^matched: 100$' "$T/out"
+  expect_grep "module. prefix: none missing" '^missing: 0$' "$T/out"
+  cmp -s "$T/pre/r18.pt" "$T/pre/dp.pt" && ok "module. prefix: the same weights as without it" \
+    || bad "module. prefix: the imported weights differ from the plain state dict's"
 else
-  echo "SKIP: weights import (no python3 to write the input file)"
+  bad "weights import: python3 could not write the input file (python3 is a test dependency)"
 fi
 expect_rc "weights import of a non-pth file is exit 2" 2 "$CLI" weights import "$T/gt.json" --arch resnet18
 expect_grep "weights error names the file" 'gt\.json: not a PyTorch state dict file' "$T/err"
@@ -249,9 +319,23 @@ expect_rc "a save killed half-way fails the job" 137 env STUDIO_FAULT_KILL_DURIN
 expect_grep "the launcher names rank 0" 'launcher: rank 0 \(pid [0-9]+\) was killed by signal 9 \(SIGKILL\)' "$T/err"
 cmp -s "$T/good_last.pt" "$T/runs/fault/checkpoints/last.pt" && ok "last.pt is the previous checkpoint" \
   || bad "last.pt is the previous checkpoint"
+# The kill came inside the real write: its temporary file is there, holding half of a checkpoint.
+part=$(ls -A "$T/runs/fault/checkpoints" | grep -E '^\.last\.pt\.tmp[0-9]+$' | head -1)
+if [ -n "$part" ]; then
+  psize=$(stat -c %s "$T/runs/fault/checkpoints/$part")
+  gsize=$(stat -c %s "$T/good_last.pt")
+  [ "$psize" -gt 0 ] && [ $((psize * 4)) -gt "$gsize" ] && [ $((psize * 4)) -lt $((gsize * 3)) ] &&
+    ok "the killed save left half a checkpoint in its temporary file ($psize of ~$gsize bytes)" ||
+    bad "the killed save's temporary file holds $psize bytes, wanted about half of $gsize"
+else
+  bad "the killed save left no temporary file (was it killed inside the write?)"; ls -la "$T/runs/fault/checkpoints"
+fi
 expect_rc "resume after the killed save" 0 "$CLI" train --config "$CFG" --out "$T/runs/fault" --resume --threads 1 \
   -o train.epochs=2 -o train.batch_size=4 "${DP[@]}"
 expect_grep "the resumed run finishes" '^finished: ' "$T/out"
+expect_grep "resume removes the interrupted save" "resume: removed $part, left by a save that was interrupted" "$T/runs/fault/log.txt"
+[ -z "$(ls -A "$T/runs/fault/checkpoints" | grep -E '\.tmp')" ] && ok "no temporary file is left after the resume" \
+  || bad "temporary files left after the resume: $(ls -A "$T/runs/fault/checkpoints")"
 expect_iters_once "after stop, killed save and resume: each iteration once" "$T/runs/fault/events.jsonl" 8
 
 # An error on the workers (a train.amp value the Trainer refuses; the launcher only parses the YAML)

@@ -3,7 +3,7 @@
 stdlib only) for the CLI test: every key and shape of tests/data/torchvision_keys/ARCH.txt, values
 0.01 * (index of the key + 1), BN counters int64.
 
-  make_state.py ARCH OUT.pth [--drop KEY]... [--extra KEY]...
+  make_state.py ARCH OUT.pth [--drop KEY]... [--extra KEY]... [--prefix module.]
 """
 import argparse, collections, io, os, pickle, struct, sys, zipfile
 
@@ -23,6 +23,7 @@ def main():
     ap.add_argument('out')
     ap.add_argument('--drop', action='append', default=[])
     ap.add_argument('--extra', action='append', default=[])
+    ap.add_argument('--prefix', default='', help='put before every key (DataParallel saves under "module.")')
     a = ap.parse_args()
     keys_file = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'torchvision_keys', a.arch + '.txt')
     entries = [(l.split()[0], [int(d) for d in l.split()[1:]]) for l in open(keys_file)]
@@ -40,7 +41,7 @@ def main():
         for d in reversed(shape):
             stride.insert(0, acc)
             acc *= d
-        sd[name] = mf.Tensor(s, 0, shape, stride)
+        sd[a.prefix + name] = mf.Tensor(s, 0, shape, stride)
     storages = collections.OrderedDict()
     class Pickler(pickle.Pickler):
         def persistent_id(self, obj):
