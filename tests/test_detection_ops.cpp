@@ -199,6 +199,9 @@ class TestDetectionOps : public QObject {
     torch::Tensor idxs = torch::tensor({0, 0, 1, 0}, torch::kLong);
     QCOMPARE(to_ints(batched_nms(boxes, scores, idxs, 0.5)), (std::vector<int64_t>{0, 1, 2, 3}));
     QCOMPARE(to_ints(batched_nms(boxes, scores, idxs, 0.49)), (std::vector<int64_t>{0, 2, 3}));
+    // Equal scores: visited in index order (torchvision's stable sort), so box 0 suppresses its
+    // copy 2 whichever order the scores would allow, and with 0 and 2 swapped box 0 still wins.
+    QCOMPARE(to_ints(nms(boxes, torch::tensor({0.5f, 0.1f, 0.5f, 0.5f}), 0.5)), (std::vector<int64_t>{0, 3, 1}));
     QCOMPARE(nms(torch::zeros({0, 4}), torch::zeros({0}), 0.5).numel(), 0);
     QCOMPARE(batched_nms(torch::zeros({0, 4}), torch::zeros({0}), torch::zeros({0}, torch::kLong), 0.5).numel(), 0);
     STUDIO_EXPECT_ERROR((void)nms(boxes, torch::zeros({3}), 0.5), "nms", "scores [N]");

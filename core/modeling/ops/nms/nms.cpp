@@ -17,8 +17,8 @@ torch::Tensor nms_cpu_impl(const torch::Tensor& boxes, const torch::Tensor& scor
   // Areas as a tensor expression, like torchvision, so no compiler contraction (FMA) can make
   // them differ in the last bit.
   torch::Tensor area_t = (x2_t - x1_t) * (y2_t - y1_t);
-  // The same sort call as torchvision's kernel (not stable: equal scores keep ATen's order).
-  torch::Tensor order_t = std::get<1>(scores.sort(0, /*descending=*/true));
+  // Stable, as torchvision 0.14's kernel: equal scores are visited in index order.
+  torch::Tensor order_t = std::get<1>(scores.sort(/*stable=*/true, /*dim=*/0, /*descending=*/true));
 
   const T* x1 = x1_t.data_ptr<T>();
   const T* y1 = y1_t.data_ptr<T>();
@@ -83,6 +83,7 @@ torch::Tensor batched_nms_per_category(const torch::Tensor& boxes, const torch::
     keep_mask.index_put_({members.index({kept})}, true);
   }
   torch::Tensor keep = torch::where(keep_mask)[0];
+  // torchvision's Python sort(descending=True) here: not stable, ties in ATen's order.
   return keep.index({std::get<1>(scores.index({keep}).sort(-1, /*descending=*/true))});
 }
 
