@@ -5,7 +5,6 @@
 #include <torch/torch.h>
 
 #include <QtTest>
-
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -61,7 +60,8 @@ double iou_ref(const Box& a, const Box& b) {
 // Greedy NMS in double over `members`, visiting by score (scores distinct in the random tests).
 std::vector<int64_t> nms_ref(const std::vector<Box>& boxes, const std::vector<double>& scores,
                              std::vector<int64_t> members, double thr) {
-  std::stable_sort(members.begin(), members.end(), [&](int64_t a, int64_t b) { return scores[a] > scores[b]; });
+  std::stable_sort(members.begin(), members.end(),
+                   [&](int64_t a, int64_t b) { return scores[a] > scores[b]; });
   std::vector<int64_t> keep;
   for (int64_t i : members) {
     bool suppressed = false;
@@ -79,8 +79,14 @@ double bilinear_ref(const std::vector<double>& plane, int64_t h, int64_t w, doub
   x = std::max(x, 0.0);
   int64_t y0 = static_cast<int64_t>(y), x0 = static_cast<int64_t>(x);
   int64_t y1 = y0 + 1, x1 = x0 + 1;
-  if (y0 >= h - 1) { y0 = y1 = h - 1; y = static_cast<double>(y0); }
-  if (x0 >= w - 1) { x0 = x1 = w - 1; x = static_cast<double>(x0); }
+  if (y0 >= h - 1) {
+    y0 = y1 = h - 1;
+    y = static_cast<double>(y0);
+  }
+  if (x0 >= w - 1) {
+    x0 = x1 = w - 1;
+    x = static_cast<double>(x0);
+  }
   const double ly = y - y0, lx = x - x0;
   auto at = [&](int64_t yy, int64_t xx) { return plane[yy * w + xx]; };
   return (1 - ly) * (1 - lx) * at(y0, x0) + (1 - ly) * lx * at(y0, x1) + ly * (1 - lx) * at(y1, x0) +
@@ -107,21 +113,24 @@ std::vector<double> roi_align_ref(const std::vector<double>& plane, int64_t h, i
       double sum = 0;
       for (int64_t iy = 0; iy < gh; ++iy)
         for (int64_t ix = 0; ix < gw; ++ix)
-          sum += bilinear_ref(plane, h, w, sy + ph * bh + (iy + 0.5) * bh / gh, sx + pw * bw + (ix + 0.5) * bw / gw);
+          sum += bilinear_ref(plane, h, w, sy + ph * bh + (iy + 0.5) * bh / gh,
+                              sx + pw * bw + (ix + 0.5) * bw / gw);
       out[ph * pw_n + pw] = sum / std::max<int64_t>(gh * gw, 1);
     }
   return out;
 }
 
 // RoIAlign of all RoIs, [K, C, PH, PW] double, from the per-plane reference.
-torch::Tensor roi_align_ref_all(const torch::Tensor& input, const torch::Tensor& rois, const RoIAlignOptions& o) {
+torch::Tensor roi_align_ref_all(const torch::Tensor& input, const torch::Tensor& rois,
+                                const RoIAlignOptions& o) {
   torch::Tensor in = input.to(torch::kDouble).contiguous();
   torch::Tensor r = rois.to(torch::kDouble).contiguous();
   const int64_t c_n = in.size(1), h = in.size(2), w = in.size(3);
   torch::Tensor out = torch::zeros({r.size(0), c_n, o.output_size[0], o.output_size[1]}, torch::kDouble);
   for (int64_t k = 0; k < r.size(0); ++k) {
     const int64_t b = static_cast<int64_t>(r[k][0].item<double>());
-    const Box box{r[k][1].item<double>(), r[k][2].item<double>(), r[k][3].item<double>(), r[k][4].item<double>()};
+    const Box box{r[k][1].item<double>(), r[k][2].item<double>(), r[k][3].item<double>(),
+                  r[k][4].item<double>()};
     for (int64_t c = 0; c < c_n; ++c) {
       torch::Tensor p = in[b][c].contiguous();
       std::vector<double> plane(p.data_ptr<double>(), p.data_ptr<double>() + p.numel());
@@ -147,7 +156,8 @@ class TestDetectionOps : public QObject {
     // a = [0,0,2,2] (area 4), b = [1,1,3,3] (4): intersection 1, union 7. c = [0,0,2,1] (2) and
     // a: intersection 2, union 4 -> 0.5. d far away -> 0.
     torch::Tensor a = torch::tensor({0.f, 0.f, 2.f, 2.f, 0.f, 0.f, 2.f, 1.f}).view({2, 4});
-    torch::Tensor b = torch::tensor({1.f, 1.f, 3.f, 3.f, 10.f, 10.f, 11.f, 12.f, 0.f, 0.f, 2.f, 2.f}).view({3, 4});
+    torch::Tensor b =
+        torch::tensor({1.f, 1.f, 3.f, 3.f, 10.f, 10.f, 11.f, 12.f, 0.f, 0.f, 2.f, 2.f}).view({3, 4});
     torch::Tensor iou = box_iou(a, b);
     QCOMPARE(iou.sizes().vec(), (std::vector<int64_t>{2, 3}));
     QCOMPARE(iou[0][0].item<float>(), 1.f / 7.f);
@@ -161,8 +171,9 @@ class TestDetectionOps : public QObject {
     QVERIFY(torch::equal(clip_boxes_to_image(wild, 80, 100),
                          torch::tensor({0.f, 0.f, 100.f, 80.f, 10.f, 20.f, 30.f, 40.f}).view({1, 2, 4})));
     // Sides (2, 2), (1, 2), (0.5, 3), (3, 0): min_size 1 keeps 0 and 1 (>= counts), 1e-2 keeps 0-2.
-    torch::Tensor s = torch::tensor({0.f, 0.f, 2.f, 2.f, 0.f, 0.f, 1.f, 2.f, 0.f, 0.f, 0.5f, 3.f, 0.f, 0.f, 3.f, 0.f})
-                          .view({4, 4});
+    torch::Tensor s =
+        torch::tensor({0.f, 0.f, 2.f, 2.f, 0.f, 0.f, 1.f, 2.f, 0.f, 0.f, 0.5f, 3.f, 0.f, 0.f, 3.f, 0.f})
+            .view({4, 4});
     QCOMPARE(to_ints(remove_small_boxes(s, 1.0)), (std::vector<int64_t>{0, 1}));
     QCOMPARE(to_ints(remove_small_boxes(s, 1e-2)), (std::vector<int64_t>{0, 1, 2}));
     STUDIO_EXPECT_ERROR((void)box_iou(torch::zeros({3, 5}), a), "box_iou", "[N, 4]");
@@ -189,21 +200,26 @@ class TestDetectionOps : public QObject {
     // kept at threshold 0.5 (suppression needs IoU > thr), dropped at 0.49. Box 2 is a copy of
     // box 0 (IoU 1): always dropped. Box 3 is disjoint: always kept.
     torch::Tensor boxes =
-        torch::tensor({0.f, 0.f, 2.f, 2.f, 0.f, 0.f, 2.f, 1.f, 0.f, 0.f, 2.f, 2.f, 5.f, 5.f, 6.f, 6.f}).view({4, 4});
+        torch::tensor({0.f, 0.f, 2.f, 2.f, 0.f, 0.f, 2.f, 1.f, 0.f, 0.f, 2.f, 2.f, 5.f, 5.f, 6.f, 6.f})
+            .view({4, 4});
     torch::Tensor scores = torch::tensor({0.9f, 0.8f, 0.7f, 0.6f});
     QCOMPARE(to_ints(nms(boxes, scores, 0.5)), (std::vector<int64_t>{0, 1, 3}));
     QCOMPARE(to_ints(nms(boxes, scores, 0.49)), (std::vector<int64_t>{0, 3}));
     // Reversed scores: box 3 first, then box 2 (suppresses 0; 1 has IoU 0.5 with 2).
-    QCOMPARE(to_ints(nms(boxes, torch::tensor({0.6f, 0.7f, 0.8f, 0.9f}), 0.5)), (std::vector<int64_t>{3, 2, 1}));
+    QCOMPARE(to_ints(nms(boxes, torch::tensor({0.6f, 0.7f, 0.8f, 0.9f}), 0.5)),
+             (std::vector<int64_t>{3, 2, 1}));
     // batched: box 2 in another category survives box 0; the offsets keep the categories apart.
     torch::Tensor idxs = torch::tensor({0, 0, 1, 0}, torch::kLong);
     QCOMPARE(to_ints(batched_nms(boxes, scores, idxs, 0.5)), (std::vector<int64_t>{0, 1, 2, 3}));
     QCOMPARE(to_ints(batched_nms(boxes, scores, idxs, 0.49)), (std::vector<int64_t>{0, 2, 3}));
     // Equal scores: visited in index order (torchvision's stable sort), so box 0 suppresses its
     // copy 2 whichever order the scores would allow, and with 0 and 2 swapped box 0 still wins.
-    QCOMPARE(to_ints(nms(boxes, torch::tensor({0.5f, 0.1f, 0.5f, 0.5f}), 0.5)), (std::vector<int64_t>{0, 3, 1}));
+    QCOMPARE(to_ints(nms(boxes, torch::tensor({0.5f, 0.1f, 0.5f, 0.5f}), 0.5)),
+             (std::vector<int64_t>{0, 3, 1}));
     QCOMPARE(nms(torch::zeros({0, 4}), torch::zeros({0}), 0.5).numel(), 0);
-    QCOMPARE(batched_nms(torch::zeros({0, 4}), torch::zeros({0}), torch::zeros({0}, torch::kLong), 0.5).numel(), 0);
+    QCOMPARE(
+        batched_nms(torch::zeros({0, 4}), torch::zeros({0}), torch::zeros({0}, torch::kLong), 0.5).numel(),
+        0);
     STUDIO_EXPECT_ERROR((void)nms(boxes, torch::zeros({3}), 0.5), "nms", "scores [N]");
   }
 
@@ -300,7 +316,8 @@ class TestDetectionOps : public QObject {
                               w[2] * std::log(gw / pw), w[3] * std::log(gh / ph)};
       for (int k = 0; k < 4; ++k) QVERIFY(std::abs(enc[i][k].item<double>() - want[k]) < 1e-12);
       for (int64_t c = 0; c < 2; ++c) {
-        const double dx = deltas[i][4 * c].item<double>() / w[0], dy = deltas[i][4 * c + 1].item<double>() / w[1];
+        const double dx = deltas[i][4 * c].item<double>() / w[0],
+                     dy = deltas[i][4 * c + 1].item<double>() / w[1];
         const double dw = std::min(deltas[i][4 * c + 2].item<double>() / w[2], clip);
         const double dh = std::min(deltas[i][4 * c + 3].item<double>() / w[3], clip);
         const double cx = dx * pw + px, cy = dy * ph + py, ww = std::exp(dw) * pw, hh = std::exp(dh) * ph;
@@ -316,9 +333,9 @@ class TestDetectionOps : public QObject {
   void anchors_hand_computed() {
     AnchorGenerator gen;
     // P2, size 32: ratio 0.5 -> w = 32 sqrt 2 = 45.25, h = 22.63 -> /2 rounded 23, 11; ratio 1 -> 16.
-    QVERIFY(torch::equal(gen.cell_anchors()[0],
-                         torch::tensor({-23.f, -11.f, 23.f, 11.f, -16.f, -16.f, 16.f, 16.f, -11.f, -23.f, 11.f, 23.f})
-                             .view({3, 4})));
+    QVERIFY(torch::equal(gen.cell_anchors()[0], torch::tensor({-23.f, -11.f, 23.f, 11.f, -16.f, -16.f, 16.f,
+                                                               16.f, -11.f, -23.f, 11.f, 23.f})
+                                                    .view({3, 4})));
     QCOMPARE(gen.num_anchors_per_location(), (std::vector<int64_t>(5, 3)));
     // A 800x1088 padded batch: P6 is 13x17, strides 800 // 13 = 61 and 1088 // 17 = 64.
     std::vector<std::array<int64_t, 2>> grids{{200, 272}, {100, 136}, {50, 68}, {25, 34}, {13, 17}};
@@ -381,13 +398,15 @@ class TestDetectionOps : public QObject {
     // below), p4 gt1 (0.25, below).
     // Low-quality: gt0's best is 0.9 (p0, already matched); gt1's best is 0.8, also at p0 —
     // p0 keeps its argmax gt0 (not gt1). With 0.8 replaced by 0.25, gt1's best 0.6 is at p1 -> gt1.
-    torch::Tensor q = torch::tensor({0.9f, 0.5f, 0.1f, 0.2f, 0.2f, 0.8f, 0.6f, 0.25f, 0.1f, 0.25f}).view({2, 5});
+    torch::Tensor q =
+        torch::tensor({0.9f, 0.5f, 0.1f, 0.2f, 0.2f, 0.8f, 0.6f, 0.25f, 0.1f, 0.25f}).view({2, 5});
     QCOMPARE(to_ints(Matcher(0.7, 0.3, false)(q)), (std::vector<int64_t>{0, -2, -1, -1, -1}));
     QCOMPARE(to_ints(Matcher(0.7, 0.3, true)(q)), (std::vector<int64_t>{0, -2, -1, -1, -1}));
     q[1][0] = 0.25f;
     QCOMPARE(to_ints(Matcher(0.7, 0.3, true)(q)), (std::vector<int64_t>{0, 1, -1, -1, -1}));
     // Ties: gt1's best 0.25 at p2 and p4 when its other entries are lower: both get matched.
-    torch::Tensor t = torch::tensor({0.9f, 0.5f, 0.1f, 0.2f, 0.2f, 0.1f, 0.2f, 0.25f, 0.1f, 0.25f}).view({2, 5});
+    torch::Tensor t =
+        torch::tensor({0.9f, 0.5f, 0.1f, 0.2f, 0.2f, 0.1f, 0.2f, 0.25f, 0.1f, 0.25f}).view({2, 5});
     QCOMPARE(to_ints(Matcher(0.7, 0.3, true)(t)), (std::vector<int64_t>{0, -2, 1, -1, 1}));
     // A gt whose best is 0 matches every prediction at 0 (torchvision has no IoU > 0 condition).
     torch::Tensor z = torch::zeros({1, 3});
@@ -488,7 +507,8 @@ class TestDetectionOps : public QObject {
     QCOMPARE(out[0][0][0][0].item<float>(), 5.f);
     QCOMPARE(out[0][0][0][1].item<float>(), 6.75f);
     STUDIO_EXPECT_ERROR((void)roi_align(f, torch::zeros({1, 4}), o), "roi_align", "[K, 5]");
-    STUDIO_EXPECT_ERROR((void)roi_align(f, torch::tensor({3.f, 0.f, 0.f, 1.f, 1.f}).view({1, 5}), o), "batch index");
+    STUDIO_EXPECT_ERROR((void)roi_align(f, torch::tensor({3.f, 0.f, 0.f, 1.f, 1.f}).view({1, 5}), o),
+                        "batch index");
   }
 
   void roi_align_backward_hand_computed() {
@@ -501,8 +521,8 @@ class TestDetectionOps : public QObject {
     o.sampling_ratio = 2;
     roi_align(f, torch::tensor({0.0, 0.0, 0.0, 2.0, 2.0}, torch::kDouble).view({1, 5}), o).sum().backward();
     torch::Tensor want = torch::zeros({4, 4}, torch::kDouble);
-    want.slice(0, 0, 3).slice(1, 0, 3).copy_(torch::tensor({1., 2., 1., 2., 4., 2., 1., 2., 1.}, torch::kDouble)
-                                                .view({3, 3}) / 16);
+    want.slice(0, 0, 3).slice(1, 0, 3).copy_(
+        torch::tensor({1., 2., 1., 2., 4., 2., 1., 2., 1.}, torch::kDouble).view({3, 3}) / 16);
     QVERIFY(torch::equal(f.grad()[0][0], want));
   }
 
@@ -513,7 +533,8 @@ class TestDetectionOps : public QObject {
     for (bool aligned : {false, true})
       for (int sr : {0, 2, 3})
         for (bool d : {false, true})
-          QTest::newRow(qPrintable(QString("aligned %1 sr %2 %3").arg(aligned).arg(sr).arg(d ? "f64" : "f32")))
+          QTest::newRow(
+              qPrintable(QString("aligned %1 sr %2 %3").arg(aligned).arg(sr).arg(d ? "f64" : "f32")))
               << aligned << sr << d;
   }
   void roi_align_matches_reference() {
@@ -553,7 +574,9 @@ class TestDetectionOps : public QObject {
         torch::Tensor xg = x.clone().requires_grad_(true);
         (roi_align(xg, rois, o) * w).sum().backward();
         torch::Tensor numeric = torch::zeros_like(x);
-        auto loss = [&](const torch::Tensor& v) { return (roi_align_forward(v, rois, o) * w).sum().item<double>(); };
+        auto loss = [&](const torch::Tensor& v) {
+          return (roi_align_forward(v, rois, o) * w).sum().item<double>();
+        };
         torch::Tensor flat = x.view(-1), num_flat = numeric.view(-1);
         for (int64_t i = 0; i < x.numel(); ++i) {
           torch::Tensor plus = x.clone(), minus = x.clone();
@@ -595,9 +618,9 @@ class TestDetectionOps : public QObject {
     // sqrt(area) 224 -> k0 = 4 -> index 2 (k_min 2); 112 -> 3 -> 1; 448 -> 5 -> 3; 56 -> 2 -> 0;
     // 28 -> 1, clamped to 2 -> 0; 2000 -> 7.16, clamped to 5 -> 3; 223 -> 3.99 -> 3 -> 1.
     LevelMapper mapper(2, 5);
-    torch::Tensor boxes = torch::tensor({0.f, 0.f, 224.f, 224.f, 0.f, 0.f, 112.f, 112.f, 10.f, 10.f, 458.f, 458.f,
-                                         0.f, 0.f, 56.f, 56.f, 0.f, 0.f, 28.f, 28.f, 0.f, 0.f, 2000.f, 2000.f,
-                                         0.f, 0.f, 223.f, 223.f})
+    torch::Tensor boxes = torch::tensor({0.f,   0.f,   224.f,  224.f,  0.f,  0.f,  112.f, 112.f, 10.f, 10.f,
+                                         458.f, 458.f, 0.f,    0.f,    56.f, 56.f, 0.f,   0.f,   28.f, 28.f,
+                                         0.f,   0.f,   2000.f, 2000.f, 0.f,  0.f,  223.f, 223.f})
                               .view({7, 4});
     QCOMPARE(to_ints(mapper({boxes.slice(0, 0, 3), boxes.slice(0, 3, 7)})),
              (std::vector<int64_t>{2, 1, 3, 0, 0, 3, 1}));
@@ -618,8 +641,10 @@ class TestDetectionOps : public QObject {
     std::vector<torch::Tensor> feats;
     for (int64_t s : {4, 8, 16, 32}) feats.push_back(torch::randn({2, 3, 256 / s, 320 / s}));
     // Random boxes are mostly small (level 2); three fixed ones reach levels 3, 4 and 5 (clamped).
-    torch::Tensor large = torch::tensor({0.f, 0.f, 150.f, 150.f, 10.f, 5.f, 310.f, 250.f, 0.f, 0.f, 500.f, 600.f}).view({3, 4});
-    std::vector<torch::Tensor> boxes{torch::cat({random_boxes(15, 250, 4, 200), large}), random_boxes(10, 200, 4, 300)};
+    torch::Tensor large =
+        torch::tensor({0.f, 0.f, 150.f, 150.f, 10.f, 5.f, 310.f, 250.f, 0.f, 0.f, 500.f, 600.f}).view({3, 4});
+    std::vector<torch::Tensor> boxes{torch::cat({random_boxes(15, 250, 4, 200), large}),
+                                     random_boxes(10, 200, 4, 300)};
     MultiScaleRoIAlignOptions o;
     o.output_size = {5, 5};
     o.sampling_ratio = 2;
@@ -653,16 +678,16 @@ class TestDetectionOps : public QObject {
     // grows about its centre 4.5 by 3 -> [3,3,6,6] -> 4x4 pixels. Resizing 3 -> 4 (align_corners
     // false, src = 0.75 (dst + 0.5) - 0.5): dst 0 -> src < 0 -> 0; dst 1 -> 0.625 -> 0.625;
     // dst 2 -> 1.375 -> 0.625; dst 3 -> 2.125 -> row 2 = 0. So rows/cols 4, 5 hold 0.625² = 0.390625.
-    torch::Tensor out = paste_masks_in_image(torch::ones({1, 1, 1, 1}), torch::tensor({4.f, 4.f, 5.f, 5.f}).view({1, 4}),
-                                             10, 12);
+    torch::Tensor out = paste_masks_in_image(torch::ones({1, 1, 1, 1}),
+                                             torch::tensor({4.f, 4.f, 5.f, 5.f}).view({1, 4}), 10, 12);
     QCOMPARE(out.sizes().vec(), (std::vector<int64_t>{1, 1, 10, 12}));
     torch::Tensor want = torch::zeros({10, 12});
     want.slice(0, 4, 6).slice(1, 4, 6).fill_(0.390625f);
     QVERIFY(torch::equal(out[0][0], want));
     // Across the border: the part inside is pasted, the rest dropped (box [-1,-1,0,0] -> [-2,-2,1,1]:
     // pixels 0, 1 of the image are dst 2, 3 -> 0.625 at (0, 0) only... dst 2 -> 0.625, dst 3 -> 0).
-    torch::Tensor corner = paste_masks_in_image(torch::ones({1, 1, 1}), torch::tensor({-1.f, -1.f, 0.f, 0.f}).view({1, 4}),
-                                                5, 5);
+    torch::Tensor corner = paste_masks_in_image(torch::ones({1, 1, 1}),
+                                                torch::tensor({-1.f, -1.f, 0.f, 0.f}).view({1, 4}), 5, 5);
     QCOMPARE(corner[0][0][0][0].item<float>(), 0.390625f);
     QCOMPARE(corner.sum().item<float>(), 0.390625f);
     QCOMPARE(paste_masks_in_image(torch::zeros({0, 1, 28, 28}), torch::zeros({0, 4}), 7, 9).sizes().vec(),
@@ -687,7 +712,8 @@ class TestDetectionOps : public QObject {
       // Expanded box in float32 like the op, then truncated.
       const float wh = static_cast<float>((b[i][2] - b[i][0]) * 0.5) * static_cast<float>(scale);
       const float hh = static_cast<float>((b[i][3] - b[i][1]) * 0.5) * static_cast<float>(scale);
-      const float cx = static_cast<float>((b[i][2] + b[i][0]) * 0.5), cy = static_cast<float>((b[i][3] + b[i][1]) * 0.5);
+      const float cx = static_cast<float>((b[i][2] + b[i][0]) * 0.5),
+                  cy = static_cast<float>((b[i][3] + b[i][1]) * 0.5);
       const int64_t x1 = static_cast<int64_t>(cx - wh), x2 = static_cast<int64_t>(cx + wh);
       const int64_t y1 = static_cast<int64_t>(cy - hh), y2 = static_cast<int64_t>(cy + hh);
       const int64_t w = std::max<int64_t>(x2 - x1 + 1, 1), h = std::max<int64_t>(y2 - y1 + 1, 1);

@@ -10,7 +10,6 @@
 #include <torch/torch.h>
 
 #include <QtTest>
-
 #include <cstdlib>
 #include <map>
 #include <string>
@@ -35,14 +34,16 @@ class TestDetectionOpsTorchvision : public QObject {
 
   torch::Tensor fx(const std::string& name) const {
     auto it = fx_.find(name);
-    if (it == fx_.end()) throw std::runtime_error("fixture tensor '" + name + "' missing: regenerate the fixtures");
+    if (it == fx_.end())
+      throw std::runtime_error("fixture tensor '" + name + "' missing: regenerate the fixtures");
     return it->second;
   }
 
   // Equal values and shapes (indices, labels, masks, anchors).
   static bool same(const char* what, const torch::Tensor& got, const torch::Tensor& want) {
     if (got.sizes() != want.sizes()) {
-      qWarning("%s: shape %s vs torchvision %s", what, c10::str(got.sizes()).c_str(), c10::str(want.sizes()).c_str());
+      qWarning("%s: shape %s vs torchvision %s", what, c10::str(got.sizes()).c_str(),
+               c10::str(want.sizes()).c_str());
       return false;
     }
     if (!torch::equal(got.to(torch::kDouble), want.to(torch::kDouble))) {
@@ -57,7 +58,8 @@ class TestDetectionOpsTorchvision : public QObject {
   // |got - want| <= 1e-6 + 1e-5 |want| everywhere; prints the largest difference.
   static bool close(const char* what, const torch::Tensor& got, const torch::Tensor& want) {
     if (got.sizes() != want.sizes()) {
-      qWarning("%s: shape %s vs torchvision %s", what, c10::str(got.sizes()).c_str(), c10::str(want.sizes()).c_str());
+      qWarning("%s: shape %s vs torchvision %s", what, c10::str(got.sizes()).c_str(),
+               c10::str(want.sizes()).c_str());
       return false;
     }
     torch::Tensor g = got.to(torch::kDouble), w = want.to(torch::kDouble);
@@ -70,9 +72,10 @@ class TestDetectionOpsTorchvision : public QObject {
  private slots:
   void initTestCase() {
     const char* dir = std::getenv("STUDIO_TV_FIXTURES");
-    QVERIFY2(dir && *dir,
-             "STUDIO_TV_FIXTURES is not set: run through ctest (which runs tests/torchvision/make_ops_fixtures.py "
-             "first) or set it to the folder the script wrote");
+    QVERIFY2(
+        dir && *dir,
+        "STUDIO_TV_FIXTURES is not set: run through ctest (which runs tests/torchvision/make_ops_fixtures.py "
+        "first) or set it to the folder the script wrote");
     const std::string path = std::string(dir) + "/torchvision_ops.pt";
     QVERIFY2(QFileInfo::exists(QString::fromStdString(path)),
              qPrintable(QString("%1 missing: the fixture script did not run (python3-torchvision installed?)")
@@ -88,12 +91,14 @@ class TestDetectionOpsTorchvision : public QObject {
                  fx("remove_small_boxes/keep_1")));
     QVERIFY(same("remove_small_boxes 1e-2", remove_small_boxes(fx("remove_small_boxes/boxes"), 1e-2),
                  fx("remove_small_boxes/keep_1e-2")));
-    QVERIFY(same("clip_boxes_to_image", clip_boxes_to_image(fx("clip/boxes"), 80, 100), fx("clip/clipped_80x100")));
+    QVERIFY(same("clip_boxes_to_image", clip_boxes_to_image(fx("clip/boxes"), 80, 100),
+                 fx("clip/clipped_80x100")));
   }
 
   void nms_with_ties() {
     for (const char* thr : {"0.3", "0.5", "0.7"})
-      QVERIFY(same(qPrintable(QString("nms %1").arg(thr)), nms(fx("nms/boxes"), fx("nms/scores"), std::stod(thr)),
+      QVERIFY(same(qPrintable(QString("nms %1").arg(thr)),
+                   nms(fx("nms/boxes"), fx("nms/scores"), std::stod(thr)),
                    fx(std::string("nms/keep_") + thr)));
     QVERIFY(same("nms f64", nms(fx("nms/boxes_f64"), fx("nms/scores_f64"), 0.5), fx("nms/keep_f64_0.5")));
   }
@@ -114,7 +119,8 @@ class TestDetectionOpsTorchvision : public QObject {
       BoxCoder coder(w);
       QVERIFY(close(("encode " + name).c_str(), coder.encode(fx("box_coder/gt"), fx("box_coder/proposals")),
                     fx("box_coder/encode_" + name)));
-      QVERIFY(close(("decode " + name).c_str(), coder.decode(fx("box_coder/deltas"), fx("box_coder/proposals")),
+      QVERIFY(close(("decode " + name).c_str(),
+                    coder.decode(fx("box_coder/deltas"), fx("box_coder/proposals")),
                     fx("box_coder/decode_" + name)));
     }
   }
@@ -126,19 +132,22 @@ class TestDetectionOpsTorchvision : public QObject {
                    fx("anchors/cell_" + std::to_string(l))));
     torch::Tensor grid = fx("anchors/grid_sizes");
     std::vector<std::array<int64_t, 2>> grids;
-    for (int64_t l = 0; l < grid.size(0); ++l) grids.push_back({grid[l][0].item<int64_t>(), grid[l][1].item<int64_t>()});
+    for (int64_t l = 0; l < grid.size(0); ++l)
+      grids.push_back({grid[l][0].item<int64_t>(), grid[l][1].item<int64_t>()});
     torch::Tensor a = gen.anchors({800, 1088}, grids);
     QCOMPARE(a.size(0), fx("anchors/count")[0].item<int64_t>());
     QVERIFY(same("anchor sample", a.index({fx("anchors/sample_rows")}), fx("anchors/sample")));
     QVERIFY(same("anchor tail", a.slice(0, a.size(0) - 30), fx("anchors/tail")));
     torch::Tensor weights = (torch::arange(a.size(0)) % 13 + 1).to(torch::kDouble);
-    QVERIFY(same("anchor checksum", (a.to(torch::kDouble) * weights.unsqueeze(1)).sum(0), fx("anchors/checksum")));
+    QVERIFY(same("anchor checksum", (a.to(torch::kDouble) * weights.unsqueeze(1)).sum(0),
+                 fx("anchors/checksum")));
   }
 
   void matcher() {
     QVERIFY(same("matcher rpn", Matcher(0.7, 0.3, true)(fx("matcher/quality")), fx("matcher/rpn")));
     QVERIFY(same("matcher roi", Matcher(0.5, 0.5, false)(fx("matcher/quality")), fx("matcher/roi")));
-    QVERIFY(same("matcher low quality", Matcher(0.7, 0.3, true)(fx("matcher/low_quality")), fx("matcher/low_rpn")));
+    QVERIFY(same("matcher low quality", Matcher(0.7, 0.3, true)(fx("matcher/low_quality")),
+                 fx("matcher/low_rpn")));
   }
 
   void sampler_same_draw_as_python() {
@@ -154,7 +163,8 @@ class TestDetectionOpsTorchvision : public QObject {
   }
 
   void roi_align_forward_and_backward() {
-    torch::Tensor input = fx("roi_align/input"), rois = fx("roi_align/rois"), grad_out = fx("roi_align/grad_out");
+    torch::Tensor input = fx("roi_align/input"), rois = fx("roi_align/rois"),
+                  grad_out = fx("roi_align/grad_out");
     for (bool aligned : {false, true})
       for (int sr : {0, 2}) {
         RoIAlignOptions o;
@@ -182,7 +192,8 @@ class TestDetectionOpsTorchvision : public QObject {
     for (int l = 0; l < 4; ++l) feats.push_back(fx("msroi/feat_" + std::to_string(l)));
     torch::Tensor shapes = fx("msroi/image_shapes");
     std::vector<std::array<int64_t, 2>> sizes;
-    for (int64_t i = 0; i < shapes.size(0); ++i) sizes.push_back({shapes[i][0].item<int64_t>(), shapes[i][1].item<int64_t>()});
+    for (int64_t i = 0; i < shapes.size(0); ++i)
+      sizes.push_back({shapes[i][0].item<int64_t>(), shapes[i][1].item<int64_t>()});
     std::vector<torch::Tensor> boxes{fx("msroi/boxes_a"), fx("msroi/boxes_b")};
     LevelScales setup = setup_level_scales(feats, sizes);
     QVERIFY(same("scales", torch::tensor(setup.scales, torch::kDouble), fx("msroi/scales")));
@@ -190,10 +201,12 @@ class TestDetectionOpsTorchvision : public QObject {
     MultiScaleRoIAlignOptions o;
     o.output_size = {7, 7};
     o.sampling_ratio = 2;
-    QVERIFY(close("multi-scale 7x7 sr 2", multi_scale_roi_align(feats, boxes, sizes, o), fx("msroi/out_7_s2")));
+    QVERIFY(
+        close("multi-scale 7x7 sr 2", multi_scale_roi_align(feats, boxes, sizes, o), fx("msroi/out_7_s2")));
     o.output_size = {14, 14};
     o.sampling_ratio = 0;
-    QVERIFY(close("multi-scale 14x14 sr 0", multi_scale_roi_align(feats, boxes, sizes, o), fx("msroi/out_14_s0")));
+    QVERIFY(close("multi-scale 14x14 sr 0", multi_scale_roi_align(feats, boxes, sizes, o),
+                  fx("msroi/out_14_s0")));
   }
 
   void paste_masks() {

@@ -9,11 +9,11 @@
 // 800x1088 batch gives P6 13x17 with strides 61, 64), the shifts are arange(grid) * stride
 // (no half-stride offset), and the anchors of a level are ordered (y, x, anchor). The levels are
 // concatenated: [sum_l H_l W_l A_l, 4]. Anchors are not clipped to the image.
+#include <torch/torch.h>
+
 #include <array>
 #include <cstdint>
 #include <vector>
-
-#include <torch/torch.h>
 
 namespace studio {
 
@@ -21,8 +21,8 @@ struct AnchorGeneratorOptions {
   // One entry per feature level. Mask R-CNN FPN: sizes {32}, {64}, {128}, {256}, {512} and
   // ratios {0.5, 1, 2} on every level.
   std::vector<std::vector<double>> sizes{{32}, {64}, {128}, {256}, {512}};
-  std::vector<std::vector<double>> aspect_ratios{{0.5, 1.0, 2.0}, {0.5, 1.0, 2.0}, {0.5, 1.0, 2.0},
-                                                 {0.5, 1.0, 2.0}, {0.5, 1.0, 2.0}};
+  std::vector<std::vector<double>> aspect_ratios{
+      {0.5, 1.0, 2.0}, {0.5, 1.0, 2.0}, {0.5, 1.0, 2.0}, {0.5, 1.0, 2.0}, {0.5, 1.0, 2.0}};
 };
 
 class AnchorGenerator {

@@ -10,9 +10,9 @@
 //   perm1 = randperm(|positive|)[:num_pos], then perm2 = randperm(|negative|)[:num_neg]
 // with torch::randperm on the default generator, called in this order, so that after the same
 // torch::manual_seed the draw equals Python torch's with the same seed.
-#include <vector>
-
 #include <torch/torch.h>
+
+#include <vector>
 
 namespace studio {
 

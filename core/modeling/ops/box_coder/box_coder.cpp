@@ -11,11 +11,13 @@ BoxCoder::BoxCoder(std::array<double, 4> weights, double bbox_xform_clip)
 }
 
 torch::Tensor BoxCoder::encode(const torch::Tensor& reference_boxes, const torch::Tensor& proposals) const {
-  if (reference_boxes.dim() != 2 || reference_boxes.size(1) != 4 || proposals.sizes() != reference_boxes.sizes())
+  if (reference_boxes.dim() != 2 || reference_boxes.size(1) != 4 ||
+      proposals.sizes() != reference_boxes.sizes())
     throw Error("BoxCoder::encode: expected reference boxes and proposals [N, 4] of the same N");
   // torchvision makes the weights a tensor of the reference boxes' dtype and multiplies by its
   // elements (0-d tensors); doing the same keeps the rounding identical.
-  torch::Tensor w = torch::tensor(std::vector<double>(weights_.begin(), weights_.end()), reference_boxes.options());
+  torch::Tensor w =
+      torch::tensor(std::vector<double>(weights_.begin(), weights_.end()), reference_boxes.options());
   torch::Tensor wx = w[0], wy = w[1], ww = w[2], wh = w[3];
 
   auto column = [](const torch::Tensor& b, int64_t k) { return b.select(1, k).unsqueeze(1); };  // [N, 1]
@@ -37,8 +39,7 @@ torch::Tensor BoxCoder::encode(const torch::Tensor& reference_boxes, const torch
 }
 
 torch::Tensor BoxCoder::decode_single(const torch::Tensor& deltas, const torch::Tensor& boxes_in) const {
-  if (boxes_in.dim() != 2 || boxes_in.size(1) != 4)
-    throw Error("BoxCoder::decode: expected boxes [N, 4]");
+  if (boxes_in.dim() != 2 || boxes_in.size(1) != 4) throw Error("BoxCoder::decode: expected boxes [N, 4]");
   if (deltas.dim() != 2 || deltas.size(0) != boxes_in.size(0) || deltas.size(1) % 4 != 0)
     throw Error("BoxCoder::decode: expected deltas [N, K*4] with N = " + std::to_string(boxes_in.size(0)));
   using torch::indexing::Slice;

@@ -6,10 +6,10 @@
 //           (log(1000 / 16)) so that exp() can't overflow; x1 = cx - 0.5 w, x2 = cx + 0.5 w.
 // Weights are (1, 1, 1, 1) in the RPN and (10, 10, 5, 5) in the box head. The tensor
 // expressions follow torchvision's order, so float32 results are bit-equal to it, on any device.
+#include <torch/torch.h>
+
 #include <array>
 #include <cmath>
-
-#include <torch/torch.h>
 
 namespace studio {
 
@@ -19,7 +19,8 @@ class BoxCoder {
 
   // reference_boxes (the targets, e.g. matched GT) [N, 4], proposals (anchors / RoIs) [N, 4]
   // -> deltas [N, 4] (dx, dy, dw, dh), in the reference boxes' dtype.
-  [[nodiscard]] torch::Tensor encode(const torch::Tensor& reference_boxes, const torch::Tensor& proposals) const;
+  [[nodiscard]] torch::Tensor encode(const torch::Tensor& reference_boxes,
+                                     const torch::Tensor& proposals) const;
 
   // deltas [N, K*4] (K = 1 for the RPN, the number of classes for class-specific box heads)
   // against boxes [N, 4] -> decoded boxes [N, K*4] (torchvision's decode_single), in the deltas' dtype.

@@ -18,8 +18,9 @@ torch::Tensor upcast(const torch::Tensor& t) {
 
 void check_boxes(const torch::Tensor& boxes, const char* op) {
   if (!boxes.defined() || boxes.dim() != 2 || boxes.size(1) != 4)
-    throw Error(std::string(op) + ": expected boxes [N, 4], got " +
-                (boxes.defined() ? std::to_string(boxes.dim()) + "-d " + c10::str(boxes.sizes()) : "undefined"));
+    throw Error(
+        std::string(op) + ": expected boxes [N, 4], got " +
+        (boxes.defined() ? std::to_string(boxes.dim()) + "-d " + c10::str(boxes.sizes()) : "undefined"));
 }
 
 }  // namespace
@@ -38,11 +39,13 @@ torch::Tensor box_iou(const torch::Tensor& boxes1, const torch::Tensor& boxes2) 
   using torch::indexing::None;
   using torch::indexing::Slice;
   // Corners of the intersections, [N, M, 2] each.
-  torch::Tensor lt = torch::max(boxes1.index({Slice(), None, Slice(None, 2)}), boxes2.index({Slice(), Slice(None, 2)}));
-  torch::Tensor rb = torch::min(boxes1.index({Slice(), None, Slice(2, None)}), boxes2.index({Slice(), Slice(2, None)}));
-  torch::Tensor wh = upcast(rb - lt).clamp_min(0);                             // [N, M, 2]
-  torch::Tensor inter = wh.select(2, 0) * wh.select(2, 1);                     // [N, M]
-  torch::Tensor uni = area1.unsqueeze(1) + area2 - inter;                      // [N, M]
+  torch::Tensor lt =
+      torch::max(boxes1.index({Slice(), None, Slice(None, 2)}), boxes2.index({Slice(), Slice(None, 2)}));
+  torch::Tensor rb =
+      torch::min(boxes1.index({Slice(), None, Slice(2, None)}), boxes2.index({Slice(), Slice(2, None)}));
+  torch::Tensor wh = upcast(rb - lt).clamp_min(0);          // [N, M, 2]
+  torch::Tensor inter = wh.select(2, 0) * wh.select(2, 1);  // [N, M]
+  torch::Tensor uni = area1.unsqueeze(1) + area2 - inter;   // [N, M]
   return inter / uni;
 }
 

@@ -3,9 +3,9 @@
 // widths are x2 - x1 (no +1: coordinates are continuous), nothing is clipped unless asked.
 // Written with the same tensor operations in the same order as torchvision, so that float32
 // results are bit-equal to it; they run on any device.
-#include <cstdint>
-
 #include <torch/torch.h>
+
+#include <cstdint>
 
 namespace studio {
 
@@ -18,7 +18,8 @@ namespace studio {
 [[nodiscard]] torch::Tensor box_iou(const torch::Tensor& boxes1, const torch::Tensor& boxes2);
 
 // boxes [..., 4] with x clamped to [0, width] and y to [0, height] (a new tensor).
-[[nodiscard]] torch::Tensor clip_boxes_to_image(const torch::Tensor& boxes, std::int64_t height, std::int64_t width);
+[[nodiscard]] torch::Tensor clip_boxes_to_image(const torch::Tensor& boxes, std::int64_t height,
+                                                std::int64_t width);
 
 // Indices [K] int64 (ascending) of the boxes whose width and height are both >= min_size.
 [[nodiscard]] torch::Tensor remove_small_boxes(const torch::Tensor& boxes, double min_size);

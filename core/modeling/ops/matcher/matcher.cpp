@@ -14,7 +14,8 @@ Matcher::Matcher(double high_threshold, double low_threshold, bool allow_low_qua
 torch::Tensor Matcher::operator()(const torch::Tensor& quality) const {
   if (!quality.defined() || quality.dim() != 2) throw Error("Matcher: expected a quality matrix [M, N]");
   if (quality.numel() == 0) {
-    if (quality.size(0) == 0) throw Error("Matcher: no ground-truth boxes in an image (callers handle this case)");
+    if (quality.size(0) == 0)
+      throw Error("Matcher: no ground-truth boxes in an image (callers handle this case)");
     throw Error("Matcher: no predicted boxes in an image");
   }
   // Best gt per prediction: values and indices [N].

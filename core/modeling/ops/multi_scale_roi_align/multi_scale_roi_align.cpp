@@ -9,9 +9,11 @@
 
 namespace studio {
 
-LevelMapper::LevelMapper(int64_t k_min, int64_t k_max, int64_t canonical_scale, int64_t canonical_level, double eps)
+LevelMapper::LevelMapper(int64_t k_min, int64_t k_max, int64_t canonical_scale, int64_t canonical_level,
+                         double eps)
     : k_min_(k_min), k_max_(k_max), s0_(canonical_scale), lvl0_(canonical_level), eps_(eps) {
-  if (k_min_ > k_max_) throw Error("LevelMapper: k_min " + std::to_string(k_min_) + " > k_max " + std::to_string(k_max_));
+  if (k_min_ > k_max_)
+    throw Error("LevelMapper: k_min " + std::to_string(k_min_) + " > k_max " + std::to_string(k_max_));
 }
 
 torch::Tensor LevelMapper::operator()(const std::vector<torch::Tensor>& boxes) const {
@@ -55,12 +57,14 @@ torch::Tensor boxes_to_rois(const std::vector<torch::Tensor>& boxes) {
   for (size_t i = 0; i < boxes.size(); ++i) {
     const auto& b = boxes[i];
     if (b.dim() != 2 || b.size(1) != 4) throw Error("boxes_to_rois: expected boxes [N, 4] per image");
-    with_index.push_back(torch::cat({torch::full({b.size(0), 1}, static_cast<double>(i), b.options()), b}, 1));
+    with_index.push_back(
+        torch::cat({torch::full({b.size(0), 1}, static_cast<double>(i), b.options()), b}, 1));
   }
   return torch::cat(with_index);
 }
 
-torch::Tensor multi_scale_roi_align(const std::vector<torch::Tensor>& features, const std::vector<torch::Tensor>& boxes,
+torch::Tensor multi_scale_roi_align(const std::vector<torch::Tensor>& features,
+                                    const std::vector<torch::Tensor>& boxes,
                                     const std::vector<std::array<int64_t, 2>>& image_sizes,
                                     const MultiScaleRoIAlignOptions& options) {
   const LevelScales setup = setup_level_scales(features, image_sizes, options);
@@ -75,8 +79,8 @@ torch::Tensor multi_scale_roi_align(const std::vector<torch::Tensor>& features, 
   }
   torch::Tensor levels = setup.mapper(boxes);  // [K]
   const auto& first = features[0];
-  torch::Tensor result = torch::zeros({rois.size(0), first.size(1), options.output_size[0], options.output_size[1]},
-                                      first.options());
+  torch::Tensor result = torch::zeros(
+      {rois.size(0), first.size(1), options.output_size[0], options.output_size[1]}, first.options());
   for (size_t l = 0; l < features.size(); ++l) {
     torch::Tensor in_level = torch::where(levels == static_cast<int64_t>(l))[0];
     ro.spatial_scale = setup.scales[l];

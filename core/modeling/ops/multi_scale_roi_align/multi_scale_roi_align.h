@@ -9,11 +9,11 @@
 // The image sizes are the resized images' (h, w) before padding, as torchvision's image_shapes.
 // torchvision infers the scales once, on the first batch it sees, and keeps them; here they are
 // inferred on every call (the same numbers whenever the rounding to a power of 2 agrees).
+#include <torch/torch.h>
+
 #include <array>
 #include <cstdint>
 #include <vector>
-
-#include <torch/torch.h>
 
 namespace studio {
 

@@ -101,8 +101,7 @@ void check_inputs(const torch::Tensor& boxes, const torch::Tensor& scores, const
 torch::Tensor nms(const torch::Tensor& boxes, const torch::Tensor& scores, double iou_threshold) {
   check_inputs(boxes, scores, "nms");
   // The dispatch point: a CUDA kernel would go here. Until then a CUDA call round-trips via the CPU.
-  if (!boxes.device().is_cpu())
-    return nms_cpu(boxes.cpu(), scores.cpu(), iou_threshold).to(boxes.device());
+  if (!boxes.device().is_cpu()) return nms_cpu(boxes.cpu(), scores.cpu(), iou_threshold).to(boxes.device());
   return nms_cpu(boxes, scores, iou_threshold);
 }
 
@@ -111,7 +110,8 @@ torch::Tensor batched_nms(const torch::Tensor& boxes, const torch::Tensor& score
   check_inputs(boxes, scores, "batched_nms");
   if (!idxs.defined() || idxs.dim() != 1 || idxs.size(0) != boxes.size(0))
     throw Error("batched_nms: expected idxs [N] with N = " + std::to_string(boxes.size(0)));
-  const int64_t per_category_above = boxes.device().is_cpu() ? 4000 : 20000;  // torchvision's switch, in numel
+  const int64_t per_category_above =
+      boxes.device().is_cpu() ? 4000 : 20000;  // torchvision's switch, in numel
   if (boxes.numel() > per_category_above) return batched_nms_per_category(boxes, scores, idxs, iou_threshold);
   return batched_nms_coordinate_trick(boxes, scores, idxs, iou_threshold);
 }

@@ -13,7 +13,8 @@ namespace studio {
 // with IoU > iou_threshold. Returns the kept indices [K] int64, by score, highest first.
 // Equal scores are visited in index order (a stable sort, as torchvision's CPU kernel), so ties
 // resolve as in torchvision.
-[[nodiscard]] torch::Tensor nms(const torch::Tensor& boxes, const torch::Tensor& scores, double iou_threshold);
+[[nodiscard]] torch::Tensor nms(const torch::Tensor& boxes, const torch::Tensor& scores,
+                                double iou_threshold);
 
 // NMS within each category: idxs [N] int64 (any integer dtype) names each box's category, and
 // boxes of different categories never suppress each other. Returns kept indices [K] int64 by

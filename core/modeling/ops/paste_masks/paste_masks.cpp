@@ -34,7 +34,8 @@ torch::Tensor paste_masks_in_image(const torch::Tensor& masks_in, const torch::T
   torch::Tensor out = torch::zeros({n, 1, height, width}, masks.options());
   if (n == 0) return out;
 
-  torch::Tensor padded = torch::constant_pad_nd(masks, {padding, padding, padding, padding}, 0);  // [N, 1, M+2p, M+2p]
+  torch::Tensor padded =
+      torch::constant_pad_nd(masks, {padding, padding, padding, padding}, 0);  // [N, 1, M+2p, M+2p]
   const double scale = static_cast<double>(m + 2 * padding) / static_cast<double>(m);
   torch::Tensor int_boxes = expand_boxes(boxes, scale).to(torch::kLong).cpu().contiguous();  // [N, 4]
   auto b = int_boxes.accessor<int64_t, 2>();
@@ -49,7 +50,9 @@ torch::Tensor paste_masks_in_image(const torch::Tensor& masks_in, const torch::T
     // The same call as F.interpolate(size=(h, w), mode="bilinear", align_corners=False).
     torch::Tensor resized = at::upsample_bilinear2d(padded.narrow(0, i, 1), {h, w}, /*align_corners=*/false,
                                                     c10::nullopt, c10::nullopt);  // [1, 1, h, w]
-    out[i][0].slice(0, y0, y_end).slice(1, x0, x_end)
+    out[i][0]
+        .slice(0, y0, y_end)
+        .slice(1, x0, x_end)
         .copy_(resized[0][0].slice(0, y0 - y1, y_end - y1).slice(1, x0 - x1, x_end - x1));
   }
   return out;

@@ -8,9 +8,9 @@
 //      h = max(y2 - y1 + 1, 1) (integer boxes: the +1 makes the last pixel inclusive);
 //   4. copy the part inside the image to [y1, y2] x [x1, x2].
 // Returns probabilities (the caller thresholds, e.g. at 0.5).
-#include <cstdint>
-
 #include <torch/torch.h>
+
+#include <cstdint>
 
 namespace studio {
 

@@ -102,7 +102,8 @@ void roi_samples(const RoiGeometry<T>& g, int64_t height, int64_t width, const R
         // The expression order of torchvision's kernel (bit-equal sample positions).
         const T y = g.start_h + ph * g.bin_h + static_cast<T>(iy + .5f) * g.bin_h / static_cast<T>(g.grid_h);
         for (int ix = 0; ix < grid_w; ++ix, ++k) {
-          const T x = g.start_w + pw * g.bin_w + static_cast<T>(ix + .5f) * g.bin_w / static_cast<T>(g.grid_w);
+          const T x =
+              g.start_w + pw * g.bin_w + static_cast<T>(ix + .5f) * g.bin_w / static_cast<T>(g.grid_w);
           inside[k] = bilinear_sample(height, width, y, x, samples[k]);
         }
       }
@@ -191,9 +192,12 @@ void check(const torch::Tensor& rois, const RoIAlignOptions& o) {
 }
 
 // The dtype the kernels compute in: float64 stays, everything else is float32.
-torch::ScalarType compute_type(torch::ScalarType t) { return t == torch::kDouble ? torch::kDouble : torch::kFloat; }
+torch::ScalarType compute_type(torch::ScalarType t) {
+  return t == torch::kDouble ? torch::kDouble : torch::kFloat;
+}
 
-torch::Tensor forward_dispatch(const torch::Tensor& input, const torch::Tensor& rois, const RoIAlignOptions& o) {
+torch::Tensor forward_dispatch(const torch::Tensor& input, const torch::Tensor& rois,
+                               const RoIAlignOptions& o) {
   check(rois, o);
   if (!input.defined() || input.dim() != 4) throw Error("roi_align: expected input [B, C, H, W]");
   if (!input.device().is_cpu())  // the dispatch point: no CUDA kernel yet
@@ -204,7 +208,8 @@ torch::Tensor forward_dispatch(const torch::Tensor& input, const torch::Tensor& 
   torch::Tensor out = torch::zeros({r.size(0), in.size(1), o.output_size[0], o.output_size[1]}, in.options());
   if (out.numel() == 0) return out.to(input.scalar_type());
   if (in.size(0) > 0) {
-    const double max_batch = r.select(1, 0).max().item<double>(), min_batch = r.select(1, 0).min().item<double>();
+    const double max_batch = r.select(1, 0).max().item<double>(),
+                 min_batch = r.select(1, 0).min().item<double>();
     if (min_batch < 0 || max_batch >= static_cast<double>(in.size(0)))
       throw Error("roi_align: a RoI's batch index is outside [0, " + std::to_string(in.size(0)) + ")");
   }
@@ -215,8 +220,8 @@ torch::Tensor forward_dispatch(const torch::Tensor& input, const torch::Tensor& 
   return out.to(input.scalar_type());
 }
 
-torch::Tensor backward_dispatch(const torch::Tensor& grad, const torch::Tensor& rois, const RoIAlignOptions& o,
-                                std::array<int64_t, 4> size) {
+torch::Tensor backward_dispatch(const torch::Tensor& grad, const torch::Tensor& rois,
+                                const RoIAlignOptions& o, std::array<int64_t, 4> size) {
   check(rois, o);
   if (!grad.device().is_cpu()) return backward_dispatch(grad.cpu(), rois.cpu(), o, size).to(grad.device());
   const auto ct = compute_type(grad.scalar_type());
@@ -262,7 +267,8 @@ class RoIAlignFunction : public torch::autograd::Function<RoIAlignFunction> {
 
 }  // namespace
 
-torch::Tensor roi_align(const torch::Tensor& input, const torch::Tensor& rois, const RoIAlignOptions& options) {
+torch::Tensor roi_align(const torch::Tensor& input, const torch::Tensor& rois,
+                        const RoIAlignOptions& options) {
   return RoIAlignFunction::apply(input, rois, options);
 }
 

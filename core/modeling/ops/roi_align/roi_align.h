@@ -17,10 +17,10 @@
 // in roi_align.cpp (parallel over RoIs forward, over channels backward: each gradient element gets
 // its contributions in torchvision's order, so results don't depend on the thread count). No CUDA
 // kernel yet: CUDA tensors round-trip via the CPU.
+#include <torch/torch.h>
+
 #include <array>
 #include <cstdint>
-
-#include <torch/torch.h>
 
 namespace studio {
 
