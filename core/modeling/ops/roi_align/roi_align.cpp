@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "common/error.h"
@@ -12,9 +13,11 @@ namespace studio {
 namespace {
 
 // One bilinear sample: the four neighbours (offsets into an H*W plane) and their weights.
+// Offsets are 32-bit (as torchvision's) to keep the sample small; forward_dispatch checks that
+// a plane fits.
 template <typename T>
 struct Sample {
-  int64_t p1, p2, p3, p4;
+  int32_t p1, p2, p3, p4;
   T w1, w2, w3, w4;
 };
 
@@ -80,33 +83,36 @@ bool bilinear_sample(int64_t height, int64_t width, T y, T x, Sample<T>& s) {
   s.w2 = hy * lx;
   s.w3 = ly * hx;
   s.w4 = ly * lx;
-  s.p1 = y_low * width + x_low;
-  s.p2 = y_low * width + x_high;
-  s.p3 = y_high * width + x_low;
-  s.p4 = y_high * width + x_high;
+  s.p1 = static_cast<int32_t>(y_low * width + x_low);
+  s.p2 = static_cast<int32_t>(y_low * width + x_high);
+  s.p3 = static_cast<int32_t>(y_high * width + x_low);
+  s.p4 = static_cast<int32_t>(y_high * width + x_high);
   return true;
 }
 
-// All samples of a RoI in (ph, pw, iy, ix) order, with a flag per sample (inside or not).
+// The samples of a RoI that fall on the map, in (ph, pw, iy, ix) order; bin b's are
+// samples[first[b] .. first[b + 1]). Samples off the map contribute 0 and are left out (torchvision
+// adds 0 * plane[0] for them: the same sum for finite features).
 template <typename T>
 void roi_samples(const RoiGeometry<T>& g, int64_t height, int64_t width, const RoIAlignOptions& o,
-                 std::vector<Sample<T>>& samples, std::vector<uint8_t>& inside) {
+                 std::vector<Sample<T>>& samples, std::vector<int64_t>& first) {
   const int64_t pooled_h = o.output_size[0], pooled_w = o.output_size[1];
-  const int64_t grid_h = std::max(g.grid_h, 0), grid_w = std::max(g.grid_w, 0);
-  samples.resize(static_cast<size_t>(pooled_h * pooled_w * grid_h * grid_w));
-  inside.resize(samples.size());
-  size_t k = 0;
+  const int grid_h = std::max(g.grid_h, 0), grid_w = std::max(g.grid_w, 0);
+  samples.clear();
+  first.assign(1, 0);
+  Sample<T> sample;
   for (int64_t ph = 0; ph < pooled_h; ++ph)
-    for (int64_t pw = 0; pw < pooled_w; ++pw)
+    for (int64_t pw = 0; pw < pooled_w; ++pw) {
       for (int iy = 0; iy < grid_h; ++iy) {
         // The expression order of torchvision's kernel (bit-equal sample positions).
         const T y = g.start_h + ph * g.bin_h + static_cast<T>(iy + .5f) * g.bin_h / static_cast<T>(g.grid_h);
-        for (int ix = 0; ix < grid_w; ++ix, ++k) {
-          const T x =
-              g.start_w + pw * g.bin_w + static_cast<T>(ix + .5f) * g.bin_w / static_cast<T>(g.grid_w);
-          inside[k] = bilinear_sample(height, width, y, x, samples[k]);
+        for (int ix = 0; ix < grid_w; ++ix) {
+          const T x = g.start_w + pw * g.bin_w + static_cast<T>(ix + .5f) * g.bin_w / static_cast<T>(g.grid_w);
+          if (bilinear_sample(height, width, y, x, sample)) samples.push_back(sample);
         }
       }
+      first.push_back(static_cast<int64_t>(samples.size()));
+    }
 }
 
 template <typename T>
@@ -122,19 +128,17 @@ void forward_cpu(const torch::Tensor& input, const torch::Tensor& rois, const Ro
   // RoIs are independent and write disjoint outputs: parallel over them.
   at::parallel_for(0, rois.size(0), 1, [&](int64_t begin, int64_t end) {
     std::vector<Sample<T>> samples;
-    std::vector<uint8_t> inside;
+    std::vector<int64_t> first;
     for (int64_t n = begin; n < end; ++n) {
       const RoiGeometry<T> g = roi_geometry(r + n * 5, scale, o);
-      roi_samples(g, height, width, o, samples, inside);
-      const int64_t per_bin = std::max(g.grid_h, 0) * static_cast<int64_t>(std::max(g.grid_w, 0));
+      roi_samples(g, height, width, o, samples, first);
       const T count = static_cast<T>(std::max(g.grid_h * g.grid_w, 1));
       for (int64_t c = 0; c < channels; ++c) {
         const T* plane = in + (g.batch * channels + c) * height * width;
         T* dst = out + (n * channels + c) * bins;
         for (int64_t b = 0; b < bins; ++b) {
           T value = 0;
-          for (int64_t k = b * per_bin; k < (b + 1) * per_bin; ++k) {
-            if (!inside[k]) continue;  // torchvision adds 0 * plane[0] here; same sum for finite inputs
+          for (int64_t k = first[b]; k < first[b + 1]; ++k) {
             const Sample<T>& s = samples[k];
             value += s.w1 * plane[s.p1] + s.w2 * plane[s.p2] + s.w3 * plane[s.p3] + s.w4 * plane[s.p4];
           }
@@ -160,19 +164,17 @@ void backward_cpu(const torch::Tensor& grad, const torch::Tensor& rois, const Ro
   // (RoI, bin, sample) is torchvision's, so every element sums its terms in the same order.
   at::parallel_for(0, channels, 1, [&](int64_t c_begin, int64_t c_end) {
     std::vector<Sample<T>> samples;
-    std::vector<uint8_t> inside;
+    std::vector<int64_t> first;
     for (int64_t n = 0; n < num_rois; ++n) {
       const RoiGeometry<T> g = roi_geometry(r + n * 5, scale, o);
-      roi_samples(g, height, width, o, samples, inside);
-      const int64_t per_bin = std::max(g.grid_h, 0) * static_cast<int64_t>(std::max(g.grid_w, 0));
+      roi_samples(g, height, width, o, samples, first);
       const T count = static_cast<T>(g.grid_h * g.grid_w);
       for (int64_t c = c_begin; c < c_end; ++c) {
         T* plane = g_in + (g.batch * channels + c) * height * width;
         const T* src = g_out + (n * channels + c) * bins;
         for (int64_t b = 0; b < bins; ++b) {
           const T go = src[b];
-          for (int64_t k = b * per_bin; k < (b + 1) * per_bin; ++k) {
-            if (!inside[k]) continue;
+          for (int64_t k = first[b]; k < first[b + 1]; ++k) {
             const Sample<T>& s = samples[k];
             plane[s.p1] += go * s.w1 / count;
             plane[s.p2] += go * s.w2 / count;
@@ -200,6 +202,8 @@ torch::Tensor forward_dispatch(const torch::Tensor& input, const torch::Tensor& 
                                const RoIAlignOptions& o) {
   check(rois, o);
   if (!input.defined() || input.dim() != 4) throw Error("roi_align: expected input [B, C, H, W]");
+  if (input.size(2) * input.size(3) > std::numeric_limits<int32_t>::max())
+    throw Error("roi_align: a feature plane of more than 2^31 values");
   if (!input.device().is_cpu())  // the dispatch point: no CUDA kernel yet
     return forward_dispatch(input.cpu(), rois.cpu(), o).to(input.device());
   const auto ct = compute_type(input.scalar_type());
