@@ -672,6 +672,29 @@ class TestDetectionOps : public QObject {
     for (int64_t level : used) QVERIFY(feats[level - 2].grad().abs().sum().item<double>() > 0);
   }
 
+  void empty_inputs() {
+    // Inference can reach the mask head with no detections: zero boxes pool to [0, C, 14, 14]
+    // and the backward pass gives zero gradients.
+    std::vector<torch::Tensor> feats;
+    for (int64_t s : {4, 8, 16, 32})
+      feats.push_back(torch::randn({1, 2, 64 / s, 64 / s}).requires_grad_(true));
+    MultiScaleRoIAlignOptions o;
+    o.output_size = {14, 14};
+    torch::Tensor pooled = multi_scale_roi_align(feats, {torch::zeros({0, 4})}, {{64, 64}}, o);
+    QCOMPARE(pooled.sizes().vec(), (std::vector<int64_t>{0, 2, 14, 14}));
+    pooled.sum().backward();
+    for (const auto& f : feats) QVERIFY(!f.grad().defined() || f.grad().abs().sum().item<double>() == 0);
+    QCOMPARE(remove_small_boxes(torch::zeros({0, 4}), 1.0).numel(), int64_t(0));
+    QCOMPARE(box_iou(torch::zeros({0, 4}), torch::zeros({3, 4})).sizes().vec(), (std::vector<int64_t>{0, 3}));
+    // Half features are pooled in float32 and returned as half.
+    RoIAlignOptions ro;
+    ro.output_size = {2, 2};
+    torch::Tensor half =
+        roi_align(torch::arange(16, torch::kFloat).view({1, 1, 4, 4}).to(torch::kHalf),
+                  torch::tensor({0.f, 0.f, 0.f, 2.f, 2.f}).view({1, 5}).to(torch::kHalf), ro);
+    QCOMPARE(half.scalar_type(), torch::kHalf);
+  }
+
   // ---------------------------------------------------------------- paste masks
   void paste_masks_hand_computed() {
     // A 1x1 mask of 1 in box [4,4,5,5]: padded to 3x3 [0 0 0; 0 1 0; 0 0 0], scale 3, the box
