@@ -16,8 +16,10 @@ PACKAGES=(
   libyaml-cpp-dev libsimdjson-dev rapidjson-dev libpugixml-dev libcli11-dev libspdlog-dev
   # GUI tests and screenshots without a display
   xvfb xauth
-  # test dependencies: python3 writes the state-dict files of the weights-import tests
-  python3
+  # test dependencies: python3 writes the state-dict files of the weights-import tests; Debian's
+  # torch 1.13 and torchvision 0.14 (run as /usr/bin/python3) write the parity fixtures of the
+  # detection ops (tests/torchvision/). Never needed at run time.
+  python3 python3-torchvision
 )
 
 missing=()
