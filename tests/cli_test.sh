@@ -156,7 +156,8 @@ CFG="$(cd "$(dirname "$0")/.." && pwd)/configs/solov2_r18_fpn_shapes_cpu.yaml"
 "$CLI" synth --out "$T/tiny" --images 8 --seed 5 --size 128 >/dev/null 2>&1
 TINY="coco:$T/tiny/annotations.json:$T/tiny/images"
 SMALL=(-o train.epochs=1 -o train.batch_size=4 -o data.workers=1 -o 'data.input.short_side=[64]' -o data.input.long_side=64
-       -o 'data.test_input.short_side=[64]' -o data.test_input.long_side=64)
+       -o 'data.test_input.short_side=[64]' -o data.test_input.long_side=64
+       -o model.test.score_thr=0 -o model.test.update_thr=0)  # the 2-step model's detections are kept, to be compared
 expect_rc "train" 0 "$CLI" train --config "$CFG" --out "$T/runs/tiny" --train-data "$TINY" --val-data "$TINY" --threads 2 "${SMALL[@]}"
 for f in config.yaml events.jsonl log.txt checkpoints/last.pt checkpoints/epoch_1.pt checkpoints/best.pt eval/results_1.json eval/metrics_1.json; do
   [ -f "$T/runs/tiny/$f" ] && ok "run folder has $f" || bad "run folder has $f"
@@ -168,9 +169,24 @@ expect_rc "a new run into a used folder is refused" 2 "$CLI" train --config "$CF
 expect_grep "refusal says --resume" 'already has checkpoints.*--resume' "$T/err"
 expect_rc "resume a finished run" 0 "$CLI" train --config "$CFG" --out "$T/runs/tiny" --train-data "$TINY" --val-data "$TINY" --resume "${SMALL[@]}"
 expect_rc "resume without checkpoints is exit 2" 2 "$CLI" train --config "$CFG" --out "$T/runs/none" --train-data "$TINY" --resume "${SMALL[@]}"
-expect_rc "infer on a dataset" 0 "$CLI" infer --config "$CFG" --weights "$T/runs/tiny/checkpoints/best.pt" "$TINY" --out "$T/tiny_results.json" --vis "$T/vis" "${SMALL[@]}"
+expect_rc "infer on a dataset" 0 "$CLI" infer --config "$CFG" --weights "$T/runs/tiny/checkpoints/best.pt" "$TINY" --out "$T/tiny_results.json" --vis "$T/vis" --batch-size 4 "${SMALL[@]}"
 [ "$(ls "$T/vis" | wc -l)" -eq 8 ] && ok "infer drew 8 images" || bad "infer drew 8 images"
-expect_rc "infer results evaluate" 0 "$CLI" eval --gt "$T/tiny/annotations.json" --dt "$T/tiny_results.json" --type segm
+expect_rc "infer results evaluate" 0 "$CLI" eval --gt "$T/tiny/annotations.json" --dt "$T/tiny_results.json" --type segm \
+  --json "$T/infer_metrics.json"
+# best.pt is epoch 1's weights, which the trainer evaluated on the same 8 images in batches of 4:
+# infer (batches of 4) writes the detections of the run's results_1.json (a 2-step model scores
+# AP 0, so the detections themselves are compared), and eval gives metrics_1.json's 12 numbers.
+if python3 - "$T/runs/tiny/eval/metrics_1.json" "$T/infer_metrics.json" "$T/runs/tiny/eval/results_1.json" \
+     "$T/tiny_results.json" >"$T/cmp" 2>&1 <<'PY'
+import json, sys
+a, b = (json.load(open(p))["segm"]["stats"] for p in sys.argv[1:3])
+bad = [k for k in a if abs(a[k] - b[k]) > 1e-9 or not (a[k] == -1 or 0 <= a[k] <= 1)]
+key = lambda d: (d["image_id"], d["category_id"], round(d["score"], 6), d["segmentation"]["counts"])
+ra, rb = (sorted(map(key, json.load(open(p)))) for p in sys.argv[3:5])
+print("%d and %d detections, AP %.4f and %.4f; numbers that differ: %s" % (len(ra), len(rb), a["AP"], b["AP"], bad))
+sys.exit(1 if bad or len(a) != 12 or ra != rb or not ra else 0)
+PY
+then ok "infer + eval give the trainer's segm numbers ($(cat "$T/cmp"))"; else bad "infer + eval vs the trainer's metrics: $(cat "$T/cmp")"; fi
 expect_rc "infer on an image folder" 0 "$CLI" infer --config "$CFG" --weights "$T/runs/tiny/checkpoints/last.pt" --images "$T/tiny/images" --out "$T/folder_results.json" "${SMALL[@]}"
 expect_grep "infer counts the images" 'on 8 images' "$T/out"
 expect_rc "infer with missing weights is exit 2" 2 "$CLI" infer --config "$CFG" --weights "$T/nope.pt" "$TINY" --out "$T/x.json" "${SMALL[@]}"
