@@ -47,6 +47,14 @@ struct Instances {
   [[nodiscard]] std::int64_t size() const { return scores.defined() ? scores.size(0) : 0; }
 };
 
+// No predictions for an image of `original_size` (h, w): every field a tensor with 0 rows, masks
+// [0, h, w] bool when `with_masks` (undefined for box-only models), on options' device.
+[[nodiscard]] Instances empty_instances(std::array<int, 2> original_size, bool with_masks,
+                                        const torch::TensorOptions& options = {});
+
+// Tight boxes x1, y1, x2, y2 (x2 = last column + 1) of masks [K, H, W] -> [K, 4] float; empty masks give 0s.
+[[nodiscard]] torch::Tensor masks_to_boxes(const torch::Tensor& masks);
+
 // Named loss terms of one step, in the order the model computes them (kept for logs and events).
 // Each is a scalar tensor; the trainer sums them.
 using LossTerms = std::vector<std::pair<std::string, torch::Tensor>>;

@@ -8,20 +8,8 @@
 #include "modeling/layers/resize.h"
 
 namespace studio {
-namespace {
 
 namespace F = torch::nn::functional;
-
-Instances empty_instances(std::array<int, 2> original_size, const torch::TensorOptions& options) {
-  Instances out;
-  out.scores = torch::zeros({0}, options.dtype(torch::kFloat));
-  out.labels = torch::zeros({0}, options.dtype(torch::kLong));
-  out.masks = torch::zeros({0, original_size[0], original_size[1]}, options.dtype(torch::kBool));
-  out.boxes = torch::zeros({0, 4}, options.dtype(torch::kFloat));
-  return out;
-}
-
-}  // namespace
 
 SOLOv2TestOptions solov2_test_options_from_config(const ConfigNode& test) {
   test.allow({"score_thr", "nms_pre", "mask_thr", "update_thr", "kernel", "sigma", "max_per_img"});
@@ -87,25 +75,6 @@ torch::Tensor solov2_points_nms(const torch::Tensor& heat) {
   return heat * keep;
 }
 
-torch::Tensor masks_to_boxes(const torch::Tensor& masks) {
-  const int64_t k = masks.size(0);
-  torch::Tensor boxes = torch::zeros({k, 4}, masks.options().dtype(torch::kFloat));
-  if (k == 0) return boxes;
-  torch::Tensor m = masks.to(torch::kBool);
-  torch::Tensor rows = m.any(2), cols = m.any(1);  // [K, H], [K, W]
-  const int64_t h = masks.size(1), w = masks.size(2);
-  torch::Tensor ys = torch::arange(h, boxes.options()), xs = torch::arange(w, boxes.options());
-  const float big = 1e9f;
-  // First / last occupied column and row per mask (where-with-sentinel, then min/max).
-  torch::Tensor x1 = torch::where(cols, xs, torch::full_like(xs, big)).amin(1);
-  torch::Tensor x2 = torch::where(cols, xs, torch::full_like(xs, -1)).amax(1) + 1;
-  torch::Tensor y1 = torch::where(rows, ys, torch::full_like(ys, big)).amin(1);
-  torch::Tensor y2 = torch::where(rows, ys, torch::full_like(ys, -1)).amax(1) + 1;
-  boxes = torch::stack({x1, y1, x2, y2}, 1);
-  torch::Tensor empty = cols.any(1).logical_not();
-  return boxes.masked_fill(empty.unsqueeze(1), 0.0f);
-}
-
 Instances solov2_predict_single(const std::vector<torch::Tensor>& cate_probs, const std::vector<torch::Tensor>& kernels,
                                 const torch::Tensor& mask_features, const std::vector<int>& strides,
                                 std::array<int, 2> image_size, std::array<int, 2> original_size,
@@ -123,7 +92,7 @@ Instances solov2_predict_single(const std::vector<torch::Tensor>& cate_probs, co
   torch::Tensor cate = torch::cat(cate_flat, 0), kernel = torch::cat(kernel_flat, 0), stride = torch::cat(stride_flat);
 
   torch::Tensor candidates = (cate > options.score_thr).nonzero();  // [K, 2] (cell, class), row-major
-  if (candidates.size(0) == 0) return empty_instances(original_size, topts);
+  if (candidates.size(0) == 0) return empty_instances(original_size, /*with_masks=*/true, topts);
   torch::Tensor cells = candidates.select(1, 0), labels = candidates.select(1, 1);
   torch::Tensor scores = cate.index({cells, labels});
   torch::Tensor probs =
@@ -132,7 +101,7 @@ Instances solov2_predict_single(const std::vector<torch::Tensor>& cate_probs, co
   torch::Tensor areas = masks.sum({1, 2}).to(torch::kFloat);
   // Drop masks no larger than their level's stride (in mask-feature pixels, as the reference).
   torch::Tensor keep = (areas > stride.index_select(0, cells)).nonzero().view(-1);
-  if (keep.numel() == 0) return empty_instances(original_size, topts);
+  if (keep.numel() == 0) return empty_instances(original_size, /*with_masks=*/true, topts);
   masks = masks.index_select(0, keep);
   probs = probs.index_select(0, keep);
   areas = areas.index_select(0, keep);
@@ -150,7 +119,7 @@ Instances solov2_predict_single(const std::vector<torch::Tensor>& cate_probs, co
 
   scores = matrix_nms(masks, labels, scores, options.nms, areas);
   keep = (scores >= options.update_thr).nonzero().view(-1);
-  if (keep.numel() == 0) return empty_instances(original_size, topts);
+  if (keep.numel() == 0) return empty_instances(original_size, /*with_masks=*/true, topts);
   probs = probs.index_select(0, keep);
   labels = labels.index_select(0, keep);
   scores = scores.index_select(0, keep);

@@ -79,7 +79,4 @@ class SOLOv2 : public Detector {
 // (max_pool2d kernel 2, stride 1, padding 1, top-left aligned). [B, C, S, S] -> same.
 [[nodiscard]] torch::Tensor solov2_points_nms(const torch::Tensor& heat);
 
-// Tight boxes x1, y1, x2, y2 (x2 = last column + 1) of masks [K, H, W] -> [K, 4] float; empty masks give 0s.
-[[nodiscard]] torch::Tensor masks_to_boxes(const torch::Tensor& masks);
-
 }  // namespace studio
