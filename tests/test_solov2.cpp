@@ -347,6 +347,9 @@ class TestSolov2 : public QObject {
 
     Config bad = Config::parse("model:\n  type: solov2\n  num_classes: 3\n  head:\n    stacked_conv: 2\n", "bad.yaml");
     STUDIO_EXPECT_ERROR((void)build_model(bad.at("model")), "bad.yaml", "stacked_conv", "stacked_convs");
+    // SOLOv2's builder allows its own sections only: a two-stage model's rpn is not one of them.
+    Config rpn = Config::parse("model:\n  type: solov2\n  num_classes: 3\n  rpn:\n    nms_thr: 0.7\n", "rpn.yaml");
+    STUDIO_EXPECT_ERROR((void)build_model(rpn.at("model")), "rpn.yaml:4", "model.rpn", "unknown key", "head");
     Config other = Config::parse("model:\n  type: yolo\n  num_classes: 3\n", "other.yaml");
     STUDIO_EXPECT_ERROR((void)build_model(other.at("model")), "other.yaml", "yolo", "solov2");
     Config groups = Config::parse(

@@ -255,7 +255,10 @@ void Config::merge_node(const YAML::Node& src, YAML::Node dst, const std::string
     const std::string key = it->first.as<std::string>();
     const std::string dotted = join_key(prefix, key);
     const YAML::Node value = it->second;
-    origins_[dotted] = file + (value.Mark().line >= 0 ? ":" + std::to_string(value.Mark().line + 1) : "");
+    // The key's line: for a block mapping the value starts on the next line, but the key is what
+    // an error names.
+    const YAML::Mark mark = it->first.Mark().line >= 0 ? it->first.Mark() : value.Mark();
+    origins_[dotted] = file + (mark.line >= 0 ? ":" + std::to_string(mark.line + 1) : "");
     if (folder.empty()) folders_.erase(dotted);
     else folders_[dotted] = folder;
     if (value.IsMap() && dst[key] && dst[key].IsMap()) {

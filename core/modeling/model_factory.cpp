@@ -15,6 +15,7 @@ namespace {
 using Builder = std::function<DetectorPtr(const ConfigNode& model, int num_classes)>;
 
 DetectorPtr build_solov2(const ConfigNode& model, int num_classes) {
+  model.allow({"type", "num_classes", "backbone", "neck", "head", "test"});
   SOLOv2Options o;
   o.num_classes = num_classes;
   // backbone_options_from_config resolves backbone.pretrained against the recipe, and
@@ -45,7 +46,8 @@ std::vector<std::string> model_types() {
 }
 
 DetectorPtr build_model(const ConfigNode& model) {
-  model.allow({"type", "num_classes", "backbone", "neck", "head", "test"});
+  // Each builder allows the keys of its own model (a two-stage model has rpn and roi_heads
+  // sections, SOLOv2 a head); here only what every model has.
   (void)model.get_string("type");  // required: a missing type is an error naming the key
   const std::string type = model.get_choice("type", model_types(), "");
   const int num_classes = model.get_int("num_classes");
