@@ -1,11 +1,10 @@
-// The Inspect page on the offscreen platform, no model needed: a generated shapes set and a
-// results file made from its ground truth with known perturbations (a dropped object, a wrong
-// class, extra detections, a shifted mask, low scores), opened on the page. The viewer's draw
-// counts follow the threshold and class filter, and so do its pixels (a mask's interior tinted
-// with its class colour only while its score passes); TP/FP/missed and the sort orders are checked
-// against what the perturbations imply. The checkpoint path runs a stand-in studio-cli (a shell
-// script that writes the same results), to check the process, its progress and the cache; bad
-// results files and a studio-cli that cannot start end in an error on an idle page.
+// The Inspect page on the offscreen platform, viewing and matching, no model needed: the fixture's
+// shapes set (tests/gui_inspect_fixture.h) and its results file with known perturbations (a
+// dropped object, a wrong class, extra detections, a shifted mask, low scores), opened on the
+// page. The viewer's draw counts follow the threshold and class filter, and so do its pixels (a
+// mask's interior tinted with its class colour only while its score passes); TP/FP/missed and the
+// sort orders are checked against what the perturbations imply. Bad results files end in an error
+// on an idle page. Predictions from a checkpoint: tests/test_gui_inspect_inference.cpp.
 #include <QComboBox>
 #include <QElapsedTimer>
 #include <QFile>
@@ -17,33 +16,22 @@
 #include <QtTest>
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <optional>
 
 #include "class_colors.h"
 #include "data/dataset_spec.h"
 #include "data/rle.h"
-#include "data/shapes_generator.h"
 #include "dataset_document.h"
 #include "eval/coco_results.h"
+#include "gui_inspect_fixture.h"
 #include "inspect_page.h"
 #include "prediction_viewer.h"
-#include "studio_cli.h"
 #include "test_support.h"
 
 using studio::ui::InspectPage;
 using studio::ui::PredictionViewer;
 
 namespace {
-
-constexpr int kTimeoutMs = 20000;
-
-void saveShot(QWidget& widget, const char* name) {
-  const QByteArray dir = qgetenv("STUDIO_GUI_TEST_SHOTS");
-  // Layout requests posted by the last changes (a label that grew a line) first.
-  QCoreApplication::processEvents();
-  if (!dir.isEmpty()) widget.grab().save(QString::fromLocal8Bit(dir) + "/" + name + ".png");
-}
 
 // How far `on` moved from `off` towards `tint`, as the alpha of a blend (0: untouched, 1: tint).
 double blendAlpha(QColor on, QColor off, QColor tint) {
@@ -61,12 +49,9 @@ double colourDistance(QColor a, QColor b) {
 // The opacity PredictionViewer fills a prediction's mask with (kMaskAlpha in prediction_viewer.cpp).
 constexpr double kViewerMaskAlpha = 0.42;
 
-// What each image of the set gets (images in generation order).
-enum Case { Perfect, Dropped, WrongClass, Extras, Shifted, LowScores, CaseCount };
-
 }  // namespace
 
-class TestGuiInspect : public QObject {
+class TestGuiInspect : public QObject, protected studio::test::InspectFixture {
   Q_OBJECT
 
  private slots:
@@ -77,142 +62,13 @@ class TestGuiInspect : public QObject {
   void classFilter();
   void sortOrders();
   void groundTruthBesideAndExport();
-  void checkpointRunsInferenceOnceThenCaches();
-  void failingInferenceIsReported();
   void boxOnlyResults();
-  void cancelInference();
   void badResultsFileIsReported_data();
   void badResultsFileIsReported();
-  void studioCliThatCannotStartIsReported_data();
-  void studioCliThatCannotStartIsReported();
   void realPredictions();
-
- private:
-  void openPredictions(InspectPage& page, const QString& results);
-  // Predictions of `image` at or above `threshold` (of `category` when given).
-  int expectedShown(std::int64_t image, double threshold, std::optional<std::int64_t> category = {}) const;
-  int groundTruthCount(std::size_t imageIndex) const;
-  void writeFakeCli(const QString& path, int exitCode);
-
-  QTemporaryDir dir_;
-  studio::Dataset gt_;
-  std::vector<studio::Detection> dets_;
-  QString resultsPath_;
-  std::unique_ptr<studio::ui::DatasetDocument> document_;
 };
 
-void TestGuiInspect::initTestCase() {
-  QVERIFY(dir_.isValid());
-  static QtMessageHandler testLibHandler = nullptr;
-  testLibHandler =
-      qInstallMessageHandler([](QtMsgType type, const QMessageLogContext& context, const QString& text) {
-        if (!text.contains(QLatin1String("propagateSizeHints"))) testLibHandler(type, context, text);
-      });
-  studio::ShapesOptions options;
-  options.out_dir = dir_.filePath("shapes").toStdString();
-  options.images = CaseCount;
-  options.size = 160;
-  options.seed = 7;
-  options.min_objects = 3;
-  options.max_objects = 5;
-  gt_ = studio::generate_shapes(options);
-  gt_.index();
-  const int classes = static_cast<int>(gt_.categories.size());
-
-  for (std::size_t i = 0; i < gt_.images.size(); ++i) {
-    const studio::ImageInfo& image = gt_.images[i];
-    const auto h = static_cast<std::uint32_t>(image.height), w = static_cast<std::uint32_t>(image.width);
-    const auto& anns = gt_.annotations_of(image.id);
-    auto make = [&](const studio::Annotation& a, double score, double dx) {
-      studio::Detection d;
-      d.image_id = image.id;
-      d.category_id = a.category_id;
-      d.score = score;
-      auto polys = a.polygons;
-      for (auto& p : polys)
-        for (std::size_t k = 0; k < p.size(); k += 2) p[k] += dx;
-      d.segm = studio::rle_from_polygons(polys, h, w);
-      d.bbox = studio::rle_bbox(*d.segm);
-      return d;
-    };
-    for (std::size_t k = 0; k < anns.size(); ++k) {
-      const studio::Annotation& a = gt_.annotations[anns[k]];
-      const bool first = k == 0;
-      switch (Case(i)) {
-        case Perfect:
-          dets_.push_back(make(a, 0.9, 0));
-          break;
-        case Dropped:
-          if (!first) dets_.push_back(make(a, 0.9, 0));
-          break;
-        case WrongClass: {
-          studio::Detection d = make(a, first ? 0.8 : 0.9, 0);
-          if (first) d.category_id = a.category_id % classes + 1;
-          dets_.push_back(d);
-          break;
-        }
-        case Extras:
-          dets_.push_back(make(a, 0.9, 0));
-          if (first) dets_.push_back(make(a, 0.35, 0));  // a duplicate
-          break;
-        case Shifted:
-          // Moved right by more than its width (left when that leaves the image): IoU 0.
-          dets_.push_back(make(
-              a, first ? 0.6 : 0.9,
-              first ? (a.bbox[0] + 2 * a.bbox[2] + 2 < image.width ? a.bbox[2] + 2 : -a.bbox[2] - 2) : 0));
-          break;
-        case LowScores:
-          dets_.push_back(make(a, 0.2, 0));
-          break;
-        default:
-          break;
-      }
-    }
-    if (Case(i) == Extras) {
-      // Background: a 4x4 square in the top-left corner, far smaller than any object.
-      studio::Detection d;
-      d.image_id = image.id;
-      d.category_id = 1;
-      d.score = 0.7;
-      std::vector<std::uint8_t> bits(std::size_t(h) * w, 0);
-      for (int y = 0; y < 4; ++y)
-        for (int x = 0; x < 4; ++x) bits[std::size_t(y) * w + x] = 1;
-      d.segm = studio::rle_encode(bits.data(), h, w);
-      d.bbox = studio::rle_bbox(*d.segm);
-      dets_.push_back(d);
-    }
-  }
-  resultsPath_ = QString::fromStdString(
-      studio::test::write_text(dir_, "results.json", studio::to_coco_results_json(dets_)));
-  document_ = std::make_unique<studio::ui::DatasetDocument>();
-  document_->setDataset(gt_, QStringLiteral("shapes test set"));
-}
-
-int TestGuiInspect::expectedShown(std::int64_t image, double threshold,
-                                  std::optional<std::int64_t> category) const {
-  int n = 0;
-  for (const auto& d : dets_)
-    if (d.image_id == image && d.score >= threshold && (!category || d.category_id == *category)) ++n;
-  return n;
-}
-
-int TestGuiInspect::groundTruthCount(std::size_t imageIndex) const {
-  return static_cast<int>(gt_.annotations_of(gt_.images[imageIndex].id).size());
-}
-
-void TestGuiInspect::openPredictions(InspectPage& page, const QString& results) {
-  page.resize(1280, 760);
-  page.show();
-  QVERIFY(QTest::qWaitForWindowExposed(&page));
-  page.setResultsPath(results);
-  QVERIFY(page.loadButton()->isEnabled());
-  QSignalSpy loaded(&page, &InspectPage::predictionsLoaded);
-  QTest::mouseClick(page.loadButton(), Qt::LeftButton);
-  QTRY_VERIFY_WITH_TIMEOUT(!page.isBusy(), kTimeoutMs);
-  QVERIFY2(page.errorText().isEmpty(), qPrintable(page.errorText()));
-  QCOMPARE(loaded.count(), 1);
-  QVERIFY(page.hasPredictions());
-}
+void TestGuiInspect::initTestCase() { initFixture(); }
 
 void TestGuiInspect::drawnMasksFollowTheThreshold() {
   InspectPage page(document_.get());
@@ -503,120 +359,6 @@ void TestGuiInspect::groundTruthBesideAndExport() {
   QCOMPARE(exported.size(), page.viewer()->size() * page.viewer()->devicePixelRatio());
 }
 
-void TestGuiInspect::writeFakeCli(const QString& path, int exitCode) {
-  // Records each call, reports progress as studio-cli does off a terminal, writes --out.
-  const QString script =
-      QStringLiteral(
-          "#!/bin/sh\n"
-          "echo call >> '%1'\n"
-          "echo \"$@\" > '%2'\n"
-          "out=''\n"
-          "while [ $# -gt 0 ]; do if [ \"$1\" = --out ]; then out=$2; fi; shift; done\n"
-          "echo 'inference: 3/6' >&2\n"
-          "echo 'inference: 6/6' >&2\n"
-          "if [ %3 -ne 0 ]; then echo 'error: recipe.yaml: model.type: unknown' >&2; exit %3; fi\n"
-          "cp '%4' \"$out\"\n")
-          .arg(dir_.filePath("calls.txt"), dir_.filePath("args.txt"))
-          .arg(exitCode)
-          .arg(resultsPath_);
-  QFile file(path);
-  QVERIFY(file.open(QIODevice::WriteOnly));
-  file.write(script.toUtf8());
-  file.close();
-  QVERIFY(file.setPermissions(QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner));
-}
-
-void TestGuiInspect::checkpointRunsInferenceOnceThenCaches() {
-  const QString cli = dir_.filePath("fake-studio-cli");
-  writeFakeCli(cli, 0);
-  qputenv("STUDIO_CLI", cli.toLocal8Bit());
-  QVERIFY(QDir(dir_.path()).mkpath("run/checkpoints"));
-  const QString checkpoint = dir_.filePath("run/checkpoints/last.pt");
-  studio::test::write_text(dir_, "run/checkpoints/last.pt", "not a real checkpoint");
-  studio::test::write_text(dir_, "run/config.yaml", "model: {}\n");
-
-  InspectPage page(document_.get());
-  page.resize(1280, 760);
-  page.show();
-  QCOMPARE(studio::ui::findStudioCli(), cli);
-  page.setCheckpointPath(checkpoint);
-  // The run's recipe is found beside the checkpoints folder.
-  QCOMPARE(QFileInfo(page.recipePath()).canonicalFilePath(),
-           QFileInfo(dir_.filePath("run/config.yaml")).canonicalFilePath());
-  // The run's other checkpoints are offered beside the field.
-  studio::test::write_text(dir_, "run/checkpoints/epoch_1.pt", "older");
-  page.setCheckpointPath(dir_.filePath("run/checkpoints/epoch_1.pt"));
-  QCOMPARE(page.runCheckpoints()->count(), 2);
-  QCOMPARE(page.runCheckpoints()->currentText(), QStringLiteral("epoch_1.pt"));
-  page.runCheckpoints()->setCurrentIndex(page.runCheckpoints()->findText("last.pt"));
-  emit page.runCheckpoints()->activated(page.runCheckpoints()->currentIndex());
-  QVERIFY(page.cachedResultsPath().contains("last-"));
-  const QString cached = page.cachedResultsPath();
-  QVERIFY2(cached.startsWith(QDir(dir_.filePath("run/inspect")).absolutePath()), qPrintable(cached));
-  QVERIFY(!QFileInfo::exists(cached));
-
-  QSignalSpy inferred(&page, &InspectPage::inferenceFinished);
-  QSignalSpy loaded(&page, &InspectPage::predictionsLoaded);
-  QVERIFY(page.loadButton()->isEnabled());
-  page.load();
-  QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kTimeoutMs);
-  QCOMPARE(inferred.count(), 1);
-  QCOMPARE(inferred.at(0).at(0).toBool(), true);
-  QVERIFY2(page.errorText().isEmpty(), qPrintable(page.errorText()));
-  QVERIFY(QFileInfo::exists(cached));
-  QVERIFY(!QFileInfo::exists(cached + ".part"));
-  // The open dataset has no command-line name: it went as COCO JSON beside the predictions.
-  const QStringList args = page.lastInferenceArguments();
-  QCOMPARE(args.value(0), QStringLiteral("infer"));
-  QCOMPARE(args.value(args.indexOf("--weights") + 1), checkpoint);
-  QVERIFY(QFileInfo(args.value(args.indexOf("--coco") + 1)).isFile());
-  QCOMPARE(args.value(args.indexOf("--images") + 1), QString::fromStdString(gt_.image_root));
-  QCOMPARE(page.totals().falsePositives, 3);  // the same results as the file tests
-  page.setSortOrder(InspectPage::SortOrder::LowestQuality);
-  saveShot(page, "inspect_checkpoint");
-
-  // Second time: from the cache, no process.
-  page.load();
-  QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 2, kTimeoutMs);
-  QCOMPARE(inferred.count(), 1);
-  QFile calls(dir_.filePath("calls.txt"));
-  QVERIFY(calls.open(QIODevice::ReadOnly));
-  QCOMPARE(calls.readAll().count('\n'), 1);
-  calls.close();
-
-  // A newer checkpoint under the same name is predicted again.
-  QFile ckpt(checkpoint);
-  QVERIFY(ckpt.open(QIODevice::ReadWrite));
-  QVERIFY(ckpt.setFileTime(QDateTime::currentDateTime().addSecs(60), QFileDevice::FileModificationTime));
-  ckpt.close();
-  QVERIFY(page.cachedResultsPath() != cached);
-  page.load();
-  QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 3, kTimeoutMs);
-  QCOMPARE(inferred.count(), 2);
-  qunsetenv("STUDIO_CLI");
-}
-
-void TestGuiInspect::failingInferenceIsReported() {
-  const QString cli = dir_.filePath("failing-studio-cli");
-  writeFakeCli(cli, 3);
-  qputenv("STUDIO_CLI", cli.toLocal8Bit());
-  QVERIFY(QDir(dir_.path()).mkpath("run2/checkpoints"));
-  studio::test::write_text(dir_, "run2/checkpoints/best.pt", "x");
-  studio::test::write_text(dir_, "run2/config.yaml", "model: {}\n");
-  InspectPage page(document_.get());
-  page.setCheckpointPath(dir_.filePath("run2/checkpoints/best.pt"));
-  QSignalSpy inferred(&page, &InspectPage::inferenceFinished);
-  page.load();
-  QTRY_COMPARE_WITH_TIMEOUT(inferred.count(), 1, kTimeoutMs);
-  QCOMPARE(inferred.at(0).at(0).toBool(), false);
-  QVERIFY(!page.isBusy());
-  QVERIFY2(page.errorText().contains("exit code 3") && page.errorText().contains("model.type: unknown"),
-           qPrintable(page.errorText()));
-  QVERIFY(!page.hasPredictions());
-  QVERIFY(!QFileInfo::exists(page.cachedResultsPath()));
-  qunsetenv("STUDIO_CLI");
-}
-
 // A results file without masks (a box detector's): boxes drawn and matched on box IoU.
 void TestGuiInspect::boxOnlyResults() {
   std::vector<studio::Detection> boxes;
@@ -638,35 +380,6 @@ void TestGuiInspect::boxOnlyResults() {
   // Each box is its mask's tight box, the ground truth boxes are the polygons': TP on boxes.
   QCOMPARE(page.viewer()->lastDrawCounts().truePositives, n);
   QCOMPARE(page.totals().missed, int(gt_.annotations.size()) - n);
-}
-
-void TestGuiInspect::cancelInference() {
-  const QString cli = dir_.filePath("slow-studio-cli");
-  QFile file(cli);
-  QVERIFY(file.open(QIODevice::WriteOnly));
-  file.write("#!/bin/sh\necho 'inference: 1/6' >&2\nexec sleep 60\n");
-  file.close();
-  QVERIFY(file.setPermissions(QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner));
-  qputenv("STUDIO_CLI", cli.toLocal8Bit());
-  QVERIFY(QDir(dir_.path()).mkpath("run3/checkpoints"));
-  studio::test::write_text(dir_, "run3/checkpoints/best.pt", "x");
-  studio::test::write_text(dir_, "run3/config.yaml", "model: {}\n");
-  InspectPage page(document_.get());
-  page.setCheckpointPath(dir_.filePath("run3/checkpoints/best.pt"));
-  QSignalSpy inferred(&page, &InspectPage::inferenceFinished);
-  page.load();
-  QVERIFY(page.isBusy());
-  QVERIFY(!page.loadButton()->isEnabled());
-  QTest::qWait(300);
-  page.cancel();
-  QTRY_COMPARE_WITH_TIMEOUT(inferred.count(), 1, kTimeoutMs);
-  QCOMPARE(inferred.at(0).at(0).toBool(), false);
-  QVERIFY(!page.isBusy());
-  QVERIFY2(page.errorText().isEmpty(), qPrintable(page.errorText()));  // asked for: no error
-  QVERIFY(!QFileInfo::exists(page.cachedResultsPath()));
-  QVERIFY(!QFileInfo::exists(page.cachedResultsPath() + ".part"));
-  QVERIFY(page.loadButton()->isEnabled());
-  qunsetenv("STUDIO_CLI");
 }
 
 // A results file the page cannot use: the error names the file and what is wrong with it, no
@@ -724,55 +437,6 @@ void TestGuiInspect::badResultsFileIsReported() {
   QVERIFY(page.viewer()->predictions().empty());
   QVERIFY(page.loadButton()->isEnabled());
   if (QByteArray(QTest::currentDataTag()) == "unknown image id") saveShot(page, "inspect_bad_results");
-}
-
-// studio-cli missing, not executable, or an executable that cannot run: the error names it,
-// and the page is idle again, ready to load.
-void TestGuiInspect::studioCliThatCannotStartIsReported_data() {
-  QTest::addColumn<QString>("name");
-  QTest::addColumn<QByteArray>("content");  // empty: no file
-  QTest::addColumn<bool>("executable");
-  QTest::newRow("missing") << "no-such-studio-cli" << QByteArray() << false;
-  QTest::newRow("not executable") << "plain-studio-cli" << QByteArray("#!/bin/sh\nexit 0\n") << false;
-  QTest::newRow("bad interpreter") << "broken-studio-cli" << QByteArray("#!/no/such/interpreter\n") << true;
-}
-
-void TestGuiInspect::studioCliThatCannotStartIsReported() {
-  QFETCH(QString, name);
-  QFETCH(QByteArray, content);
-  QFETCH(bool, executable);
-  const QString cli = dir_.filePath(name);
-  if (!content.isEmpty()) {
-    QFile file(cli);
-    QVERIFY(file.open(QIODevice::WriteOnly));
-    file.write(content);
-    file.close();
-    QFile::Permissions permissions = QFile::ReadOwner | QFile::WriteOwner;
-    if (executable) permissions |= QFile::ExeOwner;
-    QVERIFY(file.setPermissions(permissions));
-  }
-  qputenv("STUDIO_CLI", cli.toLocal8Bit());
-  QVERIFY(QDir(dir_.path()).mkpath("run4/checkpoints"));
-  studio::test::write_text(dir_, "run4/checkpoints/best.pt", "x");
-  studio::test::write_text(dir_, "run4/config.yaml", "model: {}\n");
-  InspectPage page(document_.get());
-  page.resize(1280, 760);
-  page.show();
-  QVERIFY(QTest::qWaitForWindowExposed(&page));
-  page.setCheckpointPath(dir_.filePath("run4/checkpoints/best.pt"));
-  QVERIFY(page.loadButton()->isEnabled());
-  QSignalSpy inferred(&page, &InspectPage::inferenceFinished);
-  QTest::mouseClick(page.loadButton(), Qt::LeftButton);
-  QTRY_COMPARE_WITH_TIMEOUT(inferred.count(), 1, kTimeoutMs);
-  QCOMPARE(inferred.at(0).at(0).toBool(), false);
-  qunsetenv("STUDIO_CLI");
-  QVERIFY(!page.isBusy());
-  QVERIFY2(page.errorText().contains("Could not start") && page.errorText().contains(cli),
-           qPrintable(page.errorText()));
-  QVERIFY(page.loadButton()->isEnabled());
-  QVERIFY(!page.hasPredictions());
-  QVERIFY(!QFileInfo::exists(page.cachedResultsPath()));
-  if (QByteArray(QTest::currentDataTag()) == "missing") saveShot(page, "inspect_cli_missing");
 }
 
 // By hand, on a trained model (skipped unless the variables are set):

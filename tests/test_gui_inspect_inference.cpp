@@ -1,0 +1,233 @@
+// The Inspect page on the offscreen platform, predictions from a checkpoint: a stand-in
+// studio-cli (a shell script that writes the fixture's results, tests/gui_inspect_fixture.h) runs
+// the inference, to check the process, its arguments, its progress, cancelling and the cache; a
+// failing studio-cli and one that cannot start end in an error on an idle page. Viewing and
+// matching: tests/test_gui_inspect.cpp.
+#include <QComboBox>
+#include <QDateTime>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include "gui_inspect_fixture.h"
+#include "inspect_page.h"
+#include "studio_cli.h"
+#include "test_support.h"
+
+using studio::ui::InspectPage;
+
+class TestGuiInspectInference : public QObject, protected studio::test::InspectFixture {
+  Q_OBJECT
+
+ private slots:
+  void initTestCase();
+  void checkpointRunsInferenceOnceThenCaches();
+  void failingInferenceIsReported();
+  void cancelInference();
+  void studioCliThatCannotStartIsReported_data();
+  void studioCliThatCannotStartIsReported();
+
+ private:
+  void writeFakeCli(const QString& path, int exitCode);
+};
+
+void TestGuiInspectInference::initTestCase() { initFixture(); }
+
+void TestGuiInspectInference::writeFakeCli(const QString& path, int exitCode) {
+  // Records each call, reports progress as studio-cli does off a terminal, writes --out.
+  const QString script =
+      QStringLiteral(
+          "#!/bin/sh\n"
+          "echo call >> '%1'\n"
+          "echo \"$@\" > '%2'\n"
+          "out=''\n"
+          "while [ $# -gt 0 ]; do if [ \"$1\" = --out ]; then out=$2; fi; shift; done\n"
+          "echo 'inference: 3/6' >&2\n"
+          "echo 'inference: 6/6' >&2\n"
+          "if [ %3 -ne 0 ]; then echo 'error: recipe.yaml: model.type: unknown' >&2; exit %3; fi\n"
+          "cp '%4' \"$out\"\n")
+          .arg(dir_.filePath("calls.txt"), dir_.filePath("args.txt"))
+          .arg(exitCode)
+          .arg(resultsPath_);
+  QFile file(path);
+  QVERIFY(file.open(QIODevice::WriteOnly));
+  file.write(script.toUtf8());
+  file.close();
+  QVERIFY(file.setPermissions(QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner));
+}
+
+void TestGuiInspectInference::checkpointRunsInferenceOnceThenCaches() {
+  const QString cli = dir_.filePath("fake-studio-cli");
+  writeFakeCli(cli, 0);
+  qputenv("STUDIO_CLI", cli.toLocal8Bit());
+  QVERIFY(QDir(dir_.path()).mkpath("run/checkpoints"));
+  const QString checkpoint = dir_.filePath("run/checkpoints/last.pt");
+  studio::test::write_text(dir_, "run/checkpoints/last.pt", "not a real checkpoint");
+  studio::test::write_text(dir_, "run/config.yaml", "model: {}\n");
+
+  InspectPage page(document_.get());
+  page.resize(1280, 760);
+  page.show();
+  QCOMPARE(studio::ui::findStudioCli(), cli);
+  page.setCheckpointPath(checkpoint);
+  // The run's recipe is found beside the checkpoints folder.
+  QCOMPARE(QFileInfo(page.recipePath()).canonicalFilePath(),
+           QFileInfo(dir_.filePath("run/config.yaml")).canonicalFilePath());
+  // The run's other checkpoints are offered beside the field.
+  studio::test::write_text(dir_, "run/checkpoints/epoch_1.pt", "older");
+  page.setCheckpointPath(dir_.filePath("run/checkpoints/epoch_1.pt"));
+  QCOMPARE(page.runCheckpoints()->count(), 2);
+  QCOMPARE(page.runCheckpoints()->currentText(), QStringLiteral("epoch_1.pt"));
+  page.runCheckpoints()->setCurrentIndex(page.runCheckpoints()->findText("last.pt"));
+  emit page.runCheckpoints()->activated(page.runCheckpoints()->currentIndex());
+  QVERIFY(page.cachedResultsPath().contains("last-"));
+  const QString cached = page.cachedResultsPath();
+  QVERIFY2(cached.startsWith(QDir(dir_.filePath("run/inspect")).absolutePath()), qPrintable(cached));
+  QVERIFY(!QFileInfo::exists(cached));
+
+  QSignalSpy inferred(&page, &InspectPage::inferenceFinished);
+  QSignalSpy loaded(&page, &InspectPage::predictionsLoaded);
+  QVERIFY(page.loadButton()->isEnabled());
+  page.load();
+  QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kTimeoutMs);
+  QCOMPARE(inferred.count(), 1);
+  QCOMPARE(inferred.at(0).at(0).toBool(), true);
+  QVERIFY2(page.errorText().isEmpty(), qPrintable(page.errorText()));
+  QVERIFY(QFileInfo::exists(cached));
+  QVERIFY(!QFileInfo::exists(cached + ".part"));
+  // The open dataset has no command-line name: it went as COCO JSON beside the predictions.
+  const QStringList args = page.lastInferenceArguments();
+  QCOMPARE(args.value(0), QStringLiteral("infer"));
+  QCOMPARE(args.value(args.indexOf("--weights") + 1), checkpoint);
+  QVERIFY(QFileInfo(args.value(args.indexOf("--coco") + 1)).isFile());
+  QCOMPARE(args.value(args.indexOf("--images") + 1), QString::fromStdString(gt_.image_root));
+  QCOMPARE(page.totals().falsePositives, 3);  // the same results as the file tests
+  page.setSortOrder(InspectPage::SortOrder::LowestQuality);
+  saveShot(page, "inspect_checkpoint");
+
+  // Second time: from the cache, no process.
+  page.load();
+  QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 2, kTimeoutMs);
+  QCOMPARE(inferred.count(), 1);
+  QFile calls(dir_.filePath("calls.txt"));
+  QVERIFY(calls.open(QIODevice::ReadOnly));
+  QCOMPARE(calls.readAll().count('\n'), 1);
+  calls.close();
+
+  // A newer checkpoint under the same name is predicted again.
+  QFile ckpt(checkpoint);
+  QVERIFY(ckpt.open(QIODevice::ReadWrite));
+  QVERIFY(ckpt.setFileTime(QDateTime::currentDateTime().addSecs(60), QFileDevice::FileModificationTime));
+  ckpt.close();
+  QVERIFY(page.cachedResultsPath() != cached);
+  page.load();
+  QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 3, kTimeoutMs);
+  QCOMPARE(inferred.count(), 2);
+  qunsetenv("STUDIO_CLI");
+}
+
+void TestGuiInspectInference::failingInferenceIsReported() {
+  const QString cli = dir_.filePath("failing-studio-cli");
+  writeFakeCli(cli, 3);
+  qputenv("STUDIO_CLI", cli.toLocal8Bit());
+  QVERIFY(QDir(dir_.path()).mkpath("run2/checkpoints"));
+  studio::test::write_text(dir_, "run2/checkpoints/best.pt", "x");
+  studio::test::write_text(dir_, "run2/config.yaml", "model: {}\n");
+  InspectPage page(document_.get());
+  page.setCheckpointPath(dir_.filePath("run2/checkpoints/best.pt"));
+  QSignalSpy inferred(&page, &InspectPage::inferenceFinished);
+  page.load();
+  QTRY_COMPARE_WITH_TIMEOUT(inferred.count(), 1, kTimeoutMs);
+  QCOMPARE(inferred.at(0).at(0).toBool(), false);
+  QVERIFY(!page.isBusy());
+  QVERIFY2(page.errorText().contains("exit code 3") && page.errorText().contains("model.type: unknown"),
+           qPrintable(page.errorText()));
+  QVERIFY(!page.hasPredictions());
+  QVERIFY(!QFileInfo::exists(page.cachedResultsPath()));
+  qunsetenv("STUDIO_CLI");
+}
+
+void TestGuiInspectInference::cancelInference() {
+  const QString cli = dir_.filePath("slow-studio-cli");
+  QFile file(cli);
+  QVERIFY(file.open(QIODevice::WriteOnly));
+  file.write("#!/bin/sh\necho 'inference: 1/6' >&2\nexec sleep 60\n");
+  file.close();
+  QVERIFY(file.setPermissions(QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner));
+  qputenv("STUDIO_CLI", cli.toLocal8Bit());
+  QVERIFY(QDir(dir_.path()).mkpath("run3/checkpoints"));
+  studio::test::write_text(dir_, "run3/checkpoints/best.pt", "x");
+  studio::test::write_text(dir_, "run3/config.yaml", "model: {}\n");
+  InspectPage page(document_.get());
+  page.setCheckpointPath(dir_.filePath("run3/checkpoints/best.pt"));
+  QSignalSpy inferred(&page, &InspectPage::inferenceFinished);
+  page.load();
+  QVERIFY(page.isBusy());
+  QVERIFY(!page.loadButton()->isEnabled());
+  QTest::qWait(300);
+  page.cancel();
+  QTRY_COMPARE_WITH_TIMEOUT(inferred.count(), 1, kTimeoutMs);
+  QCOMPARE(inferred.at(0).at(0).toBool(), false);
+  QVERIFY(!page.isBusy());
+  QVERIFY2(page.errorText().isEmpty(), qPrintable(page.errorText()));  // asked for: no error
+  QVERIFY(!QFileInfo::exists(page.cachedResultsPath()));
+  QVERIFY(!QFileInfo::exists(page.cachedResultsPath() + ".part"));
+  QVERIFY(page.loadButton()->isEnabled());
+  qunsetenv("STUDIO_CLI");
+}
+
+// studio-cli missing, not executable, or an executable that cannot run: the error names it,
+// and the page is idle again, ready to load.
+void TestGuiInspectInference::studioCliThatCannotStartIsReported_data() {
+  QTest::addColumn<QString>("name");
+  QTest::addColumn<QByteArray>("content");  // empty: no file
+  QTest::addColumn<bool>("executable");
+  QTest::newRow("missing") << "no-such-studio-cli" << QByteArray() << false;
+  QTest::newRow("not executable") << "plain-studio-cli" << QByteArray("#!/bin/sh\nexit 0\n") << false;
+  QTest::newRow("bad interpreter") << "broken-studio-cli" << QByteArray("#!/no/such/interpreter\n") << true;
+}
+
+void TestGuiInspectInference::studioCliThatCannotStartIsReported() {
+  QFETCH(QString, name);
+  QFETCH(QByteArray, content);
+  QFETCH(bool, executable);
+  const QString cli = dir_.filePath(name);
+  if (!content.isEmpty()) {
+    QFile file(cli);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(content);
+    file.close();
+    QFile::Permissions permissions = QFile::ReadOwner | QFile::WriteOwner;
+    if (executable) permissions |= QFile::ExeOwner;
+    QVERIFY(file.setPermissions(permissions));
+  }
+  qputenv("STUDIO_CLI", cli.toLocal8Bit());
+  QVERIFY(QDir(dir_.path()).mkpath("run4/checkpoints"));
+  studio::test::write_text(dir_, "run4/checkpoints/best.pt", "x");
+  studio::test::write_text(dir_, "run4/config.yaml", "model: {}\n");
+  InspectPage page(document_.get());
+  page.resize(1280, 760);
+  page.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&page));
+  page.setCheckpointPath(dir_.filePath("run4/checkpoints/best.pt"));
+  QVERIFY(page.loadButton()->isEnabled());
+  QSignalSpy inferred(&page, &InspectPage::inferenceFinished);
+  QTest::mouseClick(page.loadButton(), Qt::LeftButton);
+  QTRY_COMPARE_WITH_TIMEOUT(inferred.count(), 1, kTimeoutMs);
+  QCOMPARE(inferred.at(0).at(0).toBool(), false);
+  qunsetenv("STUDIO_CLI");
+  QVERIFY(!page.isBusy());
+  QVERIFY2(page.errorText().contains("Could not start") && page.errorText().contains(cli),
+           qPrintable(page.errorText()));
+  QVERIFY(page.loadButton()->isEnabled());
+  QVERIFY(!page.hasPredictions());
+  QVERIFY(!QFileInfo::exists(page.cachedResultsPath()));
+  if (QByteArray(QTest::currentDataTag()) == "missing") saveShot(page, "inspect_cli_missing");
+}
+
+QTEST_MAIN(TestGuiInspectInference)
+#include "test_gui_inspect_inference.moc"
