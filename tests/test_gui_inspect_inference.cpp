@@ -14,6 +14,7 @@
 #include <QtTest>
 
 #include "gui_inspect_fixture.h"
+#include "gui_test_support.h"
 #include "inspect_page.h"
 #include "studio_cli.h"
 #include "test_support.h"
@@ -183,28 +184,15 @@ void TestGuiInspectInference::cancelInference() {
 // studio-cli missing, not executable, or an executable that cannot run: the error names it,
 // and the page is idle again, ready to load.
 void TestGuiInspectInference::studioCliThatCannotStartIsReported_data() {
-  QTest::addColumn<QString>("name");
-  QTest::addColumn<QByteArray>("content");  // empty: no file
-  QTest::addColumn<bool>("executable");
-  QTest::newRow("missing") << "no-such-studio-cli" << QByteArray() << false;
-  QTest::newRow("not executable") << "plain-studio-cli" << QByteArray("#!/bin/sh\nexit 0\n") << false;
-  QTest::newRow("bad interpreter") << "broken-studio-cli" << QByteArray("#!/no/such/interpreter\n") << true;
+  studio::test::addUnstartableStudioCliRows();
 }
 
 void TestGuiInspectInference::studioCliThatCannotStartIsReported() {
   QFETCH(QString, name);
   QFETCH(QByteArray, content);
   QFETCH(bool, executable);
-  const QString cli = dir_.filePath(name);
-  if (!content.isEmpty()) {
-    QFile file(cli);
-    QVERIFY(file.open(QIODevice::WriteOnly));
-    file.write(content);
-    file.close();
-    QFile::Permissions permissions = QFile::ReadOwner | QFile::WriteOwner;
-    if (executable) permissions |= QFile::ExeOwner;
-    QVERIFY(file.setPermissions(permissions));
-  }
+  const QString cli = studio::test::writeUnstartableStudioCli(dir_, name, content, executable);
+  QVERIFY(!cli.isEmpty());
   qputenv("STUDIO_CLI", cli.toLocal8Bit());
   QVERIFY(QDir(dir_.path()).mkpath("run4/checkpoints"));
   studio::test::write_text(dir_, "run4/checkpoints/best.pt", "x");

@@ -23,6 +23,7 @@
 #include <qcustomplot.h>
 
 #include "data/shapes_generator.h"
+#include "gui_test_support.h"
 #include "main_window.h"
 #include "path_field.h"
 #include "run_follower.h"
@@ -507,23 +508,15 @@ void TestGuiTrain::resumeContinuesTheStoppedRun() {
 // studio-cli that is not there, not executable, or executable but unable to run (a script whose
 // interpreter is missing): Start shows why, naming it, and the page is idle with Start enabled.
 void TestGuiTrain::studioCliThatCannotStartLeavesThePageIdle_data() {
-  QTest::addColumn<QString>("name");
-  QTest::addColumn<QByteArray>("content");  // empty: no file
-  QTest::addColumn<bool>("executable");
-  QTest::newRow("missing") << "no-such-studio-cli" << QByteArray() << false;
-  QTest::newRow("not executable") << "plain-studio-cli" << QByteArray("#!/bin/sh\nexit 0\n") << false;
-  QTest::newRow("bad interpreter") << "broken-studio-cli" << QByteArray("#!/no/such/interpreter\n") << true;
+  studio::test::addUnstartableStudioCliRows();
 }
 
 void TestGuiTrain::studioCliThatCannotStartLeavesThePageIdle() {
   QFETCH(QString, name);
   QFETCH(QByteArray, content);
   QFETCH(bool, executable);
-  const QString cli = dir_.filePath(name);
-  if (!content.isEmpty()) writeFile(cli, content);
-  QFile::Permissions permissions = QFile::ReadOwner | QFile::WriteOwner;
-  if (executable) permissions |= QFile::ExeOwner;
-  if (!content.isEmpty()) QVERIFY(QFile::setPermissions(cli, permissions));
+  const QString cli = studio::test::writeUnstartableStudioCli(dir_, name, content, executable);
+  QVERIFY(!cli.isEmpty());
   const QByteArray real = qgetenv("STUDIO_CLI");
   qputenv("STUDIO_CLI", cli.toLocal8Bit());
   studio::ui::MainWindow window;
