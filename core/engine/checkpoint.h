@@ -1,5 +1,6 @@
 #pragma once
 // The project's own checkpoints: runs/<name>/checkpoints/{last.pt, epoch_<k>.pt, best.pt}.
+// (Their paths come from RunFolder, common/run_folder.h.)
 // One torch archive (torch::serialize, a zip of pickles) holding
 //   format          "studio-checkpoint-1"
 //   model_names     [str]     named_parameters then named_buffers of the model (state-dict keys)

@@ -46,13 +46,13 @@ std::string event_to_json(const Event& e, double unix_time) {
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
-  w.Key("type");
+  w.Key(event_field::kType);
   w.String(e.type.c_str(), static_cast<rapidjson::SizeType>(e.type.size()));
-  w.Key("time");
+  w.Key(event_field::kTime);
   w.Double(unix_time);
-  w.Key("epoch");
+  w.Key(event_field::kEpoch);
   w.Int(e.epoch);
-  w.Key("iter");
+  w.Key(event_field::kIter);
   w.Int64(e.iter);
   for (const auto& [k, v] : e.numbers) {
     w.Key(k.c_str(), static_cast<rapidjson::SizeType>(k.size()));
@@ -76,7 +76,8 @@ std::string event_to_json(const Event& e, double unix_time) {
 }
 
 std::size_t truncate_events(const std::string& run_dir, std::int64_t last_iter) {
-  const std::string path = run_dir + "/events.jsonl";
+  const RunFolder run{run_dir};
+  const std::string path = run.events();
   std::error_code ec;
   if (!fs::exists(path, ec)) return 0;
   std::ifstream in(path, std::ios::binary);
@@ -87,14 +88,14 @@ std::size_t truncate_events(const std::string& run_dir, std::int64_t last_iter) 
     if (line.empty()) continue;
     rapidjson::Document d;
     d.Parse(line.c_str(), line.size());
-    const bool keep = !d.HasParseError() && d.IsObject() && d.HasMember("iter") && d["iter"].IsInt64() &&
-                      d["iter"].GetInt64() <= last_iter;
+    const bool keep = !d.HasParseError() && d.IsObject() && d.HasMember(event_field::kIter) &&
+                      d[event_field::kIter].IsInt64() && d[event_field::kIter].GetInt64() <= last_iter;
     (keep ? kept : moved) += line + "\n";
     if (!keep) ++count;
   }
   in.close();
   if (count == 0) return 0;
-  const std::string discarded = run_dir + "/events.discarded.jsonl";
+  const std::string discarded = run.discarded_events();
   std::FILE* f = open_append(discarded);
   const bool ok = std::fwrite(moved.data(), 1, moved.size(), f) == moved.size();
   std::fclose(f);
@@ -103,15 +104,15 @@ std::size_t truncate_events(const std::string& run_dir, std::int64_t last_iter) 
   return count;
 }
 
-RunLog::RunLog(std::string run_dir, bool enabled) : dir_(std::move(run_dir)), enabled_(enabled) {
+RunLog::RunLog(std::string run_dir, bool enabled) : folder_{std::move(run_dir)}, enabled_(enabled) {
   if (!enabled_) return;
   std::error_code ec;
-  for (const std::string& d : {dir_, checkpoints_dir(), eval_dir()}) {
+  for (const std::string& d : {folder_.dir, checkpoints_dir(), eval_dir()}) {
     fs::create_directories(d, ec);
     if (!fs::is_directory(d)) throw Error(d + ": cannot create the run folder (" + ec.message() + ")");
   }
-  events_ = open_append(dir_ + "/events.jsonl");
-  log_ = open_append(dir_ + "/log.txt");
+  events_ = open_append(folder_.events());
+  log_ = open_append(folder_.log());
 }
 
 RunLog::~RunLog() {
@@ -121,7 +122,7 @@ RunLog::~RunLog() {
 
 void RunLog::write_config(const Config& config) {
   if (!enabled_) return;
-  write_file_atomic(dir_ + "/config.yaml", config.to_yaml());
+  write_file_atomic(folder_.config(), config.to_yaml());
 }
 
 void RunLog::event(const Event& event) {

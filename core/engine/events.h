@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "common/run_folder.h"
 
 namespace studio {
 
@@ -55,12 +56,13 @@ class RunLog {
   void log(const std::string& line);        // "[YYYY-mm-dd HH:MM:SS] line" in log.txt, flushed
 
   [[nodiscard]] bool enabled() const { return enabled_; }
-  [[nodiscard]] const std::string& dir() const { return dir_; }
-  [[nodiscard]] std::string checkpoints_dir() const { return dir_ + "/checkpoints"; }
-  [[nodiscard]] std::string eval_dir() const { return dir_ + "/eval"; }
+  [[nodiscard]] const std::string& dir() const { return folder_.dir; }
+  [[nodiscard]] const RunFolder& folder() const { return folder_; }
+  [[nodiscard]] std::string checkpoints_dir() const { return folder_.checkpoints_dir(); }
+  [[nodiscard]] std::string eval_dir() const { return folder_.eval_dir(); }
 
  private:
-  std::string dir_;
+  RunFolder folder_;
   bool enabled_;
   std::mutex mutex_;
   std::FILE* events_ = nullptr;

@@ -9,6 +9,7 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/run_folder.h"
 #include "engine/inference.h"
 #include "eval/coco_eval.h"
 #include "eval/coco_results.h"
@@ -78,7 +79,7 @@ class EventsHook : public TrainHook {
  public:
   void before_train(Trainer& t) override {
     Event e;
-    e.type = "start";
+    e.type = event_type::kStart;
     e.epoch = t.state().epoch;
     e.iter = t.state().iter;
     e.numbers = {{"epochs", t.options().epochs},
@@ -114,7 +115,7 @@ class EventsHook : public TrainHook {
     if (r.iter % std::max(1, t.options().log_interval) != 0 && !epoch_end) return;
     const double n = static_cast<double>(count_);
     Event e;
-    e.type = "train";
+    e.type = event_type::kTrain;
     e.epoch = r.epoch;
     e.iter = r.iter;
     for (const auto& [name, v] : sums_) e.numbers.emplace_back(name, v / n);
@@ -140,7 +141,7 @@ class EventsHook : public TrainHook {
 
   void after_train(Trainer& t, bool cancelled) override {
     Event e;
-    e.type = "end";
+    e.type = event_type::kEnd;
     e.epoch = t.state().epoch;
     e.iter = t.state().iter;
     e.texts = {{"status", cancelled ? "cancelled" : "finished"}};
@@ -190,24 +191,24 @@ class CheckpointHook : public TrainHook {
   void after_epoch(Trainer& t) override {
     if (!t.is_main()) return;
     const int epoch = t.state().epoch;
-    const std::string dir = t.run_log().checkpoints_dir();
+    const RunFolder& run = t.run_log().folder();
     std::vector<std::string> written;
-    t.save(dir + "/last.pt");
-    written.push_back(dir + "/last.pt");
+    t.save(run.last_checkpoint());
+    written.push_back(run.last_checkpoint());
     const int interval = std::max(1, t.options().checkpoint_interval);
     if (epoch % interval == 0 || epoch == t.options().epochs) {
-      const std::string path = dir + "/epoch_" + std::to_string(epoch) + ".pt";
-      same_bytes_as(dir + "/last.pt", path);
+      const std::string path = run.epoch_checkpoint(epoch);
+      same_bytes_as(run.last_checkpoint(), path);
       written.push_back(path);
     }
     if (t.last_eval() && t.last_eval()->epoch == epoch && t.last_eval_improved()) {
-      const std::string path = dir + "/best.pt";
-      same_bytes_as(dir + "/last.pt", path);
+      const std::string path = run.best_checkpoint();
+      same_bytes_as(run.last_checkpoint(), path);
       written.push_back(path);
     }
     for (const auto& path : written) {
       Event e;
-      e.type = "checkpoint";
+      e.type = event_type::kCheckpoint;
       e.epoch = epoch;
       e.iter = t.state().iter;
       e.texts = {{"path", path}};
@@ -220,7 +221,7 @@ class CheckpointHook : public TrainHook {
 }  // namespace
 
 void check_run_folder(const std::string& run_dir, bool resume) {
-  const std::string last = run_dir + "/checkpoints/last.pt";
+  const std::string last = RunFolder{run_dir}.last_checkpoint();
   std::error_code ec;
   if (resume && !fs::exists(last, ec)) throw Error(last + ": nothing to resume from (no last.pt in the run folder)");
   if (!resume && fs::exists(last, ec))
@@ -282,7 +283,7 @@ Trainer::Trainer(Config recipe, TrainerSetup setup) : config_(std::move(recipe))
   amp_ = resolve_amp(amp, setup_.device, setup_.amp ? "--amp" : config_.at("train").where("amp"));
 
   check_run_folder(setup_.run_dir, setup_.resume);
-  const std::string last = setup_.run_dir + "/checkpoints/last.pt";
+  const std::string last = RunFolder{setup_.run_dir}.last_checkpoint();
   // Resume: events.jsonl is cut back to the checkpoint's iteration before it is reopened.
   std::size_t discarded_events = 0;
   if (setup_.resume && is_main())
@@ -395,7 +396,7 @@ Trainer::Trainer(Config recipe, TrainerSetup setup) : config_(std::move(recipe))
     state_.batch_size = options_.batch_size;
     state_.epoch_images = state_.batch * per_step;
     Event e;
-    e.type = "resume";
+    e.type = event_type::kResume;
     e.epoch = state_.epoch;
     e.iter = state_.iter;
     e.numbers = {{"world_size", setup_.world_size},
@@ -437,12 +438,12 @@ bool Trainer::cancel_requested() {
 bool Trainer::train() {
   auto cancelled = [&] { return cancel_requested(); };
   auto stop = [&] {
-    save(log_->checkpoints_dir() + "/last.pt");
+    save(log_->folder().last_checkpoint());
     Event e;
-    e.type = "checkpoint";
+    e.type = event_type::kCheckpoint;
     e.epoch = state_.epoch;
     e.iter = state_.iter;
-    e.texts = {{"path", log_->checkpoints_dir() + "/last.pt"}};
+    e.texts = {{"path", log_->folder().last_checkpoint()}};
     log_->event(e);
     for (auto& h : hooks_) h->after_train(*this, true);
     return false;
@@ -473,7 +474,7 @@ bool Trainer::train() {
     return stop();
   } catch (const std::exception& ex) {
     Event e;
-    e.type = "error";
+    e.type = event_type::kError;
     e.epoch = state_.epoch;
     e.iter = state_.iter;
     e.texts = {{"message", ex.what()}};
@@ -600,8 +601,8 @@ EvalSummary Trainer::evaluate() {
   const std::vector<Detection> dets =
       run_inference(*model_, setup_.val, categories_, data_options_.test_input, io, progress);
   const std::string k = std::to_string(s.epoch);
-  s.results_path = log_->eval_dir() + "/results_" + k + ".json";
-  s.metrics_path = log_->eval_dir() + "/metrics_" + k + ".json";
+  s.results_path = log_->folder().results(s.epoch);
+  s.metrics_path = log_->folder().metrics(s.epoch);
   std::string json = to_coco_results_json(dets);
   double with_masks = static_cast<double>(
       std::count_if(dets.begin(), dets.end(), [](const Detection& d) { return d.segm.has_value(); }));
@@ -628,7 +629,7 @@ EvalSummary Trainer::evaluate() {
     metrics.meta.epochs = options_.epochs;
     metrics.meta.images_per_s = total_time_ > 0 ? total_images_ / total_time_ : -1;
     Event e;
-    e.type = "eval";
+    e.type = event_type::kEval;
     e.epoch = s.epoch;
     e.iter = state_.iter;
     // The metrics read the written results back with loadRes' rules, so they equal what
