@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "common/error.h"
+#include "common/run_folder.h"
 
 // The metrics JSON is written by the CLI and the trainer and read back by the Results page and
 // export-table, possibly from runs made by an older build: readers take what is there and leave
@@ -378,33 +379,16 @@ class MetricsReader {
 
 // The newest eval/metrics_<k>.json of a run folder (highest k, compared as a number).
 std::string latest_metrics(const fs::path& run) {
-  const fs::path eval = run / "eval";
-  std::error_code ec;
-  long best = -1;
-  fs::path best_path;
-  if (fs::is_directory(eval, ec)) {
-    for (const auto& entry : fs::directory_iterator(eval, ec)) {
-      const std::string name = entry.path().filename().string();
-      if (name.rfind("metrics_", 0) != 0 || entry.path().extension() != ".json") continue;
-      const std::string digits = name.substr(8, name.size() - 8 - 5);
-      if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit) || digits.size() > 15)
-        continue;
-      const long k = std::stol(digits);
-      if (k > best) {
-        best = k;
-        best_path = entry.path();
-      }
-    }
-  }
-  if (best < 0)
+  std::string path = RunFolder{run.string()}.latest_metrics();
+  if (path.empty())
     throw Error(run.string() + ": no eval/metrics_<k>.json in this run folder (not evaluated yet?)");
-  return best_path.string();
+  return path;
 }
 
 // Meta a metrics file may lack, from the run's resolved config. Best effort: a run written by
 // another version may name things differently, and a table with a "-" beats no table.
 void fill_meta_from_config(const fs::path& run, RunMeta& meta) {
-  const fs::path config = run / "config.yaml";
+  const fs::path config = RunFolder{run.string()}.config();
   std::error_code ec;
   if (!fs::is_regular_file(config, ec)) return;
   try {
@@ -432,7 +416,7 @@ void fill_meta_from_config(const fs::path& run, RunMeta& meta) {
 // Mean training throughput over the run's "train" events.
 void fill_throughput_from_events(const fs::path& run, RunMeta& meta) {
   if (meta.images_per_s >= 0) return;
-  std::ifstream in(run / "events.jsonl");
+  std::ifstream in(RunFolder{run.string()}.events());
   if (!in) return;
   dom::parser parser;
   double sum = 0;
@@ -442,7 +426,7 @@ void fill_throughput_from_events(const fs::path& run, RunMeta& meta) {
     if (parser.parse(line).get(e)) continue;  // a line being written while we read
     std::string_view type;
     double ips;
-    if (e["type"].get_string().get(type) || type != "train") continue;
+    if (e[event_field::kType].get_string().get(type) || type != event_type::kTrain) continue;
     if (e["images_per_s"].get_double().get(ips) || !std::isfinite(ips)) continue;
     sum += ips;
     ++n;
@@ -479,7 +463,7 @@ namespace {
 // The name a run goes by in a table: runs/<name>/eval/metrics_<k>.json -> <name>, else the file's stem.
 std::string run_name(const std::string& source) {
   const fs::path p(source);
-  if (p.parent_path().filename() == "eval" && !p.parent_path().parent_path().filename().empty())
+  if (p.parent_path().filename() == kEvalDirName && !p.parent_path().parent_path().filename().empty())
     return p.parent_path().parent_path().filename().string();
   return p.stem().string();
 }
