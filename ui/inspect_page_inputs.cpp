@@ -34,6 +34,7 @@
 #include "background_job.h"
 #include "class_colors.h"
 #include "common/error.h"
+#include "common/run_folder.h"
 #include "data/coco_io.h"
 #include "data/dataset_spec.h"
 #include "dataset_document.h"
@@ -58,7 +59,7 @@ QGroupBox* group(const QString& title, QLayout* layout) {
 // The run folder of a checkpoint: runs/NAME/checkpoints/x.pt -> runs/NAME.
 QDir runFolderOf(const QString& checkpoint) {
   QDir dir = QFileInfo(checkpoint).absoluteDir();
-  if (dir.dirName() == QLatin1String("checkpoints")) dir.cdUp();
+  if (dir.dirName() == QLatin1String(studio::kCheckpointsDirName)) dir.cdUp();
   return dir;
 }
 
@@ -135,7 +136,8 @@ QWidget* InspectPage::buildInputs() {
   connect(checkpointField_, &PathField::pathChanged, this, [this](const QString& path) {
     if (!path.isEmpty()) fromCheckpoint_->setChecked(true);
     // The recipe a run was trained with sits in its folder.
-    const QString config = runFolderOf(path).filePath(QStringLiteral("config.yaml"));
+    const QString config =
+        QString::fromStdString(studio::RunFolder{runFolderOf(path).path().toStdString()}.config());
     if (!path.isEmpty() && QFileInfo(config).isFile()) recipeField_->setPath(config);
     // The run's other checkpoints (best, last, epoch_N), newest first.
     const QFileInfo chosen(path);
@@ -267,9 +269,12 @@ QString InspectPage::cachedResultsPath() const {
   // Beside the run when it can be written there (it goes away with the run), else the user cache.
   QDir run = runFolderOf(checkpoint.absoluteFilePath());
   const QFileInfo runInfo(run.absolutePath());
-  if (runInfo.isDir() && runInfo.isWritable()) return run.filePath(QStringLiteral("inspect/") + name);
+  if (runInfo.isDir() && runInfo.isWritable()) {
+    const studio::RunFolder folder{run.path().toStdString()};
+    return QDir(QString::fromStdString(folder.inspect_dir())).filePath(name);
+  }
   return QDir(QStandardPaths::writableLocation(QStandardPaths::CacheLocation))
-      .filePath(QStringLiteral("inspect/") + name);
+      .filePath(QLatin1String(studio::kInspectDirName) + QLatin1Char('/') + name);
 }
 
 void InspectPage::startInference() {

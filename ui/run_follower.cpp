@@ -9,6 +9,8 @@
 #include <QTimer>
 #include <limits>
 
+#include "common/run_folder.h"
+
 namespace studio::ui {
 
 namespace {
@@ -26,18 +28,18 @@ bool parseRunEvent(const QByteArray& line, RunEvent& event) {
   const QJsonDocument doc = QJsonDocument::fromJson(line, &error);
   if (error.error != QJsonParseError::NoError || !doc.isObject()) return false;
   const QJsonObject o = doc.object();
-  if (!o.value(QLatin1String("type")).isString()) return false;
+  if (!o.value(QLatin1String(event_field::kType)).isString()) return false;
   event = RunEvent{};
   for (auto it = o.begin(); it != o.end(); ++it) {
     const QString key = it.key();
     const QJsonValue v = it.value();
-    if (key == QLatin1String("type"))
+    if (key == QLatin1String(event_field::kType))
       event.type = v.toString();
-    else if (key == QLatin1String("time"))
+    else if (key == QLatin1String(event_field::kTime))
       event.time = v.toDouble();
-    else if (key == QLatin1String("epoch"))
+    else if (key == QLatin1String(event_field::kEpoch))
       event.epoch = v.toInt();
-    else if (key == QLatin1String("iter"))
+    else if (key == QLatin1String(event_field::kIter))
       event.iter = static_cast<qint64>(v.toDouble());
     else if (v.isDouble() || v.isNull())
       event.numbers.insert(key, jsonNumber(v));
@@ -70,8 +72,9 @@ void RunFollower::follow(const QString& runDir, bool withLog) {
   stop();
   runDir_ = runDir;
   withLog_ = withLog;
-  eventsTail_ = Tail{QDir(runDir).filePath(QStringLiteral("events.jsonl"))};
-  logTail_ = Tail{QDir(runDir).filePath(QStringLiteral("log.txt"))};
+  const RunFolder run{runDir.toStdString()};
+  eventsTail_ = Tail{QString::fromStdString(run.events())};
+  logTail_ = Tail{QString::fromStdString(run.log())};
   events_.clear();
   badLines_ = 0;
   restarts_ = 0;

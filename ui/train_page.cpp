@@ -33,6 +33,7 @@
 
 #include "common/atomic_file.h"
 #include "common/config.h"
+#include "common/run_folder.h"
 #include "dataset_document.h"
 #include "error_banner.h"
 #include "path_field.h"
@@ -561,7 +562,8 @@ void TrainPage::updateButtons() {
   startButton_->setEnabled(!running && !resolveFailed_ && !output_->path().isEmpty());
   stopButton_->setEnabled(running && !stopRequested_);
   const bool hasCheckpoint =
-      !currentRunDir_.isEmpty() && QFileInfo::exists(QDir(currentRunDir_).filePath(QStringLiteral("checkpoints/last.pt")));
+      !currentRunDir_.isEmpty() &&
+      QFileInfo::exists(QString::fromStdString(RunFolder{currentRunDir_.toStdString()}.last_checkpoint()));
   resumeButton_->setEnabled(!running && hasCheckpoint && !resolveFailed_);
   useOpenButton_->setEnabled(document_ && document_->hasDataset());
 }

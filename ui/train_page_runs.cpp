@@ -12,6 +12,7 @@
 #include <QTimer>
 #include <cmath>
 
+#include "common/run_folder.h"
 #include "path_field.h"
 #include "run_follower.h"
 #include "studio_cli.h"
@@ -191,7 +192,7 @@ TrainPage::Followed* TrainPage::follow(const QString& runDir, bool withLog, bool
 }
 
 void TrainPage::openRun(const QString& runDir) {
-  if (!QFileInfo::exists(QDir(runDir).filePath(QStringLiteral("events.jsonl")))) {
+  if (!QFileInfo::exists(QString::fromStdString(RunFolder{runDir.toStdString()}.events()))) {
     showBanner(tr("%1 is not a run folder (no events.jsonl).").arg(runDir));
     return;
   }
@@ -204,12 +205,13 @@ void TrainPage::openRun(const QString& runDir) {
 
 void TrainPage::onEvent(Followed* run, const RunEvent& e) {
   plot_->addEvent(run->plotRun, e);
-  if (e.type == QLatin1String("start")) run->totalIters = qint64(e.number(QStringLiteral("total_iters"), 0));
+  if (e.type == QLatin1String(event_type::kStart))
+    run->totalIters = qint64(e.number(QStringLiteral("total_iters"), 0));
   if (run != current_) return;
-  if (e.type == QLatin1String("start")) {
+  if (e.type == QLatin1String(event_type::kStart)) {
     progress_->setRange(0, int(std::max<qint64>(1, run->totalIters)));
     progress_->setValue(int(std::min(e.iter, run->totalIters)));
-  } else if (e.type == QLatin1String("train")) {
+  } else if (e.type == QLatin1String(event_type::kTrain)) {
     if (run->totalIters > 0) {
       progress_->setRange(0, int(run->totalIters));
       progress_->setValue(int(std::min(e.iter, run->totalIters)));
@@ -225,14 +227,14 @@ void TrainPage::onEvent(Followed* run, const RunEvent& e) {
                          .arg(e.iter)
                          .arg(run->totalIters)
                          .arg(e.number(QStringLiteral("loss"), NAN), 0, 'f', 4));
-  } else if (e.type == QLatin1String("eval")) {
+  } else if (e.type == QLatin1String(event_type::kEval)) {
     const auto segm = e.groups.value(QStringLiteral("segm"));
     const auto bbox = e.groups.value(QStringLiteral("bbox"));
     appendLog(tr("evaluation after epoch %1: mask AP %2, box AP %3")
                   .arg(e.epoch)
                   .arg(segm.value(QStringLiteral("AP"), NAN), 0, 'f', 4)
                   .arg(bbox.value(QStringLiteral("AP"), NAN), 0, 'f', 4));
-  } else if (e.type == QLatin1String("end")) {
+  } else if (e.type == QLatin1String(event_type::kEnd)) {
     const QString how = e.texts.value(QStringLiteral("status"));
     if (how == QLatin1String("finished")) {
       progress_->setValue(progress_->maximum());
@@ -240,9 +242,9 @@ void TrainPage::onEvent(Followed* run, const RunEvent& e) {
     }
     if (!isRunning()) status_->setText(how == QLatin1String("finished") ? tr("Finished") : tr("Stopped"));
     updateButtons();
-  } else if (e.type == QLatin1String("error")) {
+  } else if (e.type == QLatin1String(event_type::kError)) {
     showBanner(tr("The run reported an error: %1").arg(e.texts.value(QStringLiteral("message"))));
-  } else if (e.type == QLatin1String("resume")) {
+  } else if (e.type == QLatin1String(event_type::kResume)) {
     appendLog(tr("resumed at iteration %1").arg(e.iter));
   }
 }

@@ -19,6 +19,7 @@
 #include <memory>
 
 #include "class_colors.h"
+#include "common/run_folder.h"
 #include "run_follower.h"
 
 namespace studio::ui {
@@ -221,13 +222,13 @@ QString TrainingPlot::runName(int run) const { return runs_.value(run).name; }
 void TrainingPlot::addEvent(int run, const RunEvent& event) {
   auto it = runs_.find(run);
   if (it == runs_.end()) return;
-  if (event.type == QLatin1String("train")) {
+  if (event.type == QLatin1String(event_type::kTrain)) {
     for (auto n = event.numbers.begin(); n != event.numbers.end(); ++n) {
       Series& s = it->series[n.key()];
       s.x << double(event.iter);
       s.y << n.value();
     }
-  } else if (event.type == QLatin1String("eval")) {
+  } else if (event.type == QLatin1String(event_type::kEval)) {
     for (auto g = event.groups.begin(); g != event.groups.end(); ++g) {
       const auto ap = g.value().find(QStringLiteral("AP"));
       if (ap == g.value().end()) continue;
