@@ -25,6 +25,7 @@
 #include "cli/dataset_options.h"
 #include "common/config.h"
 #include "common/error.h"
+#include "common/run_folder.h"
 #include "data/dataset_spec.h"
 #include "engine/dataset_from_recipe.h"
 #include "engine/device.h"
@@ -234,7 +235,7 @@ int run_worker(const TrainOptions& o, const DistEnv& env) {
     return 0;
   }
   if (main_rank) {
-    std::cout << "finished: " << out << "/checkpoints/last.pt";
+    std::cout << "finished: " << RunFolder{out}.last_checkpoint();
     if (trainer.state().best_metric >= 0)
       std::cout << ", best AP " << trainer.state().best_metric << " after epoch " << trainer.state().best_epoch
                 << " (best.pt)";
