@@ -34,6 +34,9 @@ class TestGuiInspectInference : public QObject, protected studio::test::InspectF
 
  private:
   void writeFakeCli(const QString& path, int exitCode);
+  // A run folder `run` with checkpoints/best.pt (not a real checkpoint: the stand-in studio-cli
+  // never reads it) and a config.yaml; returns best.pt's path, empty when the folder can't be made.
+  QString makeRunWithCheckpoint(const QString& run);
 };
 
 void TestGuiInspectInference::initTestCase() { initFixture(); }
@@ -59,6 +62,13 @@ void TestGuiInspectInference::writeFakeCli(const QString& path, int exitCode) {
   file.write(script.toUtf8());
   file.close();
   QVERIFY(file.setPermissions(QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner));
+}
+
+QString TestGuiInspectInference::makeRunWithCheckpoint(const QString& run) {
+  if (!QDir(dir_.path()).mkpath(run + "/checkpoints")) return {};
+  studio::test::write_text(dir_, (run + "/checkpoints/best.pt").toStdString(), "x");
+  studio::test::write_text(dir_, (run + "/config.yaml").toStdString(), "model: {}\n");
+  return dir_.filePath(run + "/checkpoints/best.pt");
 }
 
 void TestGuiInspectInference::checkpointRunsInferenceOnceThenCaches() {
@@ -135,11 +145,10 @@ void TestGuiInspectInference::failingInferenceIsReported() {
   const QString cli = dir_.filePath("failing-studio-cli");
   writeFakeCli(cli, 3);
   qputenv("STUDIO_CLI", cli.toLocal8Bit());
-  QVERIFY(QDir(dir_.path()).mkpath("run2/checkpoints"));
-  studio::test::write_text(dir_, "run2/checkpoints/best.pt", "x");
-  studio::test::write_text(dir_, "run2/config.yaml", "model: {}\n");
+  const QString checkpoint = makeRunWithCheckpoint("run2");
+  QVERIFY(!checkpoint.isEmpty());
   InspectPage page(document_.get());
-  page.setCheckpointPath(dir_.filePath("run2/checkpoints/best.pt"));
+  page.setCheckpointPath(checkpoint);
   QSignalSpy inferred(&page, &InspectPage::inferenceFinished);
   page.load();
   QTRY_COMPARE_WITH_TIMEOUT(inferred.count(), 1, kTimeoutMs);
@@ -160,11 +169,10 @@ void TestGuiInspectInference::cancelInference() {
   file.close();
   QVERIFY(file.setPermissions(QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner));
   qputenv("STUDIO_CLI", cli.toLocal8Bit());
-  QVERIFY(QDir(dir_.path()).mkpath("run3/checkpoints"));
-  studio::test::write_text(dir_, "run3/checkpoints/best.pt", "x");
-  studio::test::write_text(dir_, "run3/config.yaml", "model: {}\n");
+  const QString checkpoint = makeRunWithCheckpoint("run3");
+  QVERIFY(!checkpoint.isEmpty());
   InspectPage page(document_.get());
-  page.setCheckpointPath(dir_.filePath("run3/checkpoints/best.pt"));
+  page.setCheckpointPath(checkpoint);
   QSignalSpy inferred(&page, &InspectPage::inferenceFinished);
   page.load();
   QVERIFY(page.isBusy());
@@ -194,14 +202,13 @@ void TestGuiInspectInference::studioCliThatCannotStartIsReported() {
   const QString cli = studio::test::writeUnstartableStudioCli(dir_, name, content, executable);
   QVERIFY(!cli.isEmpty());
   qputenv("STUDIO_CLI", cli.toLocal8Bit());
-  QVERIFY(QDir(dir_.path()).mkpath("run4/checkpoints"));
-  studio::test::write_text(dir_, "run4/checkpoints/best.pt", "x");
-  studio::test::write_text(dir_, "run4/config.yaml", "model: {}\n");
+  const QString checkpoint = makeRunWithCheckpoint("run4");
+  QVERIFY(!checkpoint.isEmpty());
   InspectPage page(document_.get());
   page.resize(1280, 760);
   page.show();
   QVERIFY(QTest::qWaitForWindowExposed(&page));
-  page.setCheckpointPath(dir_.filePath("run4/checkpoints/best.pt"));
+  page.setCheckpointPath(checkpoint);
   QVERIFY(page.loadButton()->isEnabled());
   QSignalSpy inferred(&page, &InspectPage::inferenceFinished);
   QTest::mouseClick(page.loadButton(), Qt::LeftButton);
