@@ -2,6 +2,7 @@
 // What the trainer and inference see of a model: a torch module that turns a batch into loss
 // terms (training) or per-image instances (inference). Meta-architectures (meta_arch/solov2.h,
 // later Mask R-CNN and SSD) implement it from finished parts: backbone, neck, head.
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +29,14 @@ class Detector : public torch::nn::Module {
   // Name of the child module holding the backbone, whose parameters ImageNet weights fill
   // (the prefix of its keys in the state dict, "backbone").
   [[nodiscard]] virtual std::string backbone_name() const { return "backbone"; }
+
+  // Anchor-based models: the anchors (or priors) [A, 4] x1, y1, x2, y2 the model uses for an
+  // input image of `image_size` (h, w) as the file has it, in input coordinates after the
+  // model's resize and padding, in the model's order. Undefined for anchor-free models.
+  [[nodiscard]] virtual torch::Tensor anchors_for(std::array<int, 2> image_size) const {
+    (void)image_size;
+    return {};
+  }
 
   // Data-parallel training: how losses() shares its count normalisers over the ranks (see
   // CountReducer in structures.h). The trainer sets it when it has a process group.

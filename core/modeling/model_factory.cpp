@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "modeling/backbone/backbone.h"
+#include "modeling/meta_arch/mask_rcnn.h"
 #include "modeling/meta_arch/solov2.h"
 #include "modeling/neck/fpn.h"
 
@@ -27,11 +28,16 @@ DetectorPtr build_solov2(const ConfigNode& model, int num_classes) {
   return std::make_shared<SOLOv2>(std::move(o));
 }
 
+DetectorPtr build_mask_rcnn(const ConfigNode& model, int num_classes) {
+  return std::make_shared<MaskRCNN>(mask_rcnn_options_from_config(model, num_classes));
+}
+
 // The builders, registered by this explicit call (not static initialisers a static library drops).
 const std::map<std::string, Builder>& builders() {
   static const std::map<std::string, Builder> registry = [] {
     std::map<std::string, Builder> r;
     r.emplace("solov2", build_solov2);
+    r.emplace("mask_rcnn", build_mask_rcnn);
     return r;
   }();
   return registry;

@@ -42,7 +42,7 @@ struct Instances {
   torch::Tensor scores;  // [K] float32
   torch::Tensor labels;  // [K] int64 contiguous class index
   torch::Tensor masks;   // [K, h, w] bool at the original size (undefined for box-only models)
-  torch::Tensor boxes;   // [K, 4] float32 x1, y1, x2, y2 (for mask models: the masks' tight boxes)
+  torch::Tensor boxes;   // [K, 4] float32 x1, y1, x2, y2 (SOLOv2: its masks' tight boxes; Mask R-CNN: its box branch's)
 
   [[nodiscard]] std::int64_t size() const { return scores.defined() ? scores.size(0) : 0; }
 };

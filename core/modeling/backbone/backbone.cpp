@@ -16,10 +16,13 @@ std::vector<std::string> backbone_types() {
 }
 
 BackboneOptions backbone_options_from_config(const ConfigNode& node) {
-  node.allow({"type", "norm", "frozen_stages", "pretrained"});
+  node.allow({"type", "norm", "norm_eps", "frozen_stages", "pretrained"});
   BackboneOptions o;
   o.type = node.get_choice("type", backbone_types(), o.type);
   o.norm = node.get_choice("norm", {"frozen_bn", "bn", "gn"}, o.norm);
+  o.norm_eps = node.get_double("norm_eps", o.norm_eps);
+  if (!(o.norm_eps >= 0.0 && o.norm_eps < 1.0))
+    throw Error(node.where("norm_eps") + ": expected an epsilon in [0, 1), got " + std::to_string(o.norm_eps));
   o.frozen_stages = node.get_int("frozen_stages", o.frozen_stages);
   if (o.frozen_stages < -1 || o.frozen_stages > 4)
     throw Error(node.where("frozen_stages") + ": expected -1 (nothing frozen) to 4, got " +
@@ -50,6 +53,7 @@ std::shared_ptr<Backbone> build_backbone(const BackboneOptions& options) {
                   "' (expected resnet18, resnet34, resnet50, resnet101 or mobilenet_v2)");
     backbone = ResNet(options).ptr();
   }
+  if (options.norm == "frozen_bn") set_frozen_bn_eps(*backbone, options.norm_eps);
   if (!options.pretrained.empty()) {
     const ImportReport report = import_backbone_weights(*backbone, options.pretrained, options.type);
     if (!report.ok())

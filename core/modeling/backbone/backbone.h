@@ -35,12 +35,15 @@ struct BackboneOptions {
   // MobileNetV2 stage 1 = features.0-3, 2 = 4-6, 3 = 7-13, 4 = 14-18). Frozen parts have
   // requires_grad false and stay in eval mode when the model trains.
   int frozen_stages = 1;
+  // Epsilon of the frozen_bn layers: 1e-5 (torchvision's FrozenBatchNorm2d), 0 for torchvision's
+  // published detection weights (trained with it; its model builders call overwrite_eps(0)).
+  double norm_eps = 1e-5;
   // A .pth state dict (torchvision's ImageNet file, or what `studio-cli weights import --out`
   // writes) loaded by build_backbone; "" = random init (Kaiming).
   std::string pretrained;
 };
 
-// The recipe's `model.backbone` mapping: keys type, norm, frozen_stages, pretrained (resolved
+// The recipe's `model.backbone` mapping: keys type, norm, norm_eps, frozen_stages, pretrained (resolved
 // against the recipe file that set it, via ConfigNode::get_path). Unknown keys are errors.
 [[nodiscard]] BackboneOptions backbone_options_from_config(const ConfigNode& node);
 

@@ -43,4 +43,16 @@ class ConvNormImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ConvNorm);
 
+// torchvision's Conv2dNormActivation without a norm: a Sequential of the conv ("0", with bias) and
+// ReLU ("1"), so its keys read "<name>.0.weight". LibTorch cannot nest a Sequential in a
+// Sequential, hence a module of its own with a plain forward.
+class Conv2dReLUImpl : public torch::nn::Module {
+ public:
+  explicit Conv2dReLUImpl(const torch::nn::Conv2dOptions& options)
+      : conv(register_module("0", torch::nn::Conv2d(options))) {}
+  torch::Tensor forward(const torch::Tensor& x) { return torch::relu(conv->forward(x)); }
+  torch::nn::Conv2d conv;
+};
+TORCH_MODULE(Conv2dReLU);
+
 }  // namespace studio

@@ -17,4 +17,14 @@ torch::Tensor FrozenBatchNorm2dImpl::forward(const torch::Tensor& x) {
   return x * scale.view({1, -1, 1, 1}) + shift.view({1, -1, 1, 1});
 }
 
+int set_frozen_bn_eps(torch::nn::Module& module, double eps) {
+  int changed = 0;
+  for (const auto& m : module.modules(/*include_self=*/true))
+    if (auto* bn = m->as<FrozenBatchNorm2dImpl>()) {
+      bn->set_eps(eps);
+      ++changed;
+    }
+  return changed;
+}
+
 }  // namespace studio

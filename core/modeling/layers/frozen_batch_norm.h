@@ -17,6 +17,8 @@ class FrozenBatchNorm2dImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);
 
   [[nodiscard]] int64_t num_features() const { return num_features_; }
+  [[nodiscard]] double eps() const { return eps_; }
+  void set_eps(double eps) { eps_ = eps; }
 
   torch::Tensor weight, bias, running_mean, running_var;
 
@@ -25,5 +27,9 @@ class FrozenBatchNorm2dImpl : public torch::nn::Module {
   double eps_;
 };
 TORCH_MODULE(FrozenBatchNorm2d);
+
+// Sets the epsilon of every FrozenBatchNorm2d in `module` (torchvision's overwrite_eps: its
+// published detection weights were trained with eps 0). Returns how many layers it changed.
+int set_frozen_bn_eps(torch::nn::Module& module, double eps);
 
 }  // namespace studio

@@ -5,7 +5,7 @@
 namespace studio {
 
 FPNOptions fpn_options_from_config(const ConfigNode& node) {
-  node.allow({"type", "out_channels", "num_outs"});
+  node.allow({"type", "out_channels", "num_outs", "layout"});
   FPNOptions o;
   (void)node.get_choice("type", {"fpn"}, "fpn");
   o.out_channels = node.get_int("out_channels", o.out_channels);
@@ -13,6 +13,7 @@ FPNOptions fpn_options_from_config(const ConfigNode& node) {
     throw Error(node.where("out_channels") + ": expected a positive number of channels, got " +
                 std::to_string(o.out_channels));
   o.num_outs = node.get_int("num_outs", o.num_outs);
+  o.layout = node.get_choice("layout", {"mmdet", "torchvision"}, o.layout);
   if (o.num_outs < 1)
     throw Error(node.where("num_outs") + ": expected at least 1 output level, got " +
                 std::to_string(o.num_outs));
@@ -33,13 +34,29 @@ FPNImpl::FPNImpl(const FPNOptions& options) : options_(options) {
   if (options.num_outs < static_cast<int>(options.in_channels.size()))
     throw Error("FPN: num_outs " + std::to_string(options.num_outs) + " is fewer than the " +
                 std::to_string(options.in_channels.size()) + " input levels");
-  auto laterals = register_module("lateral_convs", torch::nn::ModuleList());
-  auto outputs = register_module("fpn_convs", torch::nn::ModuleList());
+  if (options.layout != "mmdet" && options.layout != "torchvision")
+    throw Error("FPN: unknown layout '" + options.layout + "' (expected mmdet or torchvision)");
+  const bool tv = options.layout == "torchvision";
+  auto laterals = register_module(tv ? "inner_blocks" : "lateral_convs", torch::nn::ModuleList());
+  auto outputs = register_module(tv ? "layer_blocks" : "fpn_convs", torch::nn::ModuleList());
   for (int c : options.in_channels) {
-    lateral_.push_back(FPNConv(c, options.out_channels, 1));
-    output_.push_back(FPNConv(options.out_channels, options.out_channels, 3));
-    laterals->push_back(lateral_.back());
-    outputs->push_back(output_.back());
+    if (tv) {
+      // torchvision: Conv2dNormActivation without norm or activation, i.e. Sequential(conv).
+      for (int k : {1, 3}) {
+        torch::nn::Conv2d conv(torch::nn::Conv2dOptions(k == 1 ? c : options.out_channels, options.out_channels, k)
+                                   .padding(k / 2));
+        torch::nn::init::kaiming_uniform_(conv->weight, 1.0);
+        torch::nn::init::zeros_(conv->bias);
+        (k == 1 ? lateral_ : output_).push_back(conv);
+        (k == 1 ? laterals : outputs)->push_back(torch::nn::Sequential(conv));
+      }
+    } else {
+      FPNConv lateral(c, options.out_channels, 1), output(options.out_channels, options.out_channels, 3);
+      lateral_.push_back(lateral->conv);
+      output_.push_back(output->conv);
+      laterals->push_back(lateral);
+      outputs->push_back(output);
+    }
   }
 }
 

@@ -4,8 +4,13 @@
 // out -> out), both with bias; top-down pathway with nearest upsampling to the exact size of
 // the level below; extra levels by max_pool2d(kernel 1, stride 2) of the last output
 // (mmdet add_extra_convs=False). With C2..C5 and num_outs 5: P2..P6, as SOLOv2 uses.
+// Layout "torchvision" computes the same with torchvision's names and init, so its detection
+// checkpoints load unchanged: inner_blocks.i.0 (1x1) and layer_blocks.i.0 (3x3), each conv the
+// child "0" of a Sequential (ops/feature_pyramid_network.py), kaiming_uniform_(a=1) weights, and
+// the extra level is its LastLevelMaxPool (the same max_pool2d(1, stride 2) of the last output).
 #include <torch/torch.h>
 
+#include <string>
 #include <vector>
 
 #include "common/config.h"
@@ -16,6 +21,7 @@ struct FPNOptions {
   std::vector<int> in_channels;  // channels of the inputs (from Backbone::out_channels())
   int out_channels = 256;
   int num_outs = 5;  // >= in_channels.size(); the extra levels are max-pooled
+  std::string layout = "mmdet";  // mmdet (lateral_convs / fpn_convs) | torchvision (inner_blocks / layer_blocks)
 };
 
 // The recipe's `model.neck` mapping: type (only "fpn"), out_channels, num_outs. in_channels are
@@ -43,7 +49,7 @@ class FPNImpl : public torch::nn::Module {
 
  private:
   FPNOptions options_;
-  std::vector<FPNConv> lateral_, output_;
+  std::vector<torch::nn::Conv2d> lateral_, output_;  // 1x1 lateral and 3x3 output convs per input level
 };
 TORCH_MODULE(FPN);
 
