@@ -39,10 +39,14 @@ int64_t round_up(int64_t v, int64_t d) {
 }  // namespace
 
 std::array<int, 2> rcnn_resized_size(std::array<int, 2> size, int min_size, int max_size, double* scale_out) {
-  // torchvision: float32 tensors min/max of the shape, python-float sizes divided by them.
+  // torchvision: float32 tensors min/max of the shape, python-float sizes divided by them; a
+  // Python number divided by a tensor is Tensor.__rtruediv__, reciprocal() * number, which rounds
+  // differently from a division (800 / 480: 1.66666675 rather than 1.66666663, so 800 rows, not 799).
   const float short_side = static_cast<float>(std::min(size[0], size[1]));
   const float long_side = static_cast<float>(std::max(size[0], size[1]));
-  const float scale = std::min(static_cast<float>(min_size) / short_side, static_cast<float>(max_size) / long_side);
+  const float by_short = (1.0f / short_side) * static_cast<float>(min_size);
+  const float by_long = (1.0f / long_side) * static_cast<float>(max_size);
+  const float scale = std::min(by_short, by_long);
   if (scale_out) *scale_out = static_cast<double>(scale);
   // F.interpolate(recompute_scale_factor=True): floor(float(size) * scale_factor) in double.
   return {static_cast<int>(std::floor(static_cast<double>(size[0]) * static_cast<double>(scale))),

@@ -1,0 +1,261 @@
+// Parity of the whole Mask R-CNN with torchvision 0.14 itself: tests/torchvision/
+// make_maskrcnn_fixtures.py builds torchvision's maskrcnn_resnet50_fpn (FrozenBatchNorm, seeded and
+// calibrated weights, small input sizes to keep CPU time down), runs it on images of several sizes
+// and aspect ratios with thresholds lowered so hundreds of detections are compared, and saves every
+// stage; CTest runs it first (fixture torchvision_maskrcnn_fixtures). Here the same state dict is
+// imported (current and legacy key names, and a BatchNorm2d one) and each stage compared: the
+// transform, backbone and FPN features, RPN head outputs, anchors and proposals, box head outputs,
+// detections and 28x28 mask probabilities, the final boxes / labels / scores / masks at the
+// original size, a two-image batch, and the five training losses and some gradients on a fixed
+// batch with torch's generator seeded as in the script (the samplers draw the same permutations).
+// torch before Qt: Qt's `slots` macro breaks torch headers.
+#include <torch/torch.h>
+
+#include <QtTest>
+#include <map>
+
+#include "modeling/meta_arch/mask_rcnn.h"
+#include "modeling/weights/pth_file.h"
+#include "modeling/weights/weight_import.h"
+
+using namespace studio;
+
+class TestMaskRCNNTorchvision : public QObject {
+  Q_OBJECT
+
+  std::map<std::string, torch::Tensor> fx_;
+  std::string dir_;
+  std::shared_ptr<MaskRCNN> model_;
+
+  torch::Tensor fx(const std::string& name) const {
+    auto it = fx_.find(name);
+    if (it == fx_.end()) throw std::runtime_error("fixture tensor '" + name + "' missing: regenerate the fixtures");
+    return it->second;
+  }
+  double meta(const std::string& name) const { return fx("meta/" + name).to(torch::kDouble).item<double>(); }
+
+  // |got - want| <= atol + rtol |want| everywhere, with atol relative to the tensor's scale;
+  // prints the largest difference.
+  static bool close(const std::string& what, const torch::Tensor& got, const torch::Tensor& want, double rtol = 1e-4) {
+    if (got.sizes() != want.sizes()) {
+      qWarning("%s: shape %s vs torchvision %s", what.c_str(), c10::str(got.sizes()).c_str(),
+               c10::str(want.sizes()).c_str());
+      return false;
+    }
+    const torch::Tensor g = got.to(torch::kDouble), w = want.to(torch::kDouble);
+    if (g.numel() == 0) return true;
+    const double scale = w.abs().max().item<double>();
+    const double max_diff = (g - w).abs().max().item<double>();
+    qInfo("%s: max |diff| %.3g (scale %.3g) over %lld values%s", what.c_str(), max_diff, scale,
+          static_cast<long long>(g.numel()), torch::equal(g, w) ? " (bit-equal)" : "");
+    return ((g - w).abs() <= rtol * scale + rtol * w.abs()).all().item<bool>();
+  }
+
+  static bool same(const std::string& what, const torch::Tensor& got, const torch::Tensor& want) {
+    if (got.sizes() != want.sizes() || !torch::equal(got.to(torch::kDouble), want.to(torch::kDouble))) {
+      qWarning("%s: differs (shape %s vs %s)", what.c_str(), c10::str(got.sizes()).c_str(),
+               c10::str(want.sizes()).c_str());
+      return false;
+    }
+    return true;
+  }
+
+  // A batch of raw images (uint8 [H, W, 3] each) as the loader hands them to the model.
+  static ImageBatch raw_batch(const std::vector<torch::Tensor>& images) {
+    int64_t h = 0, w = 0;
+    for (const auto& im : images) h = std::max(h, im.size(0)), w = std::max(w, im.size(1));
+    ImageBatch b;
+    b.images = torch::zeros({static_cast<int64_t>(images.size()), 3, h, w});
+    for (size_t i = 0; i < images.size(); ++i) {
+      const auto& im = images[i];
+      b.images[static_cast<int64_t>(i)].slice(1, 0, im.size(0)).slice(2, 0, im.size(1)).copy_(
+          im.permute({2, 0, 1}).to(torch::kFloat32));
+      b.image_sizes.push_back({static_cast<int>(im.size(0)), static_cast<int>(im.size(1))});
+      b.original_sizes.push_back(b.image_sizes.back());
+      b.image_ids.push_back(static_cast<int64_t>(i));
+      b.flipped.push_back(false);
+    }
+    return b;
+  }
+
+  // Final detections against torchvision's: boxes, scores, labels (ours are class indices, its
+  // labels index + 1) and the masks (its probabilities thresholded at 0.5, as users do).
+  bool compare_outputs(const std::string& what, const Instances& got, const std::string& prefix) const {
+    bool ok = same(what + " labels", got.labels + 1, fx(prefix + "labels"));
+    ok = close(what + " boxes", got.boxes, fx(prefix + "boxes")) && ok;
+    ok = close(what + " scores", got.scores, fx(prefix + "scores")) && ok;
+    // Saved as torchvision's probabilities > 0.5 (uint8), or as the probabilities themselves.
+    const torch::Tensor saved = fx(prefix + "masks");
+    const torch::Tensor want =
+        (saved.is_floating_point() ? saved.gt(0.5) : saved.to(torch::kBool)).reshape({-1, saved.size(-2), saved.size(-1)});
+    if (got.masks.sizes() != want.sizes()) {
+      qWarning("%s masks: shape %s vs %s", what.c_str(), c10::str(got.masks.sizes()).c_str(),
+               c10::str(want.sizes()).c_str());
+      return false;
+    }
+    const int64_t differ = (got.masks != want).sum().item<int64_t>();
+    const int64_t on = want.sum().item<int64_t>();
+    qInfo("%s: %lld detections, %lld mask pixels, %lld differ", what.c_str(), static_cast<long long>(got.size()),
+          static_cast<long long>(on), static_cast<long long>(differ));
+    // A pixel whose probability sits at 0.5 within float rounding may flip; nothing more.
+    return ok && differ <= std::max<int64_t>(1, on / 100000);
+  }
+
+ private slots:
+  void initTestCase() {
+    const char* dir = std::getenv("STUDIO_TV_FIXTURES");
+    QVERIFY2(dir && *dir,
+             "STUDIO_TV_FIXTURES is not set: run through ctest (which runs tests/torchvision/"
+             "make_maskrcnn_fixtures.py first) or set it to the folder the script wrote");
+    dir_ = dir;
+    const std::string path = dir_ + "/maskrcnn.pt";
+    QVERIFY2(QFileInfo::exists(QString::fromStdString(path)),
+             qPrintable(QString("%1 missing: the fixture script did not run").arg(QString::fromStdString(path))));
+    for (auto& e : read_pth(path)) fx_[e.name] = e.tensor;
+    at::set_num_threads(2);
+
+    MaskRCNNOptions o;
+    o.num_classes = 90;
+    o.backbone.type = "resnet50";
+    o.backbone.norm_eps = meta("norm_eps");
+    o.neck.layout = "torchvision";
+    o.transform.min_size = {static_cast<int>(meta("min_size"))};
+    o.transform.max_size = static_cast<int>(meta("max_size"));
+    o.rpn.pre_nms_top_n_test = static_cast<int>(meta("rpn_pre_nms_top_n_test"));
+    o.rpn.post_nms_top_n_test = static_cast<int>(meta("rpn_post_nms_top_n_test"));
+    o.roi_heads.score_thresh = meta("box_score_thresh");
+    o.roi_heads.nms_thresh = meta("box_nms_thresh");
+    o.roi_heads.detections_per_img = static_cast<int64_t>(meta("detections_per_img"));
+    // Training settings the script used (the RoI batch is 128, not 512, to keep its time down).
+    o.rpn.pre_nms_top_n_train = static_cast<int>(meta("rpn_pre_nms_top_n_train"));
+    o.rpn.post_nms_top_n_train = static_cast<int>(meta("rpn_post_nms_top_n_train"));
+    o.rpn.batch_size_per_image = static_cast<int>(meta("rpn_batch_size_per_image"));
+    o.rpn.positive_fraction = meta("rpn_positive_fraction");
+    o.roi_heads.batch_size_per_image = static_cast<int>(meta("box_batch_size_per_image"));
+    o.roi_heads.positive_fraction = meta("box_positive_fraction");
+    model_ = std::make_shared<MaskRCNN>(o);
+    const ImportReport report = import_entries(*model_, read_pth(dir_ + "/maskrcnn_tv.pth"), "maskrcnn_resnet50_fpn");
+    QVERIFY2(report.ok() && report.unexpected.empty(), report.summary().c_str());
+    QCOMPARE(report.matched.size(), size_t{307});
+    model_->eval();
+  }
+
+  void legacy_and_batchnorm_files_import_the_same() {
+    auto legacy = std::make_shared<MaskRCNN>(model_->options());
+    const StateDictEntries entries = read_pth(dir_ + "/maskrcnn_tv_legacy.pth");
+    QVERIFY(has_legacy_mask_rcnn_keys(entries));
+    const ImportReport r = import_entries(*legacy, entries, "maskrcnn_resnet50_fpn");
+    QVERIFY2(r.ok() && r.unexpected.empty(), r.summary().c_str());
+    const auto ours = model_->named_parameters();
+    for (const auto& p : legacy->named_parameters()) QVERIFY2(torch::equal(p.value(), ours[p.key()]), p.key().c_str());
+    // model.state_dict() of a BatchNorm2d build: num_batches_tracked dropped, every key placed.
+    auto bn = std::make_shared<MaskRCNN>(model_->options());
+    const ImportReport rb = import_entries(*bn, read_pth(dir_ + "/maskrcnn_tv_bn.pth"), "maskrcnn_resnet50_fpn");
+    QVERIFY2(rb.ok() && rb.unexpected.empty(), rb.summary().c_str());
+    QVERIFY(!rb.dropped.empty());
+  }
+
+  void each_stage_of_single_images() {
+    torch::NoGradGuard no_grad;
+    for (int k = 0; fx_.count("img" + std::to_string(k) + "/image"); ++k) {
+      const std::string p = "img" + std::to_string(k) + "/";
+      const ImageBatch batch = model_->transform(raw_batch({fx(p + "image")}), nullptr).first;
+      QVERIFY(close(p + "batched", batch.images, fx(p + "batched"), 1e-6));
+      QCOMPARE(int64_t{batch.image_sizes[0][0]}, fx(p + "image_size")[0].item<int64_t>());
+      QCOMPARE(int64_t{batch.image_sizes[0][1]}, fx(p + "image_size")[1].item<int64_t>());
+      // The rest from torchvision's own batch, so each stage is compared on the same input.
+      const torch::Tensor images = fx(p + "batched");
+      const std::vector<torch::Tensor> body = model_->backbone->body->forward(images);
+      for (int l = 0; l < 4; ++l)
+        QVERIFY(close(p + "body/" + std::to_string(l), body[static_cast<size_t>(l)], fx(p + "body/" + std::to_string(l))));
+      const std::vector<torch::Tensor> features = model_->backbone->fpn->forward(body);
+      const char* names[] = {"0", "1", "2", "3", "pool"};
+      for (int l = 0; l < 5; ++l)
+        QVERIFY(close(p + "fpn/" + names[l], features[static_cast<size_t>(l)], fx(p + "fpn/" + names[l])));
+
+      const auto [objectness, deltas] = model_->rpn->head->forward(features);
+      for (int l = 0; l < 5; ++l) {
+        QVERIFY(close(p + "rpn/objectness/" + std::to_string(l), objectness[static_cast<size_t>(l)],
+                      fx(p + "rpn/objectness/" + std::to_string(l))));
+        QVERIFY(close(p + "rpn/deltas/" + std::to_string(l), deltas[static_cast<size_t>(l)],
+                      fx(p + "rpn/deltas/" + std::to_string(l))));
+      }
+      ImageBatch tv_batch = batch;
+      tv_batch.images = images;
+      const auto sizes = batch_image_sizes(tv_batch);
+      QVERIFY(same(p + "rpn/anchors", model_->rpn->anchor_generator().forward(images, features)[0], fx(p + "rpn/anchors")));
+      const Proposals proposals = model_->rpn->forward(images, sizes, features, nullptr, nullptr);
+      QVERIFY(close(p + "rpn/proposals", proposals.boxes[0], fx(p + "rpn/proposals")));
+      QVERIFY(close(p + "rpn/proposal_scores", proposals.scores[0], fx(p + "rpn/proposal_scores")));
+
+      const std::vector<torch::Tensor> tv_proposals{fx(p + "rpn/proposals")};
+      const std::vector<torch::Tensor> levels(features.begin(), features.begin() + 4);
+      const auto [logits, regression] = model_->roi_heads->box_outputs(levels, tv_proposals, sizes);
+      QVERIFY(close(p + "box/class_logits", logits, fx(p + "box/class_logits")));
+      QVERIFY(close(p + "box/box_regression", regression, fx(p + "box/box_regression")));
+
+      const std::vector<RoIDetections> dets = model_->roi_heads->forward(features, tv_proposals, sizes, nullptr, nullptr);
+      QVERIFY(same(p + "det/labels", dets[0].labels, fx(p + "det/labels")));
+      QVERIFY(close(p + "det/boxes", dets[0].boxes, fx(p + "det/boxes")));
+      QVERIFY(close(p + "det/scores", dets[0].scores, fx(p + "det/scores")));
+      QVERIFY(close(p + "det/mask_probs", dets[0].mask_probs, fx(p + "det/mask_probs")));
+      QVERIFY2(dets[0].labels.size(0) >= 100, "fewer detections than the fixture promises");
+
+      // End to end from the raw image.
+      const std::vector<Instances> out = model_->predict(raw_batch({fx(p + "image")}));
+      QVERIFY(compare_outputs(p + "out", out[0], p + "out/"));
+    }
+  }
+
+  void two_image_batch() {
+    torch::NoGradGuard no_grad;
+    const ImageBatch raw = raw_batch({fx("img0/image"), fx("img1/image")});
+    QVERIFY(close("batch2/batched", model_->transform(raw, nullptr).first.images, fx("batch2/batched"), 1e-6));
+    const std::vector<Instances> out = model_->predict(raw);
+    for (int i = 0; i < 2; ++i)
+      QVERIFY(compare_outputs("batch2/out" + std::to_string(i), out[static_cast<size_t>(i)],
+                              "batch2/out" + std::to_string(i) + "/"));
+  }
+
+  void training_losses_and_gradients() {
+    model_->train();
+    ImageBatch batch;
+    batch.images = fx("train/batched");
+    std::vector<InstanceTargets> targets;
+    for (int i = 0; i < 2; ++i) {
+      const std::string t = "train/target" + std::to_string(i) + "/";
+      const torch::Tensor size = fx("train/image_size" + std::to_string(i));
+      batch.image_sizes.push_back({static_cast<int>(size[0].item<int64_t>()), static_cast<int>(size[1].item<int64_t>())});
+      batch.original_sizes.push_back(batch.image_sizes.back());
+      batch.image_ids.push_back(i);
+      batch.flipped.push_back(false);
+      InstanceTargets target;
+      target.boxes = fx(t + "boxes");
+      target.labels = fx(t + "labels") - 1;
+      const torch::Tensor m = fx(t + "masks");
+      target.masks = torch::constant_pad_nd(m, {0, batch.images.size(3) - m.size(2), 0, batch.images.size(2) - m.size(1)}, 0);
+      targets.push_back(target);
+    }
+    torch::manual_seed(fx("train/seed").item<int64_t>());
+    const LossTerms losses = model_->losses_transformed(batch, targets);
+    torch::Tensor total = torch::zeros({});
+    bool ok = true;
+    for (const auto& [name, value] : losses) {
+      ok = close("train/" + name, value, fx("train/loss/" + name), 1e-4) && ok;
+      total = total + value;
+    }
+    QCOMPARE(losses.size(), size_t{5});
+    QVERIFY(ok);
+    model_->zero_grad();
+    total.backward();
+    const auto params = model_->named_parameters();
+    for (const char* key : {"roi_heads.mask_predictor.mask_fcn_logits.weight", "roi_heads.box_predictor.cls_score.weight",
+                            "rpn.head.cls_logits.weight", "backbone.fpn.layer_blocks.0.0.weight",
+                            "backbone.body.layer4.2.conv3.weight"})
+      QVERIFY(close(std::string("grad/") + key, params[key].grad(), fx(std::string("grad/") + key), 1e-3));
+    model_->eval();
+  }
+};
+
+QTEST_GUILESS_MAIN(TestMaskRCNNTorchvision)
+#include "test_mask_rcnn_torchvision.moc"
