@@ -23,6 +23,7 @@ void add_weights_command(CLI::App& app, CommandList& out);
 void add_train_command(CLI::App& app, CommandList& out);
 void add_infer_command(CLI::App& app, CommandList& out);
 void add_devices_command(CLI::App& app, CommandList& out);
+void add_model_command(CLI::App& app, CommandList& out);
 
 inline void register_all(CLI::App& app, CommandList& out) {
   add_convert_command(app, out);
@@ -35,6 +36,7 @@ inline void register_all(CLI::App& app, CommandList& out) {
   add_train_command(app, out);
   add_infer_command(app, out);
   add_devices_command(app, out);
+  add_model_command(app, out);
 }
 
 }  // namespace studio::cli

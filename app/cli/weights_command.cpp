@@ -1,12 +1,17 @@
 // studio-cli weights import FILE.pth --arch resnet50 [--out FILE] [--force]: reads a PyTorch state
 // dict (torchvision's ImageNet file or any torch.save'd state dict), maps it onto the backbone and
 // prints what matched; --out saves the backbone's weights for a recipe's model.backbone.pretrained.
+// --arch maskrcnn_resnet50_fpn imports a whole torchvision Mask R-CNN (the published COCO file with
+// its legacy key names, or a model.state_dict()) and --out writes a checkpoint that `infer
+// --weights` and `train --resume`-free fine-tuning read, with torchvision's COCO categories.
 #include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "common/error.h"
+#include "engine/checkpoint.h"
 #include "modeling/backbone/backbone.h"
+#include "modeling/meta_arch/mask_rcnn.h"
 #include "modeling/weights/pth_file.h"
 #include "modeling/weights/weight_import.h"
 
@@ -19,6 +24,7 @@ struct ImportArgs {
   std::string arch;
   std::string out;
   bool force = false;
+  double norm_eps = -1;  // < 0: chosen from the file
 };
 
 void print_keys(const char* title, const std::vector<std::string>& keys) {
@@ -26,10 +32,90 @@ void print_keys(const char* title, const std::vector<std::string>& keys) {
   for (const auto& k : keys) std::cout << "  " << k << "\n";
 }
 
+// torchvision's COCO label names: label k is COCO category id k ("N/A": ids COCO does not use).
+const std::vector<std::string>& torchvision_coco_names() {
+  static const std::vector<std::string> names = {
+      "__background__", "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat",
+      "traffic light", "fire hydrant", "N/A", "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse",
+      "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "N/A", "backpack", "umbrella", "N/A", "N/A",
+      "handbag", "tie", "suitcase", "frisbee", "skis", "snowboard", "sports ball", "kite", "baseball bat",
+      "baseball glove", "skateboard", "surfboard", "tennis racket", "bottle", "N/A", "wine glass", "cup", "fork",
+      "knife", "spoon", "bowl", "banana", "apple", "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza",
+      "donut", "cake", "chair", "couch", "potted plant", "bed", "N/A", "dining table", "N/A", "N/A", "toilet",
+      "N/A", "tv", "laptop", "mouse", "remote", "keyboard", "cell phone", "microwave", "oven", "toaster", "sink",
+      "refrigerator", "N/A", "book", "clock", "vase", "scissors", "teddy bear", "hair drier", "toothbrush"};
+  return names;
+}
+
+// A whole torchvision Mask R-CNN: the number of classes comes from the file's box predictor.
+int run_import_detector(const ImportArgs& a, const StateDictEntries& entries) {
+  namespace fs = std::filesystem;
+  const std::string score_key = "roi_heads.box_predictor.cls_score.weight";
+  const torch::Tensor* scores = nullptr;
+  for (const auto& e : entries) {
+    const std::string k = e.name.rfind("module.", 0) == 0 ? e.name.substr(7) : e.name;
+    if (k == score_key) scores = &e.tensor;
+  }
+  if (scores == nullptr || scores->dim() != 2 || scores->size(0) < 2)
+    throw Error(a.file + ": not a Mask R-CNN state dict of torchvision (" + score_key +
+                (scores ? " has shape " + std::string(c10::str(scores->sizes())) + ", expected [C + 1, 1024]"
+                        : " is missing") +
+                "); for a backbone's ImageNet file use --arch resnet50");
+  const int num_classes = static_cast<int>(scores->size(0)) - 1;
+
+  MaskRCNNOptions options;
+  options.num_classes = num_classes;
+  options.backbone.type = "resnet50";
+  options.neck.layout = "torchvision";
+  const bool legacy = has_legacy_mask_rcnn_keys(entries);
+  bool has_counters = false;
+  for (const auto& e : entries) has_counters = has_counters || e.name.find("num_batches_tracked") != std::string::npos;
+  double eps = 1e-5;
+  std::string why = "a model.state_dict(): torchvision's FrozenBatchNorm2d default";
+  if (a.norm_eps >= 0) {
+    eps = a.norm_eps, why = "--norm-eps";
+  } else if (legacy) {
+    eps = 0.0, why = "legacy key names: torchvision's published COCO file, whose builder sets eps 0 (overwrite_eps)";
+  } else if (has_counters) {
+    why = "num_batches_tracked present: trained with BatchNorm2d, eps 1e-5";
+  }
+  options.backbone.norm_eps = eps;
+  MaskRCNN model(options);
+  const ImportReport report = import_entries(model, entries, a.arch);
+
+  std::cout << a.file << ": " << entries.size() << " tensors, architecture " << a.arch << ", " << num_classes
+            << " classes + background" << (legacy ? ", legacy key names" : "") << "\n";
+  std::cout << "matched: " << report.matched.size() << "\n";
+  print_keys("missing", report.missing);
+  print_keys("unexpected", report.unexpected);
+  print_keys("shape mismatches", report.shape_mismatch);
+  std::cout << "dropped (num_batches_tracked): " << report.dropped.size() << "\n";
+  std::cout << "norm_eps: " << eps << " (" << why << "); set model.backbone.norm_eps: " << eps
+            << " in the recipe that loads it\n";
+  if (a.out.empty()) return report.ok() ? 0 : 1;
+  if (!report.ok() && !a.force) {
+    std::cerr << "not writing " << a.out << ": " << report.summary() << "\n";
+    return 1;
+  }
+  std::vector<Category> categories;
+  for (int k = 1; k <= num_classes; ++k) {
+    Category c;
+    c.id = k;  // label k is category id k, as torchvision writes COCO results
+    c.name = num_classes == 90 ? torchvision_coco_names()[static_cast<size_t>(k)] : "class_" + std::to_string(k);
+    categories.push_back(c);
+  }
+  const fs::path parent = fs::path(a.out).parent_path();
+  if (!parent.empty()) fs::create_directories(parent);
+  save_checkpoint(a.out, model, nullptr, TrainState{}, categories);
+  std::cout << "wrote " << a.out << " (a checkpoint: infer --weights " << a.out << ")\n";
+  return report.ok() ? 0 : 1;
+}
+
 int run_import(const ImportArgs& a) {
   namespace fs = std::filesystem;
   if (!a.out.empty() && fs::exists(a.out) && !a.force)
     throw Error(a.out + ": already exists (pass --force to overwrite)");
+  if (is_detector_arch(a.arch)) return run_import_detector(a, read_pth(a.file));
   BackboneOptions options;
   options.type = a.arch;
   options.frozen_stages = -1;
@@ -69,11 +155,14 @@ void add_weights_command(CLI::App& app, CommandList& out) {
                                   "when a key is missing or has the wrong shape");
   auto args = std::make_shared<ImportArgs>();
   imp->add_option("file", args->file, "The .pth/.pt state dict (zip format or legacy)")->required();
-  imp->add_option("--arch", args->arch, "Backbone architecture")
+  imp->add_option("--arch", args->arch, "Backbone (resnet50, ...) or detector (maskrcnn_resnet50_fpn) architecture")
       ->required()
       ->check(CLI::IsMember(import_archs()));
   imp->add_option("--out", args->out,
                   "Save the backbone's weights here (a .pth for model.backbone.pretrained)");
+  imp->add_option("--norm-eps", args->norm_eps,
+                  "maskrcnn_resnet50_fpn: the frozen BatchNorm epsilon the weights were trained with "
+                  "(default: 0 for the published COCO file, else 1e-5)");
   imp->add_flag("--force", args->force, "Overwrite --out, and write it even when keys are missing");
   out.push_back({sub, [args]() { return run_import(*args); }});
 }

@@ -52,7 +52,7 @@ struct Cancelled {};
 }  // namespace
 
 InputOptions input_options_from_config(const ConfigNode& input, const InputOptions& defaults) {
-  input.allow({"short_side", "long_side", "size_divisor", "flip", "mean", "std"});
+  input.allow({"short_side", "long_side", "size_divisor", "flip", "mean", "std", "resize"});
   InputOptions o = defaults;
   const auto bad = [&](const std::string& key, const std::string& message) {
     throw Error(input.where(key) + ": " + message);
@@ -80,6 +80,11 @@ InputOptions input_options_from_config(const ConfigNode& input, const InputOptio
   };
   o.mean = triple("mean", defaults.mean, false);
   o.std = triple("std", defaults.std, true);
+  o.resize = input.get_bool("resize", defaults.resize);
+  if (!o.resize)
+    for (const char* key : {"short_side", "long_side", "mean", "std"})
+      if (input.has(key))
+        bad(key, "not used with resize: false (the model resizes and normalises; set its model.transform)");
   return o;
 }
 
@@ -208,8 +213,14 @@ struct DataLoader::State {
       }
       Loaded l;
       l.sample = s;
-      l.image =
-          load_resized_image(ds.image_path(info), short_side, input.long_side, flip, &l.transform.original);
+      if (input.resize) {
+        l.image =
+            load_resized_image(ds.image_path(info), short_side, input.long_side, flip, &l.transform.original);
+      } else {
+        l.image = read_rgb_image(ds.image_path(info));
+        if (flip) flip_image(l.image);
+        l.transform.original = {l.image.width, l.image.height};
+      }
       l.transform.resized = {l.image.width, l.image.height};
       l.transform.flipped = flip;
       max_h = std::max(max_h, static_cast<std::size_t>(l.image.height));
@@ -329,8 +340,9 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, InputOptions inpu
   for (int c = 0; c < 3; ++c)
     for (int v = 0; v < 256; ++v)
       s.lut[static_cast<std::size_t>(c)][static_cast<std::size_t>(v)] =
-          static_cast<float>((v - static_cast<double>(input.mean[static_cast<std::size_t>(c)])) /
-                             static_cast<double>(input.std[static_cast<std::size_t>(c)]));
+          !input.resize ? static_cast<float>(v)  // the model normalises
+                        : static_cast<float>((v - static_cast<double>(input.mean[static_cast<std::size_t>(c)])) /
+                                             static_cast<double>(input.std[static_cast<std::size_t>(c)]));
 
   // Own lookups: the dataset is const here and may not have been index()ed.
   std::unordered_map<std::int64_t, std::int64_t> category_pos;

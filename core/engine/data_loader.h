@@ -25,6 +25,10 @@ struct InputOptions {
   double flip = 0.5;                  // probability of a horizontal flip (training only)
   std::array<float, 3> mean{123.675f, 116.28f, 103.53f};  // RGB, 0..255
   std::array<float, 3> std{58.395f, 57.12f, 57.375f};
+  // false: the model owns resizing and normalisation (torchvision's two-stage detectors): images
+  // are decoded (and flipped) at their own size and handed over as RGB values 0..255, targets in
+  // original coordinates; short_side, long_side, mean and std are then not used.
+  bool resize = true;
 };
 // `input` is data.input or data.test_input; test_input falls back to input's keys it lacks.
 [[nodiscard]] InputOptions input_options_from_config(const ConfigNode& input,

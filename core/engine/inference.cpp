@@ -22,7 +22,9 @@ std::vector<Detection> instances_to_detections(const Instances& instances, std::
   const std::int64_t* label = labels.data_ptr<std::int64_t>();
   torch::Tensor masks, boxes;
   if (instances.masks.defined()) masks = instances.masks.to(torch::kCPU, torch::kUInt8).contiguous();
-  else if (instances.boxes.defined()) boxes = instances.boxes.to(torch::kCPU, torch::kDouble).contiguous();
+  // The model's own boxes when it has them (Mask R-CNN's box branch: its bbox AP is scored on
+  // them); SOLOv2's are its masks' tight boxes, the same as the RLE's.
+  if (instances.boxes.defined()) boxes = instances.boxes.to(torch::kCPU, torch::kDouble).contiguous();
   out.reserve(static_cast<std::size_t>(k));
   for (std::int64_t i = 0; i < k; ++i) {
     if (label[i] < 0 || label[i] >= static_cast<std::int64_t>(categories.size()))
@@ -39,6 +41,10 @@ std::vector<Detection> instances_to_detections(const Instances& instances, std::
       if (d.area <= 0) continue;
       d.bbox = rle_bbox(rle);
       d.segm = std::move(rle);
+      if (boxes.defined()) {
+        const double* b = boxes[i].data_ptr<double>();
+        d.bbox = {b[0], b[1], b[2] - b[0], b[3] - b[1]};
+      }
     } else if (boxes.defined()) {
       const double* b = boxes[i].data_ptr<double>();
       d.bbox = {b[0], b[1], b[2] - b[0], b[3] - b[1]};

@@ -45,16 +45,50 @@ std::string ImportReport::summary() const {
 }
 
 std::vector<std::string> import_archs() {
-  return {"resnet18", "resnet34", "resnet50", "resnet101", "mobilenet_v2"};
+  return {"resnet18", "resnet34", "resnet50", "resnet101", "mobilenet_v2", "maskrcnn_resnet50_fpn"};
+}
+
+bool is_detector_arch(const std::string& arch) { return arch == "maskrcnn_resnet50_fpn"; }
+
+namespace {
+
+// torchvision's Mask R-CNN renames the published COCO file's keys when loading it (metadata
+// version < 2): rpn.head.conv.* -> rpn.head.conv.0.0.*, roi_heads.mask_head.mask_fcn{1..4}.* ->
+// roi_heads.mask_head.{0..3}.0.*. Current names pass unchanged.
+std::string map_legacy_mask_rcnn_key(const std::string& k, bool* legacy) {
+  const std::string conv = "rpn.head.conv.";
+  if (starts_with(k, conv) && !starts_with(k, conv + "0.0.")) {
+    if (legacy) *legacy = true;
+    return conv + "0.0." + k.substr(conv.size());
+  }
+  const std::string fcn = "roi_heads.mask_head.mask_fcn";
+  if (starts_with(k, fcn) && k.size() > fcn.size() + 1 && k[fcn.size() + 1] == '.' &&
+      k[fcn.size()] >= '1' && k[fcn.size()] <= '9') {
+    if (legacy) *legacy = true;
+    return "roi_heads.mask_head." + std::to_string(k[fcn.size()] - '1') + ".0." + k.substr(fcn.size() + 2);
+  }
+  return k;
+}
+
+}  // namespace
+
+bool has_legacy_mask_rcnn_keys(const StateDictEntries& entries) {
+  bool legacy = false;
+  for (const auto& e : entries) {
+    const std::string k = starts_with(e.name, "module.") ? e.name.substr(7) : e.name;
+    (void)map_legacy_mask_rcnn_key(k, &legacy);
+  }
+  return legacy;
 }
 
 std::optional<std::string> map_torchvision_key(const std::string& arch, const std::string& key) {
   const auto archs = import_archs();
   if (std::find(archs.begin(), archs.end(), arch) == archs.end())
     throw Error("unknown architecture '" + arch +
-                "' (expected resnet18, resnet34, resnet50, resnet101 or mobilenet_v2)");
+                "' (expected resnet18, resnet34, resnet50, resnet101, mobilenet_v2 or maskrcnn_resnet50_fpn)");
   std::string k = starts_with(key, "module.") ? key.substr(7) : key;  // saved from DataParallel
   if (ends_with(k, ".num_batches_tracked")) return std::nullopt;      // a counter, not a weight
+  if (is_detector_arch(arch)) return map_legacy_mask_rcnn_key(k, nullptr);  // our names are torchvision's
   // The ImageNet classifier has no place in a detection backbone.
   if (arch == "mobilenet_v2" ? starts_with(k, "classifier.") : starts_with(k, "fc.")) return std::nullopt;
   return k;  // our names are torchvision's

@@ -27,8 +27,15 @@ struct ImportReport {
   [[nodiscard]] std::string summary() const;
 };
 
-// The architectures import knows: resnet18, resnet34, resnet50, resnet101, mobilenet_v2.
+// The architectures import knows: resnet18, resnet34, resnet50, resnet101, mobilenet_v2 (backbones)
+// and maskrcnn_resnet50_fpn (a whole detector: torchvision's Mask R-CNN state dict, current or
+// legacy key names).
 [[nodiscard]] std::vector<std::string> import_archs();
+// True for the archs that name a whole detector rather than a backbone.
+[[nodiscard]] bool is_detector_arch(const std::string& arch);
+// True when a Mask R-CNN state dict uses the legacy names of torchvision's published COCO file
+// (rpn.head.conv.weight, roi_heads.mask_head.mask_fcn1.weight, ...).
+[[nodiscard]] bool has_legacy_mask_rcnn_keys(const StateDictEntries& entries);
 
 // torchvision key -> our backbone key for `arch`, or nullopt when the map drops it on purpose.
 // Throws studio::Error for an unknown arch.
