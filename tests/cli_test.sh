@@ -219,10 +219,31 @@ if python3 "$D/make_state.py" resnet18 "$T/r18.pth"; then
   expect_grep "module. prefix: none missing" '^missing: 0$' "$T/out"
   cmp -s "$T/pre/r18.pt" "$T/pre/dp.pt" && ok "module. prefix: the same weights as without it" \
     || bad "module. prefix: the imported weights differ from the plain state dict's"
+  # A backbone's file given as a whole Mask R-CNN: refused, naming the key it lacks; nothing written.
+  expect_rc "weights import of a ResNet file as Mask R-CNN is exit 2" 2 "$CLI" weights import "$T/r18.pth" \
+    --arch maskrcnn_resnet50_fpn --out "$T/pre/m.ckpt"
+  expect_grep "not a Mask R-CNN: names the box predictor key" 'roi_heads\.box_predictor\.cls_score\.weight is missing' "$T/err"
+  [ ! -e "$T/pre/m.ckpt" ] && ok "refused Mask R-CNN import writes nothing" || bad "refused Mask R-CNN import wrote m.ckpt"
 else
   bad "weights import: python3 could not write the input file (python3 is a test dependency)"
 fi
 expect_rc "weights import of a non-pth file is exit 2" 2 "$CLI" weights import "$T/gt.json" --arch resnet18
+
+# The structure a recipe builds: torchvision's Mask R-CNN R50-FPN, 81 outputs for COCO's 80 classes
+# (torchvision's 91-output model has 44,401,393; 10 classes fewer remove 10 x (1024 + 1) scores,
+# 40 x (1024 + 1) deltas and 10 x (256 + 1) mask logits); its anchors for a 480x640 image resized
+# to 800x1066 and padded to 800x1088: 3 per cell of 200x272, 100x136, 50x68, 25x34 and 13x17.
+MRCNN="$(cd "$(dirname "$0")/.." && pwd)/configs/mask_rcnn_r50_fpn_1x_coco.yaml"
+expect_rc "model --config mask_rcnn" 0 "$CLI" model --config "$MRCNN" --anchors "$T/anchors.txt" --image-size 480x640
+expect_grep "model: parameter count" '44,347,573 parameters' "$T/out"
+expect_grep "model: roi_heads listed" '^roi_heads ' "$T/out"
+[ "$(wc -l < "$T/anchors.txt")" -eq 217413 ] && ok "model --anchors: 217413 anchors" \
+  || bad "model --anchors: $(wc -l < "$T/anchors.txt") lines, wanted 217413"
+expect_grep "model --anchors: P2's first anchor" '^-23 -11 23 11$' "$T/anchors.txt"
+expect_rc "model --anchors of an anchor-free model is exit 2" 2 "$CLI" model --config "$CFG" --anchors "$T/a2.txt"
+expect_grep "anchor-free named" 'anchor-free' "$T/err"
+expect_rc "model --image-size must be HxW" 2 "$CLI" model --config "$MRCNN" --anchors "$T/a3.txt" --image-size 480
+expect_grep "bad --image-size named" 'HEIGHTxWIDTH' "$T/err"
 expect_grep "weights error names the file" 'gt\.json: not a PyTorch state dict file' "$T/err"
 
 # Data-parallel training (issue 5): `train --nproc 2` launches two CPU workers (Gloo) and must

@@ -55,8 +55,8 @@ void print_tree(const torch::nn::Module& m, const std::string& name, int level, 
   line << std::string(static_cast<size_t>(2 * level), ' ') << name;
   std::string label = line.str();
   if (label.size() < 44) label += std::string(44 - label.size(), ' ');
-  std::cout << label << std::setw(14) << grouped(c.params) << std::setw(14) << grouped(c.trainable)
-            << std::setw(12) << grouped(c.buffers) << "  " << m.name() << "\n";
+  std::cout << label << std::right << std::setw(14) << grouped(c.params) << std::setw(14) << grouped(c.trainable)
+            << std::setw(12) << grouped(c.buffers) << "  " << m.name() << std::left << "\n";
   if (level >= depth) return;
   for (const auto& child : m.named_children())
     print_tree(*child.value(), name.empty() ? child.key() : name + "." + child.key(), level + 1, depth);

@@ -20,7 +20,7 @@ images so activations stay O(1)-O(10) through the 50 layers, and the RPN / box /
 are scaled so scores spread over [0, 1]. Small input sizes (min_size 320, max_size 512) keep the
 CPU time low: about 2 minutes of one core here (Debian's torch runs one thread and uses the
 reference BLAS, so fc6 and the mask head's transposed convolution dominate), and maskrcnn.pt is
-about 430 MiB, mostly the pasted full-size masks (out/masks). Needs Debian's python3-torch (1.13)
+about 200 MiB (the pasted full-size masks are saved thresholded, as uint8). Needs Debian's python3-torch (1.13)
 and python3-torchvision (0.14); run it with /usr/bin/python3. Any failure (including a mismatch
 between the stages re-run here one by one and the full forward) exits non-zero.
 """
@@ -393,7 +393,7 @@ def inference_case(model, f, k, img_u8):
     post = model.transform.postprocess([dict(det)], images.image_sizes, [tuple(img.shape[-2:])])[0]
     for what in ("boxes", "scores", "labels", "masks"):
         assert_same(p + "out/" + what, post[what], out[what])
-        f[p + "out/" + what] = out[what]
+        f[p + "out/" + what] = saved_output(what, out[what])
 
     n = det["boxes"].shape[0]
     s = det["scores"]
@@ -425,7 +425,7 @@ def batch2_case(model, f, imgs_u8):
     counts = []
     for i, out in enumerate(outs):
         for what in ("boxes", "scores", "labels", "masks"):
-            f[f"batch2/out{i}/{what}"] = out[what]
+            f[f"batch2/out{i}/{what}"] = saved_output(what, out[what])
         counts.append(out["boxes"].shape[0])
     print(f"batch2: batched {tuple(images.tensors.shape)}, detections {counts}")
     return counts
@@ -533,6 +533,15 @@ def save(obj, path):
     torch.save(obj, tmp)
     os.replace(tmp, path)
     print(f"wrote {path}: {os.path.getsize(path) / 2**20:.1f} MiB")
+
+
+def saved_output(what, value):
+    """The final masks are probabilities at the original size; users threshold them at 0.5, and
+    the C++ side compares binary masks, so they are saved as uint8 (prob > 0.5): a quarter of the
+    bytes (the fixture would be mostly these masks otherwise)."""
+    if what == "masks":
+        return (value > 0.5).to(torch.uint8)
+    return value
 
 
 def main(out_dir):
