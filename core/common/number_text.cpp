@@ -16,4 +16,16 @@ std::string short_number(double v) {
   return s == "-0" ? "0" : s;
 }
 
+std::string fixed_number(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+std::string scientific_number(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3e", v);
+  return buf;
+}
+
 }  // namespace studio

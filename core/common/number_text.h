@@ -7,4 +7,8 @@ namespace studio {
 
 [[nodiscard]] std::string short_number(double v);
 
+// printf's "%.<digits>f" ("0.1235" for 4) and "%.3e" ("1.500e-03"): the training log's numbers.
+[[nodiscard]] std::string fixed_number(double v, int digits);
+[[nodiscard]] std::string scientific_number(double v);
+
 }  // namespace studio
