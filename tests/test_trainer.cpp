@@ -170,9 +170,9 @@ class TestTrainer : public QObject {
     STUDIO_EXPECT_ERROR(lr_schedule_options_from_config(typo.at("train.schedule")), "warmup_iter");
     const Config adam = Config::parse("train:\n  optimizer: {type: adamw, lr: 0.001, betas: [0.8, 0.99]}\n", "r.yaml");
     const TrainerOptions to = trainer_options_from_config(adam.at("train"));
-    QCOMPARE(to.optimizer, std::string("adamw"));
-    QCOMPARE(to.betas[0], 0.8);
-    QCOMPARE(to.betas[1], 0.99);
+    QCOMPARE(to.optimizer.type, std::string("adamw"));
+    QCOMPARE(to.optimizer.betas[0], 0.8);
+    QCOMPARE(to.optimizer.betas[1], 0.99);
     const Config badopt = Config::parse("train:\n  optimizer: {type: adam}\n", "r.yaml");
     STUDIO_EXPECT_ERROR(trainer_options_from_config(badopt.at("train")), "r.yaml:2", "train.optimizer.type",
                         "'adam' is not one of: sgd, adamw");

@@ -87,7 +87,9 @@ class ProgressLine : public TrainHook {
     if (tty_) std::fputc('\n', stderr);
     if (t.last_eval() && t.last_eval()->epoch == t.state().epoch) {
       const auto& e = *t.last_eval();
-      if (e.has_segm)
+      if (e.has_voc)
+        std::fprintf(stderr, "epoch %d: VOC mAP %.4f (%s)\n", e.epoch, e.voc_map, e.metrics_path.c_str());
+      else if (e.has_segm)
         std::fprintf(stderr, "epoch %d: mask AP %.4f, box AP %.4f (%s)\n", e.epoch, e.segm[0], e.bbox[0],
                      e.metrics_path.c_str());
       else

@@ -1,6 +1,6 @@
 #pragma once
 // Mixed precision for the training step: float16 autocast on CUDA (its dynamic loss scaling lives
-// in Trainer::run_step), bfloat16 autocast on the CPU (float's exponent range, so no scaling;
+// in Trainer::unscale_gradients), bfloat16 autocast on the CPU (float's exponent range, so no scaling;
 // oneDNN runs the convolutions in bf16 where the CPU has AVX512-BF16 or AMX).
 #include <string>
 

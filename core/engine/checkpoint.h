@@ -34,7 +34,7 @@ struct TrainState {
   int epoch = 0;             // epoch in progress, 0-based (== epochs when training finished)
   std::int64_t batch = 0;    // batches of `epoch` already done: the loader's position
   std::int64_t iter = 0;     // global iterations done
-  double best_metric = -1;   // best segm AP so far (-1: not evaluated yet)
+  double best_metric = -1;   // best evaluation so far (EvalSummary::key_metric: segm AP, box AP or VOC mAP; -1: none yet)
   int best_epoch = 0;        // epochs completed when best_metric was reached
   std::uint64_t seed = 0;    // the run's seed (loader shuffling, augmentation)
   // The loader's position independent of the number of processes: images of `epoch` consumed

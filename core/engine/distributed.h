@@ -6,7 +6,7 @@
 // same binary runs under `studio-cli train --nproc N` (launcher.h), torchrun-style launchers,
 // srun, or by hand on several nodes.
 //
-// What the trainer does with a DistContext (trainer.cpp):
+// What the trainer does with a DistContext (trainer.cpp, evaluator.cpp):
 //   - before the first step, rank 0's parameters and buffers are broadcast to all ranks;
 //   - after backward, gradients are averaged with bucketed all-reduces (GradientAllReduce);
 //   - loss normalisers that count things over the batch (SOLOv2's positives) are summed over the

@@ -4,16 +4,10 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <map>
-#include <sstream>
 
-#include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/number_text.h"
 #include "common/run_folder.h"
-#include "engine/inference.h"
-#include "eval/coco_eval.h"
-#include "eval/coco_results.h"
-#include "eval/metrics_file.h"
 #include "modeling/model_factory.h"
 
 #ifdef STUDIO_HAS_CUDA
@@ -31,18 +25,6 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-std::string fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
-std::string scientific(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.3e", v);
-  return buf;
-}
-
 // Peak CUDA memory allocated by tensors on `device`, in MB; -1 on the CPU.
 double gpu_mem_mb(torch::Device device) {
 #ifdef STUDIO_HAS_CUDA
@@ -56,167 +38,6 @@ double gpu_mem_mb(torch::Device device) {
   (void)device;
   return -1;
 }
-
-// Rank r's results JSON arrays joined into one array (each is "[...]" as to_coco_results_json writes).
-std::string join_json_arrays(const std::vector<std::string>& parts) {
-  std::string out = "[";
-  bool first = true;
-  for (const auto& p : parts) {
-    const auto open = p.find('['), close = p.rfind(']');
-    if (open == std::string::npos || close == std::string::npos || close <= open) continue;
-    const std::string body = p.substr(open + 1, close - open - 1);
-    if (body.find_first_not_of(" \t\r\n") == std::string::npos) continue;
-    if (!first) out += ",";
-    out += body;
-    first = false;
-  }
-  return out + "]";
-}
-
-// Train events every log_interval iterations (and at the end of each epoch), averaged over the
-// interval as mmdetection's logger does; start/end events.
-class EventsHook : public TrainHook {
- public:
-  void before_train(Trainer& t) override {
-    Event e;
-    e.type = event_type::kStart;
-    e.epoch = t.state().epoch;
-    e.iter = t.state().iter;
-    e.numbers = {{"epochs", t.options().epochs},
-                 {"iters_per_epoch", double(t.batches_per_epoch())},
-                 {"total_iters", double(t.total_iters())},
-                 {"batch_size", t.options().batch_size},
-                 {"world_size", t.setup().world_size},
-                 {"base_lr", t.base_lr()}};
-    e.texts = {{"run", t.run_log().dir()}, {"resumed", t.setup().resume ? "true" : "false"}};
-    t.run_log().event(e);
-    t.run_log().log("start: epoch " + std::to_string(t.state().epoch) + ", iteration " +
-                    std::to_string(t.state().iter) + " of " + std::to_string(t.total_iters()) +
-                    (t.setup().resume ? " (resumed)" : "") +
-                    (t.setup().world_size > 1 ? ", " + std::to_string(t.setup().world_size) + " processes (" +
-                                                    t.setup().dist->backend() + ")"
-                                              : std::string()));
-  }
-
-  void after_step(Trainer& t, const StepReport& r) override {
-    for (const auto& [name, v] : r.losses) {
-      auto it = std::find_if(sums_.begin(), sums_.end(), [&](const auto& p) { return p.first == name; });
-      if (it == sums_.end())
-        sums_.emplace_back(name, v);
-      else
-        it->second += v;
-    }
-    loss_ += r.loss;
-    data_ += r.data_time;
-    step_ += r.step_time;
-    images_ += static_cast<double>(t.options().batch_size * t.setup().world_size);
-    ++count_;
-    const bool epoch_end = r.batch == r.batches_per_epoch;
-    if (r.iter % std::max(1, t.options().log_interval) != 0 && !epoch_end) return;
-    const double n = static_cast<double>(count_);
-    Event e;
-    e.type = event_type::kTrain;
-    e.epoch = r.epoch;
-    e.iter = r.iter;
-    for (const auto& [name, v] : sums_) e.numbers.emplace_back(name, v / n);
-    e.numbers.emplace_back("loss", loss_ / n);
-    e.numbers.emplace_back("lr", r.lr);
-    e.numbers.emplace_back("images_per_s", data_ + step_ > 0 ? images_ / (data_ + step_) : 0.0);
-    e.numbers.emplace_back("data_time", data_ / n);
-    e.numbers.emplace_back("step_time", step_ / n);
-    e.numbers.emplace_back("eta_s", r.eta_s);
-    if (r.gpu_mem_mb >= 0) e.numbers.emplace_back("gpu_mem_mb", r.gpu_mem_mb);
-    t.run_log().event(e);
-    std::string line = "epoch " + std::to_string(r.epoch) + "/" + std::to_string(r.epochs) + " iter " +
-                       std::to_string(r.batch) + "/" + std::to_string(r.batches_per_epoch) + " lr " +
-                       scientific(r.lr);
-    for (const auto& [name, v] : sums_) line += " " + name + " " + fixed(v / n, 4);
-    line += " loss " + fixed(loss_ / n, 4) + " images/s " + fixed(images_ / std::max(1e-9, data_ + step_), 1) +
-            " data " + fixed(data_ / n, 3) + "s step " + fixed(step_ / n, 3) + "s";
-    t.run_log().log(line);
-    sums_.clear();
-    loss_ = data_ = step_ = images_ = 0;
-    count_ = 0;
-  }
-
-  void after_train(Trainer& t, bool cancelled) override {
-    Event e;
-    e.type = event_type::kEnd;
-    e.epoch = t.state().epoch;
-    e.iter = t.state().iter;
-    e.texts = {{"status", cancelled ? "cancelled" : "finished"}};
-    if (t.state().best_metric >= 0) e.numbers = {{"best_segm_ap", t.state().best_metric}, {"best_epoch", t.state().best_epoch}};
-    t.run_log().event(e);
-    t.run_log().log(cancelled ? "cancelled at iteration " + std::to_string(t.state().iter) + " (last.pt written)"
-                              : "finished");
-  }
-
- private:
-  std::vector<std::pair<std::string, double>> sums_;
-  double loss_ = 0, data_ = 0, step_ = 0, images_ = 0;
-  int count_ = 0;
-};
-
-// Evaluation every eval_interval epochs and after the last one.
-class EvalHook : public TrainHook {
- public:
-  void after_epoch(Trainer& t) override {
-    const int epoch = t.state().epoch;
-    const int interval = std::max(1, t.options().eval_interval);
-    if (!t.setup().val || (epoch % interval != 0 && epoch != t.options().epochs)) return;
-    t.evaluate();
-  }
-};
-
-// `to` with the bytes of `from` without serialising twice: a hard link where the file system
-// has them (a checkpoint is only ever replaced by a rename, write_file_atomic, so the link keeps
-// this epoch's bytes when last.pt is next replaced), else a copy; either lands by a rename.
-void same_bytes_as(const std::string& from, const std::string& to) {
-  const std::string tmp = to + ".tmp";
-  std::error_code ec;
-  fs::remove(tmp, ec);
-  ec.clear();
-  fs::create_hard_link(from, tmp, ec);
-  if (ec) {
-    ec.clear();
-    fs::copy_file(from, tmp, fs::copy_options::overwrite_existing, ec);
-  }
-  if (!ec) fs::rename(tmp, to, ec);
-  if (ec) throw Error(to + ": cannot write (" + ec.message() + ")");
-}
-
-// last.pt every epoch, epoch_<k>.pt every checkpoint_interval epochs, best.pt when segm AP improved.
-class CheckpointHook : public TrainHook {
- public:
-  void after_epoch(Trainer& t) override {
-    if (!t.is_main()) return;
-    const int epoch = t.state().epoch;
-    const RunFolder& run = t.run_log().folder();
-    std::vector<std::string> written;
-    t.save(run.last_checkpoint());
-    written.push_back(run.last_checkpoint());
-    const int interval = std::max(1, t.options().checkpoint_interval);
-    if (epoch % interval == 0 || epoch == t.options().epochs) {
-      const std::string path = run.epoch_checkpoint(epoch);
-      same_bytes_as(run.last_checkpoint(), path);
-      written.push_back(path);
-    }
-    if (t.last_eval() && t.last_eval()->epoch == epoch && t.last_eval_improved()) {
-      const std::string path = run.best_checkpoint();
-      same_bytes_as(run.last_checkpoint(), path);
-      written.push_back(path);
-    }
-    for (const auto& path : written) {
-      Event e;
-      e.type = event_type::kCheckpoint;
-      e.epoch = epoch;
-      e.iter = t.state().iter;
-      e.texts = {{"path", path}};
-      t.run_log().event(e);
-    }
-    t.run_log().log("checkpoint: epoch " + std::to_string(epoch) + " -> " + written.back());
-  }
-};
 
 }  // namespace
 
@@ -235,16 +56,7 @@ TrainerOptions trainer_options_from_config(const ConfigNode& train) {
   o.batch_size = train.get_int("batch_size", o.batch_size);
   o.reference_batch = train.get_int("reference_batch", o.reference_batch);
   o.epochs = train.get_int("epochs", o.epochs);
-  const ConfigNode opt = train.child("optimizer");
-  opt.allow({"type", "lr", "momentum", "weight_decay", "betas"});
-  o.optimizer = opt.get_choice("type", {"sgd", "adamw"}, "sgd");
-  const std::vector<double> betas = opt.get_double_list("betas", {o.betas[0], o.betas[1]});
-  if (betas.size() != 2 || !(betas[0] >= 0 && betas[0] < 1) || !(betas[1] >= 0 && betas[1] < 1))
-    throw Error(opt.where("betas") + ": expected two numbers in [0, 1), e.g. [0.9, 0.999]");
-  o.betas = {betas[0], betas[1]};
-  o.lr = opt.get_double("lr", o.lr);
-  o.momentum = opt.get_double("momentum", o.momentum);
-  o.weight_decay = opt.get_double("weight_decay", o.weight_decay);
+  o.optimizer = optimizer_options_from_config(train.child("optimizer"));
   o.schedule = lr_schedule_options_from_config(train.child("schedule"));
   o.grad_clip = train.get_double("grad_clip", o.grad_clip);
   o.eval_interval = train.get_int("eval_interval", o.eval_interval);
@@ -262,9 +74,6 @@ TrainerOptions trainer_options_from_config(const ConfigNode& train) {
   positive("eval_interval", o.eval_interval);
   positive("checkpoint_interval", o.checkpoint_interval);
   positive("log_interval", o.log_interval);
-  if (!(o.lr > 0)) throw Error(opt.where("lr") + ": expected a number > 0");
-  if (o.momentum < 0 || o.momentum >= 1) throw Error(opt.where("momentum") + ": expected a number in [0, 1)");
-  if (o.weight_decay < 0) throw Error(opt.where("weight_decay") + ": expected a number >= 0");
   if (o.grad_clip < 0) throw Error(train.where("grad_clip") + ": expected a number >= 0 (0 = off)");
   return o;
 }
@@ -300,10 +109,11 @@ Trainer::Trainer(Config recipe, TrainerSetup setup) : config_(std::move(recipe))
     log_->log("mixed precision: float16 autocast with dynamic loss scaling on " + setup_.device.str());
   if (setup_.autoscale_lr) {
     const double factor = static_cast<double>(setup_.world_size * options_.batch_size) / options_.reference_batch;
-    log_->log("--autoscale-lr: lr " + scientific(options_.lr) + " x (" + std::to_string(setup_.world_size) +
+    double& lr = options_.optimizer.lr;
+    log_->log("--autoscale-lr: lr " + scientific_number(lr) + " x (" + std::to_string(setup_.world_size) +
               " processes x batch " + std::to_string(options_.batch_size) + ") / reference batch " +
-              std::to_string(options_.reference_batch) + " = " + scientific(options_.lr * factor));
-    options_.lr *= factor;
+              std::to_string(options_.reference_batch) + " = " + scientific_number(lr * factor));
+    lr *= factor;
   }
 
   // The classes come from the training set; the model follows it.
@@ -324,7 +134,7 @@ Trainer::Trainer(Config recipe, TrainerSetup setup) : config_(std::move(recipe))
   }
 
   torch::manual_seed(options_.seed);
-  model_ = build_model(config_.at("model"));
+  model_ = setup_.build_model ? setup_.build_model(config_.at("model")) : build_model(config_.at("model"));
   model_->to(setup_.device);
   model_->train();
   if (DistContext* d = dist()) {
@@ -332,16 +142,7 @@ Trainer::Trainer(Config recipe, TrainerSetup setup) : config_(std::move(recipe))
     std::shared_ptr<DistContext> keep = setup_.dist;
     model_->set_count_reducer(CountReducer{[keep](double v) { return keep->all_reduce_sum(v); }, d->world_size()});
   }
-  if (options_.optimizer == "adamw") {
-    optimizer_ = std::make_unique<torch::optim::AdamW>(
-        model_->parameters(), torch::optim::AdamWOptions(options_.lr)
-                                  .betas(std::make_tuple(options_.betas[0], options_.betas[1]))
-                                  .weight_decay(options_.weight_decay));
-  } else {
-    optimizer_ = std::make_unique<torch::optim::SGD>(
-        model_->parameters(),
-        torch::optim::SGDOptions(options_.lr).momentum(options_.momentum).weight_decay(options_.weight_decay));
-  }
+  optimizer_ = build_optimizer(model_->parameters(), options_.optimizer);
 
   LoaderOptions lo;
   lo.batch_size = options_.batch_size;
@@ -354,73 +155,96 @@ Trainer::Trainer(Config recipe, TrainerSetup setup) : config_(std::move(recipe))
   batches_per_epoch_ = static_cast<std::int64_t>(loader_->batches_per_epoch());
   if (batches_per_epoch_ == 0)
     throw Error(setup_.train->source + ": no image with a usable annotation to train on");
-  schedule_ = std::make_unique<LrSchedule>(options_.schedule, options_.lr, options_.epochs, batches_per_epoch_);
+  schedule_ = std::make_unique<LrSchedule>(options_.schedule, options_.optimizer.lr, options_.epochs, batches_per_epoch_);
 
   state_.seed = options_.seed;
   state_.world_size = setup_.world_size;
   state_.batch_size = options_.batch_size;
   state_.epoch_images = 0;
-  if (setup_.resume) {
-    const CheckpointContents c = load_checkpoint(last, *model_, optimizer_.get());
-    state_ = c.state;
-    if (is_main())
-      for (const std::string& name : remove_interrupted_saves(log_->checkpoints_dir()))
-        log_->log("resume: removed " + name + ", left by a save that was interrupted");
-    if (state_.seed != options_.seed)
-      log_->log("note: the checkpoint was trained with seed " + std::to_string(state_.seed) + ", the recipe says " +
-                std::to_string(options_.seed) + "; continuing with the checkpoint's");
-    const bool same_layout = state_.epoch_images < 0 || state_.world_size <= 0 ||
-                             (state_.world_size == setup_.world_size && state_.batch_size == options_.batch_size);
-    const std::int64_t per_step = std::int64_t(options_.batch_size) * setup_.world_size;
-    if (!same_layout) {
-      // Another number of processes or batch size: continue from the images consumed, rounded down
-      // to a whole step of the new layout; the iteration count goes on, the lr follows the schedule
-      // of the new layout (iter_offset_).
-      const std::int64_t batch = state_.epoch_images / per_step;
-      if (state_.epoch_images % per_step != 0)
-        log_->log("resume: " + std::to_string(state_.epoch_images % per_step) + " of the " +
-                  std::to_string(state_.epoch_images) + " images done in epoch " + std::to_string(state_.epoch + 1) +
-                  " are seen again (steps of " + std::to_string(per_step) + " images now)");
-      log_->log("resume: the checkpoint was written by " + std::to_string(state_.world_size) + " process(es) x batch " +
-                std::to_string(state_.batch_size) + ", continuing with " + std::to_string(setup_.world_size) + " x " +
-                std::to_string(options_.batch_size) + " at batch " + std::to_string(batch) + " of the epoch");
-      state_.batch = batch;
-      iter_offset_ = state_.iter - (std::int64_t(state_.epoch) * batches_per_epoch_ + batch);
-    }
-    if (state_.batch >= batches_per_epoch_ ||
-        state_.iter - iter_offset_ != std::int64_t(state_.epoch) * batches_per_epoch_ + state_.batch)
-      throw Error(last + ": position (epoch " + std::to_string(state_.epoch) + ", batch " + std::to_string(state_.batch) +
-                  ", iteration " + std::to_string(state_.iter) + ") does not fit " + std::to_string(batches_per_epoch_) +
-                  " batches an epoch: was the training set or batch size changed?");
-    state_.world_size = setup_.world_size;
-    state_.batch_size = options_.batch_size;
-    state_.epoch_images = state_.batch * per_step;
-    Event e;
-    e.type = event_type::kResume;
-    e.epoch = state_.epoch;
-    e.iter = state_.iter;
-    e.numbers = {{"world_size", setup_.world_size},
-                 {"batch", double(state_.batch)},
-                 {"discarded", double(discarded_events)}};
-    e.texts = {{"checkpoint", last}};
-    log_->event(e);
-    log_->log("resume: from " + last + " at epoch " + std::to_string(state_.epoch) + ", iteration " +
-              std::to_string(state_.iter) + "; " + std::to_string(discarded_events) +
-              " later events.jsonl lines moved to events.discarded.jsonl");
-    loader_ = std::make_unique<DataLoader>(setup_.train, data_options_.train_input, [&] {
-      LoaderOptions l = lo;
-      l.seed = state_.seed;
-      return l;
-    }());
-  }
+  if (setup_.resume) resume_from(last, discarded_events, lo);
   log_->write_config(config_);
 
-  add_hook(std::make_shared<EventsHook>());
+  if (setup_.val) {
+    EvaluatorOptions eo;
+    eo.val = setup_.val;
+    eo.categories = categories_;
+    eo.input = data_options_.test_input;
+    eo.inference.batch_size = options_.batch_size;
+    eo.inference.workers = data_options_.workers;
+    eo.inference.device = setup_.device;
+    eo.inference.rank = setup_.rank;
+    eo.inference.world_size = setup_.world_size;
+    eo.meta.model = setup_.model_name;
+    eo.meta.dataset = setup_.val->source;
+    eo.meta.devices = setup_.world_size;
+    eo.meta.epochs = options_.epochs;
+    eo.cancel = setup_.cancel;
+    evaluator_ = std::make_unique<Evaluator>(std::move(eo), *log_, dist());
+  }
+
+  // The built-in hooks (hooks.h), in this order: the checkpoint hook's after_epoch reads the eval
+  // hook's result, and its after_train (last.pt when cancelled) comes before the end event.
+  add_hook(std::make_shared<LrScheduleHook>());
   add_hook(std::make_shared<EvalHook>());
   add_hook(std::make_shared<CheckpointHook>());
+  add_hook(std::make_shared<EventsHook>());
 }
 
 Trainer::~Trainer() = default;
+
+void Trainer::resume_from(const std::string& last, std::size_t discarded_events, const LoaderOptions& loader) {
+  const CheckpointContents c = load_checkpoint(last, *model_, optimizer_.get());
+  state_ = c.state;
+  if (is_main())
+    for (const std::string& name : remove_interrupted_saves(log_->checkpoints_dir()))
+      log_->log("resume: removed " + name + ", left by a save that was interrupted");
+  if (state_.seed != options_.seed)
+    log_->log("note: the checkpoint was trained with seed " + std::to_string(state_.seed) + ", the recipe says " +
+              std::to_string(options_.seed) + "; continuing with the checkpoint's");
+  const bool same_layout = state_.epoch_images < 0 || state_.world_size <= 0 ||
+                           (state_.world_size == setup_.world_size && state_.batch_size == options_.batch_size);
+  const std::int64_t per_step = std::int64_t(options_.batch_size) * setup_.world_size;
+  if (!same_layout) {
+    // Another number of processes or batch size: continue from the images consumed, rounded down
+    // to a whole step of the new layout; the iteration count goes on, the lr follows the schedule
+    // of the new layout (iter_offset_).
+    const std::int64_t batch = state_.epoch_images / per_step;
+    if (state_.epoch_images % per_step != 0)
+      log_->log("resume: " + std::to_string(state_.epoch_images % per_step) + " of the " +
+                std::to_string(state_.epoch_images) + " images done in epoch " + std::to_string(state_.epoch + 1) +
+                " are seen again (steps of " + std::to_string(per_step) + " images now)");
+    log_->log("resume: the checkpoint was written by " + std::to_string(state_.world_size) + " process(es) x batch " +
+              std::to_string(state_.batch_size) + ", continuing with " + std::to_string(setup_.world_size) + " x " +
+              std::to_string(options_.batch_size) + " at batch " + std::to_string(batch) + " of the epoch");
+    state_.batch = batch;
+    iter_offset_ = state_.iter - (std::int64_t(state_.epoch) * batches_per_epoch_ + batch);
+  }
+  if (state_.batch >= batches_per_epoch_ ||
+      state_.iter - iter_offset_ != std::int64_t(state_.epoch) * batches_per_epoch_ + state_.batch)
+    throw Error(last + ": position (epoch " + std::to_string(state_.epoch) + ", batch " + std::to_string(state_.batch) +
+                ", iteration " + std::to_string(state_.iter) + ") does not fit " + std::to_string(batches_per_epoch_) +
+                " batches an epoch: was the training set or batch size changed?");
+  state_.world_size = setup_.world_size;
+  state_.batch_size = options_.batch_size;
+  state_.epoch_images = state_.batch * per_step;
+  Event e;
+  e.type = event_type::kResume;
+  e.epoch = state_.epoch;
+  e.iter = state_.iter;
+  e.numbers = {{"world_size", setup_.world_size},
+               {"batch", double(state_.batch)},
+               {"discarded", double(discarded_events)}};
+  e.texts = {{"checkpoint", last}};
+  log_->event(e);
+  log_->log("resume: from " + last + " at epoch " + std::to_string(state_.epoch) + ", iteration " +
+            std::to_string(state_.iter) + "; " + std::to_string(discarded_events) +
+            " later events.jsonl lines moved to events.discarded.jsonl");
+  loader_ = std::make_unique<DataLoader>(setup_.train, data_options_.train_input, [&] {
+    LoaderOptions l = loader;
+    l.seed = state_.seed;
+    return l;
+  }());
+}
 
 void Trainer::save(const std::string& path) {
   if (!is_main()) return;
@@ -435,27 +259,21 @@ bool Trainer::cancel_requested() {
   return mine;
 }
 
+bool Trainer::stop() {
+  for (auto& h : hooks_) h->after_train(*this, true);
+  return false;
+}
+
 bool Trainer::train() {
-  auto cancelled = [&] { return cancel_requested(); };
-  auto stop = [&] {
-    save(log_->folder().last_checkpoint());
-    Event e;
-    e.type = event_type::kCheckpoint;
-    e.epoch = state_.epoch;
-    e.iter = state_.iter;
-    e.texts = {{"path", log_->folder().last_checkpoint()}};
-    log_->event(e);
-    for (auto& h : hooks_) h->after_train(*this, true);
-    return false;
-  };
   try {
     if (DistContext* d = dist()) broadcast_module(*d, *model_);  // every rank starts from rank 0's values
     for (auto& h : hooks_) h->before_train(*this);
     while (state_.epoch < options_.epochs) {
       model_->train();
       loader_->start_epoch(state_.epoch, static_cast<std::size_t>(state_.batch));
+      for (auto& h : hooks_) h->before_epoch(*this);
       while (true) {
-        if (cancelled()) return stop();
+        if (cancel_requested()) return stop();
         const auto t0 = std::chrono::steady_clock::now();
         std::optional<Batch> batch = loader_->next();
         if (!batch) break;
@@ -486,8 +304,8 @@ bool Trainer::train() {
 
 void Trainer::run_step(Batch& batch, double data_time) {
   const auto t0 = std::chrono::steady_clock::now();
-  const double lr = schedule_->lr(state_.iter - iter_offset_);
-  for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
+  for (auto& h : hooks_) h->before_step(*this);
+  const double lr = learning_rate(*optimizer_);
 
   const ImageBatch images = batch.images.to(setup_.device);
   std::vector<InstanceTargets> targets;
@@ -520,38 +338,14 @@ void Trainer::run_step(Batch& batch, double data_time) {
     std::string parts;
     for (std::size_t i = 0; i < terms.size(); ++i)
       parts += " " + terms[i].first + "=" + std::to_string(acc[static_cast<std::int64_t>(i)]);
-    throw Error("loss is not finite at iteration " + std::to_string(state_.iter + 1) + " (lr " + scientific(lr) +
+    throw Error("loss is not finite at iteration " + std::to_string(state_.iter + 1) + " (lr " + scientific_number(lr) +
                 "," + parts + "): lower train.optimizer.lr, lengthen the warmup or set train.grad_clip");
   }
   optimizer_->zero_grad();
   (amp_ == AmpMode::CudaFp16 ? loss * loss_scale_ : loss).backward();
   if (DistContext* d = dist()) all_reduce_gradients(*d, model_->parameters());
   for (auto& h : hooks_) h->after_backward(*this);
-  bool skipped = false;
-  if (amp_ == AmpMode::CudaFp16) {
-    // Dynamic loss scaling (PyTorch's GradScaler, which LibTorch 1.13's C++ API lacks): unscale,
-    // skip the step and halve the scale on inf/NaN (the same on every rank: the gradients were
-    // averaged), double it after 2000 finite steps.
-    torch::NoGradGuard no_grad;
-    bool finite = std::isfinite(loss_value);
-    std::vector<torch::Tensor> checks;
-    for (auto& p : model_->parameters()) {
-      if (!p.grad().defined()) continue;
-      p.mutable_grad().mul_(1.0 / loss_scale_);
-      checks.push_back(p.grad().isfinite().all());
-    }
-    if (finite && !checks.empty()) finite = torch::stack(checks).all().item<bool>();
-    if (!finite) {
-      skipped = true;
-      loss_scale_ = std::max(1.0, loss_scale_ * 0.5);
-      loss_scale_good_steps_ = 0;
-      log_->log("amp: inf/NaN gradients at iteration " + std::to_string(state_.iter + 1) +
-                ", step skipped, loss scale -> " + fixed(loss_scale_, 0));
-    } else if (++loss_scale_good_steps_ >= 2000) {
-      loss_scale_ *= 2;
-      loss_scale_good_steps_ = 0;
-    }
-  }
+  const bool skipped = amp_ == AmpMode::CudaFp16 && !unscale_gradients(loss_value);
   if (!skipped) {
     if (options_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip);
     optimizer_->step();
@@ -584,92 +378,41 @@ void Trainer::run_step(Batch& batch, double data_time) {
   for (auto& h : hooks_) h->after_step(*this, r);
 }
 
+bool Trainer::unscale_gradients(double loss_value) {
+  // Dynamic loss scaling (PyTorch's GradScaler, which LibTorch 1.13's C++ API lacks): unscale,
+  // skip the step and halve the scale on inf/NaN (the same on every rank: the gradients were
+  // averaged), double it after 2000 finite steps.
+  torch::NoGradGuard no_grad;
+  bool finite = std::isfinite(loss_value);
+  std::vector<torch::Tensor> checks;
+  for (auto& p : model_->parameters()) {
+    if (!p.grad().defined()) continue;
+    p.mutable_grad().mul_(1.0 / loss_scale_);
+    checks.push_back(p.grad().isfinite().all());
+  }
+  if (finite && !checks.empty()) finite = torch::stack(checks).all().item<bool>();
+  if (!finite) {
+    loss_scale_ = std::max(1.0, loss_scale_ * 0.5);
+    loss_scale_good_steps_ = 0;
+    log_->log("amp: inf/NaN gradients at iteration " + std::to_string(state_.iter + 1) +
+              ", step skipped, loss scale -> " + fixed_number(loss_scale_, 0));
+    return false;
+  }
+  if (++loss_scale_good_steps_ >= 2000) {
+    loss_scale_ *= 2;
+    loss_scale_good_steps_ = 0;
+  }
+  return true;
+}
+
 EvalSummary Trainer::evaluate() {
-  if (!setup_.val) throw Error("no validation set to evaluate on (data.val or --val-data)");
-  EvalSummary s;
-  s.epoch = state_.epoch;
-  log_->log("evaluating on " + setup_.val->source + " (" + std::to_string(setup_.val->images.size()) + " images" +
-            (setup_.world_size > 1 ? ", split over " + std::to_string(setup_.world_size) + " processes" : "") + ")");
-  InferenceOptions io;
-  io.batch_size = options_.batch_size;
-  io.workers = data_options_.workers;
-  io.device = setup_.device;
-  io.rank = setup_.rank;
-  io.world_size = setup_.world_size;
-  Progress progress;
-  progress.cancel = setup_.cancel;
-  const std::vector<Detection> dets =
-      run_inference(*model_, setup_.val, categories_, data_options_.test_input, io, progress);
-  const std::string k = std::to_string(s.epoch);
-  s.results_path = log_->folder().results(s.epoch);
-  s.metrics_path = log_->folder().metrics(s.epoch);
-  std::string json = to_coco_results_json(dets);
-  double with_masks = static_cast<double>(
-      std::count_if(dets.begin(), dets.end(), [](const Detection& d) { return d.segm.has_value(); }));
-  double total = static_cast<double>(dets.size());
-  DistContext* d = dist();
-  if (d) {
-    // Each rank predicted its share of the images; rank 0 scores the union.
-    const std::vector<std::string> parts = d->all_gather_bytes(json);
-    if (is_main()) json = join_json_arrays(parts);
-    with_masks = d->all_reduce_sum(with_masks);
-    total = d->all_reduce_sum(total);
-  }
-  const bool has_masks = with_masks > 0 || total == 0;
-
-  // Rank 0 scores and writes; the result is then broadcast so every rank takes the same best.pt
-  // decision: [has_segm, segm x 12, bbox x 12].
-  torch::Tensor summary = torch::zeros({25}, torch::kDouble);
-  if (is_main()) {
-    write_file_atomic(s.results_path, json);
-    MetricsFile metrics;
-    metrics.meta.model = setup_.model_name;
-    metrics.meta.dataset = setup_.val->source;
-    metrics.meta.devices = setup_.world_size;
-    metrics.meta.epochs = options_.epochs;
-    metrics.meta.images_per_s = total_time_ > 0 ? total_images_ / total_time_ : -1;
-    Event e;
-    e.type = event_type::kEval;
-    e.epoch = s.epoch;
-    e.iter = state_.iter;
-    // The metrics read the written results back with loadRes' rules, so they equal what
-    // `studio-cli eval` gives on results_<k>.json.
-    for (const IouType type : {IouType::Segm, IouType::Bbox}) {
-      if (type == IouType::Segm && !has_masks) continue;
-      const std::vector<Detection> parsed = parse_coco_results(json, s.results_path, *setup_.val, type);
-      const CocoEvalResult result = evaluate_coco(*setup_.val, parsed, type, {}, progress, 0);
-      std::vector<std::pair<std::string, double>> numbers;
-      for (std::size_t i = 0; i < 12; ++i) numbers.emplace_back(summary_names()[i], result.stats[i]);
-      e.groups.emplace_back(iou_type_name(type), numbers);
-      (type == IouType::Segm ? s.segm : s.bbox) = result.stats;
-      if (type == IouType::Segm) s.has_segm = true;
-      (type == IouType::Segm ? metrics.segm : metrics.bbox) = make_coco_metrics(result, *setup_.val, parsed);
-      log_->log(std::string(iou_type_name(type)) + " epoch " + k + ":\n" + format_summary(result));
-    }
-    write_file_atomic(s.metrics_path, metrics_to_json(metrics));
-    log_->event(e);
-    auto a = summary.accessor<double, 1>();
-    a[0] = s.has_segm ? 1 : 0;
-    for (int i = 0; i < 12; ++i) {
-      a[1 + i] = s.segm[static_cast<std::size_t>(i)];
-      a[13 + i] = s.bbox[static_cast<std::size_t>(i)];
-    }
-  }
-  if (d) {
-    std::vector<torch::Tensor> t{summary};
-    d->broadcast(t, 0);
-    auto a = t[0].accessor<double, 1>();
-    s.has_segm = a[0] > 0;
-    for (int i = 0; i < 12; ++i) {
-      s.segm[static_cast<std::size_t>(i)] = a[1 + i];
-      s.bbox[static_cast<std::size_t>(i)] = a[13 + i];
-    }
-  }
-
-  const double ap = s.has_segm ? s.segm[0] : s.bbox[0];
-  last_eval_improved_ = ap > state_.best_metric;
+  if (!evaluator_) throw Error("no validation set to evaluate on (data.val or --val-data)");
+  const double images_per_s = total_time_ > 0 ? total_images_ / total_time_ : -1;
+  const EvalSummary s = evaluator_->evaluate(*model_, state_.epoch, state_.iter, images_per_s);
+  const double metric = s.key_metric();
+  last_eval_improved_ = metric > state_.best_metric;
   if (last_eval_improved_) {
-    state_.best_metric = ap;
+    state_.best_metric = metric;
     state_.best_epoch = s.epoch;
   }
   last_eval_ = s;

@@ -1,13 +1,16 @@
 #pragma once
 // The training loop, single process or data-parallel (TrainerSetup::dist, distributed.h), as a
-// loop with hooks (STYLE.md 8, detectron2's train_loop): each iteration is
-//   batch = loader.next() -> lr = schedule(iter) -> losses = model->losses(batch) -> loss = sum
-//   -> zero_grad, backward -> gradients averaged over the ranks -> hooks' after_backward
+// loop with hooks (hooks.h; STYLE.md 8, detectron2's train_loop): each iteration is
+//   batch = loader.next() -> hooks' before_step (the lr schedule) -> losses = model->losses(batch)
+//   -> loss = sum -> zero_grad, backward -> gradients averaged over the ranks -> hooks' after_backward
 //   -> (AMP: unscale, skip the step on inf/NaN) -> clip the global L2 norm -> optimizer.step()
 //   -> hooks' after_step
-// and the epoch ends with the hooks' after_epoch: evaluation (every eval_interval epochs and at
-// the end; best.pt by segm AP), checkpoints (last.pt, epoch_<k>.pt every checkpoint_interval),
-// events. The GUI follows the run folder (events.jsonl), it never reaches in here.
+// and the epoch ends with the hooks' after_epoch: evaluation (evaluator.h: every eval_interval
+// epochs and at the end; best.pt by segm AP, box AP or VOC mAP), checkpoints (last.pt,
+// epoch_<k>.pt every checkpoint_interval), events. The optimiser is the recipe's (optimizer.h).
+// The model comes from build_model (model_factory.h) unless TrainerSetup::build_model gives
+// another builder; the trainer knows it only as a Detector. The GUI follows the run folder
+// (events.jsonl), it never reaches in here.
 //
 // Resuming (TrainerSetup::resume) loads <run>/checkpoints/last.pt: parameters, buffers, SGD
 // momentum, epoch, the loader's position in the epoch, the best metric and torch's RNG, so the
@@ -36,8 +39,11 @@
 #include "engine/checkpoint.h"
 #include "engine/data_loader.h"
 #include "engine/distributed.h"
+#include "engine/evaluator.h"
 #include "engine/events.h"
+#include "engine/hooks.h"
 #include "engine/lr_schedule.h"
+#include "engine/optimizer.h"
 #include "modeling/detector.h"
 
 namespace studio {
@@ -47,11 +53,7 @@ struct TrainerOptions {
   int batch_size = 2;          // per device
   int reference_batch = 16;    // the total batch `lr` was set for (--autoscale-lr, issue 5)
   int epochs = 12;
-  std::string optimizer = "sgd";  // sgd (the detection recipes) | adamw (small from-scratch recipes)
-  double lr = 0.01;
-  double momentum = 0.9;             // sgd
-  std::array<double, 2> betas{0.9, 0.999};  // adamw
-  double weight_decay = 1e-4;  // on every parameter, as mmdetection
+  OptimizerOptions optimizer;  // train.optimizer
   LrScheduleOptions schedule;
   double grad_clip = 0;        // max global L2 norm of the gradients; 0 = off
   int eval_interval = 1;       // epochs
@@ -65,38 +67,6 @@ struct TrainerOptions {
 void check_run_folder(const std::string& run_dir, bool resume);
 
 [[nodiscard]] TrainerOptions trainer_options_from_config(const ConfigNode& train);
-
-// One iteration, as the progress line and the train events see it.
-struct StepReport {
-  int epoch = 0;                       // 1-based epoch in progress
-  int epochs = 0;
-  std::int64_t batch = 0;              // 1-based batch of the epoch just done
-  std::int64_t batches_per_epoch = 0;
-  std::int64_t iter = 0;               // iterations done (global)
-  std::int64_t total_iters = 0;
-  std::vector<std::pair<std::string, double>> losses;  // each loss term of this step
-  double loss = 0;                     // their sum
-  double lr = 0;
-  double images_per_s = 0;             // smoothed over the recent iterations
-  double data_time = 0, step_time = 0; // seconds of this iteration: waiting for data, compute
-  double eta_s = 0;                    // seconds left (training only, from the smoothed step time)
-  double gpu_mem_mb = -1;              // CUDA: peak memory allocated by tensors so far; -1 elsewhere
-  bool skipped = false;                // AMP: inf/NaN gradients, step skipped and loss scale halved
-};
-
-class Trainer;
-
-// Hooks run in the order they were added. The built-in ones (events, evaluation, checkpoints)
-// are added by the constructor; add_hook appends more (progress printing, the GUI's, issue 5's).
-class TrainHook {
- public:
-  virtual ~TrainHook() = default;
-  virtual void before_train(Trainer&) {}
-  virtual void after_backward(Trainer&) {}  // gradients ready, before clipping and the step
-  virtual void after_step(Trainer&, const StepReport&) {}
-  virtual void after_epoch(Trainer&) {}     // state().epoch is the number of epochs completed
-  virtual void after_train(Trainer&, bool cancelled) {}
-};
 
 struct TrainerSetup {
   std::string run_dir;                    // runs/<name>
@@ -114,27 +84,25 @@ struct TrainerSetup {
   // ranks at the same iteration.
   const std::atomic<bool>* cancel = nullptr;
   std::string model_name;                 // for metrics files (default: the recipe file's stem)
-};
-
-struct EvalSummary {
-  int epoch = 0;
-  std::array<double, 12> segm{}, bbox{};
-  bool has_segm = false;
-  std::string results_path, metrics_path;
+  // Builds the model from the recipe's model: section (num_classes already set from the training
+  // set). Empty: build_model (model_factory.h). Tests pass a small stand-in Detector here.
+  std::function<DetectorPtr(const ConfigNode& model)> build_model;
 };
 
 class Trainer {
  public:
   // Checks the recipe (train, data and model sections), builds the model (num_classes taken from
-  // the training set when it differs from model.num_classes, logged), the loader, SGD and the
-  // schedule, and creates or reopens the run folder. A new run into a folder that already has a
-  // last.pt is an error (pass resume or another folder).
+  // the training set when it differs from model.num_classes, logged), the loader, the optimiser,
+  // the schedule and the evaluator (with a validation set), and creates or reopens the run
+  // folder. A new run into a folder that already has a last.pt is an error (pass resume or
+  // another folder).
   Trainer(Config recipe, TrainerSetup setup);
   ~Trainer();
 
   // Trains to the last epoch. Returns false when cancelled (last.pt written), true when done.
   bool train();
-  // Inference on the validation set, results_<epoch>.json + metrics_<epoch>.json, an eval event.
+  // Inference on the validation set, results_<epoch>.json + metrics_<epoch>.json, an eval event
+  // (evaluator.h); updates the best metric. Every rank calls it.
   EvalSummary evaluate();
   // Writes a checkpoint of the current state to `path` (rank 0 only).
   void save(const std::string& path);
@@ -151,10 +119,13 @@ class Trainer {
   [[nodiscard]] const Config& config() const { return config_; }
   [[nodiscard]] RunLog& run_log() { return *log_; }
   [[nodiscard]] const LrSchedule& schedule() const { return *schedule_; }
+  // The iteration the schedule gives the lr of for the coming step (state().iter less the offset
+  // a resume with another number of processes introduced).
+  [[nodiscard]] std::int64_t schedule_iter() const { return state_.iter - iter_offset_; }
   // Iterations of the whole run as counted in state().iter (the schedule's, plus the offset a
   // resume with another number of processes introduced).
   [[nodiscard]] std::int64_t total_iters() const { return schedule_->total_iters() + iter_offset_; }
-  [[nodiscard]] double base_lr() const { return options_.lr; }  // after --autoscale-lr
+  [[nodiscard]] double base_lr() const { return options_.optimizer.lr; }  // after --autoscale-lr
   [[nodiscard]] std::int64_t batches_per_epoch() const { return batches_per_epoch_; }
   [[nodiscard]] const std::vector<Category>& categories() const { return categories_; }
   [[nodiscard]] const TrainerSetup& setup() const { return setup_; }
@@ -164,8 +135,12 @@ class Trainer {
   [[nodiscard]] bool last_eval_improved() const { return last_eval_improved_; }
 
  private:
+  void resume_from(const std::string& last, std::size_t discarded_events, const LoaderOptions& loader);
   void run_step(Batch& batch, double data_time);
+  // AMP on CUDA: unscales the gradients; false (step skipped, scale halved) on inf/NaN.
+  [[nodiscard]] bool unscale_gradients(double loss_value);
   [[nodiscard]] bool cancel_requested();
+  bool stop();  // cancelled: the hooks' after_train (last.pt); returns false
   [[nodiscard]] DistContext* dist() const { return setup_.dist && setup_.dist->world_size() > 1 ? setup_.dist.get() : nullptr; }
 
   Config config_;
@@ -178,6 +153,7 @@ class Trainer {
   std::unique_ptr<DataLoader> loader_;
   std::unique_ptr<LrSchedule> schedule_;
   std::unique_ptr<RunLog> log_;
+  std::unique_ptr<Evaluator> evaluator_;  // null without a validation set
   std::vector<std::shared_ptr<TrainHook>> hooks_;
   TrainState state_;
   std::int64_t batches_per_epoch_ = 0;

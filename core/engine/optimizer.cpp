@@ -1,0 +1,49 @@
+#include "engine/optimizer.h"
+
+#include <tuple>
+#include <utility>
+
+#include "common/error.h"
+
+namespace studio {
+
+OptimizerOptions optimizer_options_from_config(const ConfigNode& opt) {
+  opt.allow({"type", "lr", "momentum", "weight_decay", "betas"});
+  OptimizerOptions o;
+  o.type = opt.get_choice("type", {"sgd", "adamw"}, "sgd");
+  const std::vector<double> betas = opt.get_double_list("betas", {o.betas[0], o.betas[1]});
+  if (betas.size() != 2 || !(betas[0] >= 0 && betas[0] < 1) || !(betas[1] >= 0 && betas[1] < 1))
+    throw Error(opt.where("betas") + ": expected two numbers in [0, 1), e.g. [0.9, 0.999]");
+  o.betas = {betas[0], betas[1]};
+  o.lr = opt.get_double("lr", o.lr);
+  o.momentum = opt.get_double("momentum", o.momentum);
+  o.weight_decay = opt.get_double("weight_decay", o.weight_decay);
+  if (!(o.lr > 0)) throw Error(opt.where("lr") + ": expected a number > 0");
+  if (o.momentum < 0 || o.momentum >= 1) throw Error(opt.where("momentum") + ": expected a number in [0, 1)");
+  if (o.weight_decay < 0) throw Error(opt.where("weight_decay") + ": expected a number >= 0");
+  return o;
+}
+
+std::unique_ptr<torch::optim::Optimizer> build_optimizer(std::vector<torch::Tensor> parameters,
+                                                         const OptimizerOptions& o) {
+  if (o.type == "adamw")
+    return std::make_unique<torch::optim::AdamW>(std::move(parameters),
+                                                 torch::optim::AdamWOptions(o.lr)
+                                                     .betas(std::make_tuple(o.betas[0], o.betas[1]))
+                                                     .weight_decay(o.weight_decay));
+  if (o.type == "sgd")
+    return std::make_unique<torch::optim::SGD>(
+        std::move(parameters),
+        torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay));
+  throw Error("train.optimizer.type: '" + o.type + "' is not one of: sgd, adamw");
+}
+
+void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
+  for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
+}
+
+double learning_rate(torch::optim::Optimizer& optimizer) {
+  return optimizer.param_groups().empty() ? 0.0 : optimizer.param_groups().front().options().get_lr();
+}
+
+}  // namespace studio
