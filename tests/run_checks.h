@@ -3,13 +3,15 @@
 // reports (eval/metrics_<k>.json and its eval event) is derived again from the checkpoint alone,
 // by building the recipe's model, loading the weights, running inference over the validation set
 // in this one process and scoring it with evaluate_coco. For the tests of the trainer, data-parallel
-// training and learning (tests/test_trainer.cpp, test_distributed.cpp, test_learning.cpp).
+// training and learning (tests/test_trainer.cpp, test_distributed.cpp, test_learning.cpp); the
+// model is the recipe's through build_model, or another builder's (the tests' fake_detector.h).
 // torch before Qt: Qt's `slots` macro breaks torch headers.
 #include <torch/torch.h>
 
 #include <QtTest>
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -27,6 +29,9 @@
 
 namespace studio::test {
 
+// Builds a model from the recipe's model: section; empty: build_model (model_factory.h).
+using ModelBuilder = std::function<DetectorPtr(const ConfigNode& model)>;
+
 struct CheckpointEval {
   std::array<double, 12> segm{}, bbox{};
   std::size_t detections = 0;
@@ -36,10 +41,10 @@ struct CheckpointEval {
 // The model of `checkpoint` (built from `recipe` with the checkpoint's classes), run over `val`
 // with the recipe's test input and batch size, and scored for segm and bbox.
 inline CheckpointEval evaluate_checkpoint(Config recipe, const std::string& checkpoint,
-                                          const std::shared_ptr<const Dataset>& val) {
+                                          const std::shared_ptr<const Dataset>& val, const ModelBuilder& build = {}) {
   const CheckpointContents info = read_checkpoint_info(checkpoint);
   recipe.set("model.num_classes", std::to_string(info.categories.size()), checkpoint);
-  DetectorPtr model = build_model(recipe.at("model"));
+  DetectorPtr model = build ? build(recipe.at("model")) : build_model(recipe.at("model"));
   load_model_weights(checkpoint, *model);
   const DataOptions data = data_options_from_config(recipe.at("data"));
   InferenceOptions io;
@@ -68,14 +73,15 @@ inline void compare_stats(const std::array<double, 12>& got, const std::array<do
 // metrics_<epoch>.json of `run_dir` and its detections against the checkpoint's own evaluation:
 // the same 12 segm and bbox numbers, every number a fraction or pycocotools' -1 (undefined).
 inline void check_run_evaluation(const Config& recipe, const std::string& run_dir, int epoch,
-                                 const std::string& checkpoint, const std::shared_ptr<const Dataset>& val) {
+                                 const std::string& checkpoint, const std::shared_ptr<const Dataset>& val,
+                                 const ModelBuilder& build = {}) {
   const std::string k = std::to_string(epoch);
   const MetricsFile m = read_metrics(run_dir + "/eval/metrics_" + k + ".json");
   QVERIFY(m.segm.has_value());
   QVERIFY(m.bbox.has_value());
   for (const auto* stats : {&m.segm->stats, &m.bbox->stats})
     for (double v : *stats) QVERIFY2(v == -1.0 || (v >= 0.0 && v <= 1.0), qPrintable(QString::number(v)));
-  const CheckpointEval again = evaluate_checkpoint(recipe, checkpoint, val);
+  const CheckpointEval again = evaluate_checkpoint(recipe, checkpoint, val, build);
   compare_stats(m.segm->stats, again.segm, "segm");
   if (QTest::currentTestFailed()) return;
   compare_stats(m.bbox->stats, again.bbox, "bbox");

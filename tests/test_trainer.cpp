@@ -1,7 +1,8 @@
 // The trainer: lr schedule values by hand, checkpoints that restore parameters, buffers and SGD
 // momentum exactly (and name the file and key when they don't fit), resuming a cancelled run to
-// the same parameters as an uninterrupted one, events.jsonl fields and the run folder layout.
-// A tiny SOLOv2 (ResNet-18, narrow head) on 64-pixel generated shapes keeps it to seconds.
+// the same parameters as an uninterrupted one, events.jsonl fields and the run folder layout, the
+// optimiser from the recipe, the hooks' order. The model is the tests' stand-in Detector
+// (fake_detector.h) on 64-pixel generated shapes: the engine is tested, not a model.
 #include <atomic>
 #include <cmath>
 #include <filesystem>
@@ -21,6 +22,7 @@
 #include "engine/lr_schedule.h"
 #include "engine/trainer.h"
 #include "eval/metrics_file.h"
+#include "fake_detector.h"
 #include "run_checks.h"
 #include "test_support.h"
 
@@ -31,13 +33,11 @@ namespace {
 
 const std::string kConfigs = std::string(STUDIO_TEST_DATA_DIR) + "/../../configs";
 
+// AdamW with a cosine schedule and gradient clipping, as the shapes recipe trains.
 Config tiny_recipe(const std::vector<std::string>& overrides = {}) {
   static QTemporaryDir dir;
-  const std::string yaml = "base: " + fs::absolute(kConfigs + "/solov2_r18_fpn_shapes_cpu.yaml").string() + R"(
-model:
-  neck: {out_channels: 16}
-  head: {stacked_convs: 2, feat_channels: 16, kernel_out_channels: 16, norm_groups: 8, num_grids: [8, 6, 4],
-         mask_feature: {channels: 16}}
+  const std::string yaml = R"(
+model: {type: fake, num_classes: 1, channels: 8}
 data:
   input: {short_side: [64], long_side: 64}
   test_input: {short_side: [64], long_side: 64}
@@ -46,12 +46,24 @@ train:
   batch_size: 2
   epochs: 2
   amp: false
-  optimizer: {lr: 0.0015}
-  schedule: {warmup_iters: 2}
+  optimizer: {type: adamw, lr: 0.01, weight_decay: 0.0001}
+  schedule: {type: cosine, warmup_iters: 2, warmup_ratio: 0.01}
+  grad_clip: 35
   eval_interval: 1
   log_interval: 1
 )";
   return Config::load(test::write_text(dir, "tiny_test.yaml", yaml), overrides);
+}
+
+// A setup that builds the stand-in model.
+TrainerSetup fake_setup(const std::string& run_dir, std::shared_ptr<const Dataset> train,
+                        std::shared_ptr<const Dataset> val = nullptr) {
+  TrainerSetup s;
+  s.run_dir = run_dir;
+  s.train = std::move(train);
+  s.val = std::move(val);
+  s.build_model = test::build_fake_detector;
+  return s;
 }
 
 std::shared_ptr<Dataset> shapes(const std::string& dir, int images, std::uint64_t seed) {
@@ -62,6 +74,9 @@ std::shared_ptr<Dataset> shapes(const std::string& dir, int images, std::uint64_
   o.size = 64;
   o.max_objects = 3;
   auto ds = std::make_shared<Dataset>(generate_shapes(o));
+  // One class: the stand-in model finds shapes by their colour, it does not tell them apart.
+  ds->categories = {{1, "shape", ""}};
+  for (Annotation& a : ds->annotations) a.category_id = 1;
   ds->index();
   return ds;
 }
@@ -182,6 +197,84 @@ class TestTrainer : public QObject {
     STUDIO_EXPECT_ERROR(trainer_options_from_config(opts.at("train")), "r.yaml", "grad_clip");
   }
 
+  void optimizer_from_recipe() {
+    torch::nn::Linear lin(2, 1);
+    const Config sgd_recipe =
+        Config::parse("train:\n  optimizer: {type: sgd, lr: 0.02, momentum: 0.8, weight_decay: 0.001}\n", "r.yaml");
+    const std::unique_ptr<torch::optim::Optimizer> sgd =
+        build_optimizer(lin->parameters(), optimizer_options_from_config(sgd_recipe.at("train.optimizer")));
+    QVERIFY(dynamic_cast<torch::optim::SGD*>(sgd.get()));
+    const auto& so = static_cast<const torch::optim::SGDOptions&>(sgd->param_groups().front().options());
+    QCOMPARE(so.lr(), 0.02);
+    QCOMPARE(so.momentum(), 0.8);
+    QCOMPARE(so.weight_decay(), 0.001);
+    const Config adamw_recipe =
+        Config::parse("train:\n  optimizer: {type: adamw, lr: 0.001, betas: [0.8, 0.99], weight_decay: 0.05}\n", "r.yaml");
+    const std::unique_ptr<torch::optim::Optimizer> adamw =
+        build_optimizer(lin->parameters(), optimizer_options_from_config(adamw_recipe.at("train.optimizer")));
+    QVERIFY(dynamic_cast<torch::optim::AdamW*>(adamw.get()));
+    const auto& ao = static_cast<const torch::optim::AdamWOptions&>(adamw->param_groups().front().options());
+    QCOMPARE(ao.lr(), 0.001);
+    QCOMPARE(std::get<0>(ao.betas()), 0.8);
+    QCOMPARE(std::get<1>(ao.betas()), 0.99);
+    QCOMPARE(ao.weight_decay(), 0.05);
+    set_learning_rate(*adamw, 0.25);
+    QCOMPARE(learning_rate(*adamw), 0.25);
+    // The defaults: SGD, lr 0.01, momentum 0.9, weight decay 1e-4 (mmdetection's).
+    const Config none = Config::parse("train:\n  epochs: 1\n", "r.yaml");
+    const OptimizerOptions d = optimizer_options_from_config(none.at("train.optimizer"));
+    QCOMPARE(d.type, std::string("sgd"));
+    QCOMPARE(d.lr, 0.01);
+    QCOMPARE(d.momentum, 0.9);
+    QCOMPARE(d.weight_decay, 1e-4);
+    // Errors name the file, the line and the key.
+    auto bad = [](const std::string& optimizer) {
+      return Config::parse("train:\n  optimizer: " + optimizer + "\n", "r.yaml");
+    };
+    STUDIO_EXPECT_ERROR((void)optimizer_options_from_config(bad("{lr: 0}").at("train.optimizer")), "r.yaml:2",
+                        "train.optimizer.lr", "> 0");
+    STUDIO_EXPECT_ERROR((void)optimizer_options_from_config(bad("{momentum: 1}").at("train.optimizer")),
+                        "train.optimizer.momentum", "[0, 1)");
+    STUDIO_EXPECT_ERROR((void)optimizer_options_from_config(bad("{weight_decay: -1}").at("train.optimizer")),
+                        "train.optimizer.weight_decay", ">= 0");
+    STUDIO_EXPECT_ERROR((void)optimizer_options_from_config(bad("{type: adamw, betas: [0.9, 1]}").at("train.optimizer")),
+                        "train.optimizer.betas", "[0, 1)");
+    STUDIO_EXPECT_ERROR((void)optimizer_options_from_config(bad("{nesterov: true}").at("train.optimizer")),
+                        "train.optimizer.nesterov", "unknown key");
+  }
+
+  // The loop calls the hooks in its order, the built-in ones first: before_step sees the lr the
+  // schedule gives the coming iteration already set.
+  void hooks_run_in_loop_order() {
+    QTemporaryDir dir;
+    const std::string root = dir.path().toStdString();
+    Trainer t(tiny_recipe({"train.epochs=1"}), fake_setup(root + "/run", shapes(root + "/train", 4, 5)));
+    struct Recorder : TrainHook {
+      void before_train(Trainer&) override { calls.push_back("before_train"); }
+      void before_epoch(Trainer& tr) override { calls.push_back("before_epoch " + std::to_string(tr.state().epoch)); }
+      void before_step(Trainer& tr) override {
+        calls.push_back("before_step " + std::to_string(tr.state().iter));
+        lrs.push_back(learning_rate(tr.optimizer()));
+        expected_lrs.push_back(tr.schedule().lr(tr.schedule_iter()));
+      }
+      void after_backward(Trainer&) override { calls.push_back("after_backward"); }
+      void after_step(Trainer&, const StepReport& r) override { calls.push_back("after_step " + std::to_string(r.iter)); }
+      void after_epoch(Trainer& tr) override { calls.push_back("after_epoch " + std::to_string(tr.state().epoch)); }
+      void after_train(Trainer&, bool cancelled) override { calls.push_back(cancelled ? "cancelled" : "after_train"); }
+      std::vector<std::string> calls;
+      std::vector<double> lrs, expected_lrs;
+    };
+    auto rec = std::make_shared<Recorder>();
+    t.add_hook(rec);
+    QVERIFY(t.train());
+    const std::vector<std::string> expected{"before_train",   "before_epoch 0", "before_step 0", "after_backward",
+                                            "after_step 1",   "before_step 1",  "after_backward", "after_step 2",
+                                            "after_epoch 1",  "after_train"};
+    QCOMPARE(rec->calls, expected);
+    QCOMPARE(rec->lrs, rec->expected_lrs);
+    QVERIFY(rec->lrs[0] < rec->lrs[1]);  // warmup
+  }
+
   void checkpoint_round_trip() {
     QTemporaryDir dir;
     torch::manual_seed(1);
@@ -281,10 +374,7 @@ class TestTrainer : public QObject {
     auto train = shapes(root + "/train", 6, 1);  // 3 batches an epoch
     auto val = shapes(root + "/val", 3, 2);
 
-    TrainerSetup full;
-    full.run_dir = root + "/full";
-    full.train = train;
-    full.val = val;
+    TrainerSetup full = fake_setup(root + "/full", train, val);
     std::vector<torch::Tensor> expected;
     {
       Trainer t(tiny_recipe(), full);
@@ -337,10 +427,13 @@ class TestTrainer : public QObject {
     QVERIFY(m.segm.has_value());
     QVERIFY(m.bbox.has_value());
     QCOMPARE(m.meta.epochs, 2);
+    QVERIFY(m.segm->stats[0] > 0);  // the stand-in finds shapes: the numbers compared below are not all 0
     QVERIFY(m.meta.images_per_s > 0);
     // Each epoch's metrics are what that epoch's checkpoint scores when evaluated from outside.
-    test::check_run_evaluation(tiny_recipe(), full.run_dir, 1, full.run_dir + "/checkpoints/epoch_1.pt", val);
-    test::check_run_evaluation(tiny_recipe(), full.run_dir, 2, full.run_dir + "/checkpoints/epoch_2.pt", val);
+    test::check_run_evaluation(tiny_recipe(), full.run_dir, 1, full.run_dir + "/checkpoints/epoch_1.pt", val,
+                               test::build_fake_detector);
+    test::check_run_evaluation(tiny_recipe(), full.run_dir, 2, full.run_dir + "/checkpoints/epoch_2.pt", val,
+                               test::build_fake_detector);
 
     // events.jsonl: every line parses and has the fields the GUI reads.
     std::ifstream in(full.run_dir + "/events.jsonl");
@@ -383,29 +476,35 @@ class TestTrainer : public QObject {
     QCOMPARE(counts["end"], 1);
     QVERIFY(counts["checkpoint"] >= 5);  // last + epoch_k each epoch, best at least once
     // The resumed run appended to the same events file: two starts, one cancelled end.
+    // Stopping writes last.pt (its checkpoint event) before the end event.
     std::ifstream pin(part.run_dir + "/events.jsonl");
     int starts = 0, cancelled = 0;
+    std::string previous;
     for (std::string line; std::getline(pin, line);) {
       const YAML::Node e = YAML::Load(line);
       if (e["type"].as<std::string>() == "start") ++starts;
-      if (e["type"].as<std::string>() == "end" && e["status"].as<std::string>() == "cancelled") ++cancelled;
+      if (e["type"].as<std::string>() == "end" && e["status"].as<std::string>() == "cancelled") {
+        ++cancelled;
+        const YAML::Node p = YAML::Load(previous);
+        QCOMPARE(p["type"].as<std::string>(), std::string("checkpoint"));
+        QCOMPARE(p["path"].as<std::string>(), part.run_dir + "/checkpoints/last.pt");
+        QCOMPARE(p["iter"].as<std::int64_t>(), std::int64_t(4));
+      }
+      previous = line;
     }
     QCOMPARE(starts, 2);
     QCOMPARE(cancelled, 1);
   }
 
   // train.amp on the CPU: bfloat16 autocast. The first step's loss (same seed, same weights, same
-  // batch) moves by bf16 rounding only, and it moves: the convolutions did run in bf16.
+  // batch) moves by bf16 rounding only, and it moves: the convolution did run in bf16.
   void cpu_amp_is_bfloat16() {
     QTemporaryDir dir;
     const std::string root = dir.path().toStdString();
     auto train = shapes(root + "/train", 4, 5);
     std::map<std::string, std::vector<double>> losses;
     for (const std::string amp : {"false", "true", "auto"}) {
-      TrainerSetup s;
-      s.run_dir = root + "/" + amp;
-      s.train = train;
-      Trainer t(tiny_recipe({"train.amp=" + amp, "train.epochs=1"}), s);
+      Trainer t(tiny_recipe({"train.amp=" + amp, "train.epochs=1"}), fake_setup(root + "/" + amp, train));
       const AmpMode expected = amp == "true" || (amp == "auto" && cpu_has_native_bf16()) ? AmpMode::CpuBf16 : AmpMode::Off;
       QVERIFY2(t.amp() == expected, amp.c_str());
       auto rec = std::make_shared<LossRecorder>();
@@ -419,9 +518,7 @@ class TestTrainer : public QObject {
              (std::to_string(bf16) + " vs " + std::to_string(f32)).c_str());
     QVERIFY(bf16 != f32);
     QCOMPARE(losses["auto"][0], cpu_has_native_bf16() ? bf16 : f32);
-    TrainerSetup bad;
-    bad.run_dir = root + "/bad";
-    bad.train = train;
+    const TrainerSetup bad = fake_setup(root + "/bad", train);
     STUDIO_EXPECT_ERROR(Trainer(tiny_recipe({"train.amp=maybe"}), bad), "train.amp", "false, true, auto");
   }
 
