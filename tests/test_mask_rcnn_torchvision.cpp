@@ -12,6 +12,7 @@
 #include <torch/torch.h>
 
 #include <QtTest>
+#include <algorithm>
 #include <map>
 
 #include "modeling/meta_arch/mask_rcnn.h"
@@ -81,9 +82,11 @@ class TestMaskRCNNTorchvision : public QObject {
   // Final detections against torchvision's: boxes, scores, labels (ours are class indices, its
   // labels index + 1) and the masks (its probabilities thresholded at 0.5, as users do).
   bool compare_outputs(const std::string& what, const Instances& got, const std::string& prefix) const {
+    // End to end the float differences of 50 layers add up (features agree to a few 1e-6 of their
+    // scale; batched convolutions block differently): 1e-3 of the scale here, 1e-4 stage by stage.
     bool ok = same(what + " labels", got.labels + 1, fx(prefix + "labels"));
-    ok = close(what + " boxes", got.boxes, fx(prefix + "boxes")) && ok;
-    ok = close(what + " scores", got.scores, fx(prefix + "scores")) && ok;
+    ok = close(what + " boxes", got.boxes, fx(prefix + "boxes"), 1e-3) && ok;
+    ok = close(what + " scores", got.scores, fx(prefix + "scores"), 1e-3) && ok;
     // Saved as torchvision's probabilities > 0.5 (uint8), or as the probabilities themselves.
     const torch::Tensor saved = fx(prefix + "masks");
     const torch::Tensor want =
@@ -156,6 +159,7 @@ class TestMaskRCNNTorchvision : public QObject {
   }
 
   void each_stage_of_single_images() {
+    model_->eval();
     torch::NoGradGuard no_grad;
     for (int k = 0; fx_.count("img" + std::to_string(k) + "/image"); ++k) {
       const std::string p = "img" + std::to_string(k) + "/";
@@ -208,6 +212,7 @@ class TestMaskRCNNTorchvision : public QObject {
   }
 
   void two_image_batch() {
+    model_->eval();
     torch::NoGradGuard no_grad;
     const ImageBatch raw = raw_batch({fx("img0/image"), fx("img1/image")});
     QVERIFY(close("batch2/batched", model_->transform(raw, nullptr).first.images, fx("batch2/batched"), 1e-6));
@@ -236,8 +241,39 @@ class TestMaskRCNNTorchvision : public QObject {
       target.masks = torch::constant_pad_nd(m, {0, batch.images.size(3) - m.size(2), 0, batch.images.size(2) - m.size(1)}, 0);
       targets.push_back(target);
     }
+    // The whole step as the trainer runs it: the RPN's losses equal torchvision's; its 2000
+    // training proposals agree but for float noise, which can reorder near-ties at the top-n and
+    // NMS cut-offs, so the RoI losses are compared from torchvision's proposals below.
     torch::manual_seed(fx("train/seed").item<int64_t>());
-    const LossTerms losses = model_->losses_transformed(batch, targets);
+    const LossTerms whole = model_->losses_transformed(batch, targets);
+    QCOMPARE(whole.size(), size_t{5});
+    QVERIFY(close("train/whole/loss_objectness", whole[3].second, fx("train/loss/loss_objectness"), 1e-4));
+    QVERIFY(close("train/whole/loss_rpn_box_reg", whole[4].second, fx("train/loss/loss_rpn_box_reg"), 1e-4));
+    for (int i = 0; i < 3; ++i)
+      qInfo("train/whole/%s: %.6f, torchvision %.6f", whole[static_cast<size_t>(i)].first.c_str(),
+            whole[static_cast<size_t>(i)].second.item<double>(),
+            fx("train/loss/" + whole[static_cast<size_t>(i)].first).item<double>());
+
+    // Stage by stage: the same generator draws (RPN sampler, then RoI sampler), the RoI heads on
+    // torchvision's proposals.
+    torch::manual_seed(fx("train/seed").item<int64_t>());
+    const auto sizes = batch_image_sizes(batch);
+    const std::vector<torch::Tensor> features = model_->backbone->forward(batch.images);
+    LossTerms losses;
+    const Proposals proposals = model_->rpn->forward(batch.images, sizes, features, &targets, &losses);
+    std::vector<torch::Tensor> tv_proposals;
+    for (int i = 0; i < 2; ++i) {
+      tv_proposals.push_back(fx("train/proposals" + std::to_string(i)));
+      const torch::Tensor& ours = proposals.boxes[static_cast<size_t>(i)];
+      const int64_t n = std::min(ours.size(0), tv_proposals.back().size(0));
+      const int64_t rows_differ =
+          ((ours.slice(0, 0, n) - tv_proposals.back().slice(0, 0, n)).abs().amax(1) > 1e-2).sum().item<int64_t>();
+      qInfo("train/proposals%d: %lld and %lld proposals, %lld of the first %lld differ by > 0.01 px", i,
+            static_cast<long long>(ours.size(0)), static_cast<long long>(tv_proposals.back().size(0)),
+            static_cast<long long>(rows_differ), static_cast<long long>(n));
+    }
+    model_->roi_heads->forward(features, tv_proposals, sizes, &targets, &losses);
+    std::rotate(losses.begin(), losses.begin() + 2, losses.end());  // torchvision's order: heads, then RPN
     torch::Tensor total = torch::zeros({});
     bool ok = true;
     for (const auto& [name, value] : losses) {
@@ -247,12 +283,16 @@ class TestMaskRCNNTorchvision : public QObject {
     QCOMPARE(losses.size(), size_t{5});
     QVERIFY(ok);
     model_->zero_grad();
-    total.backward();
+    try {
+      total.backward();
+    } catch (const std::exception& e) {
+      QFAIL(e.what());
+    }
     const auto params = model_->named_parameters();
     for (const char* key : {"roi_heads.mask_predictor.mask_fcn_logits.weight", "roi_heads.box_predictor.cls_score.weight",
                             "rpn.head.cls_logits.weight", "backbone.fpn.layer_blocks.0.0.weight",
                             "backbone.body.layer4.2.conv3.weight"})
-      QVERIFY(close(std::string("grad/") + key, params[key].grad(), fx(std::string("grad/") + key), 1e-3));
+      QVERIFY(close(std::string("grad/") + key, params[key].grad(), fx(std::string("train/grad/") + key), 1e-3));
     model_->eval();
   }
 };
