@@ -79,6 +79,7 @@ class TestGuiTrain : public QObject {
   void followerWaitsForTheRunFolder();
   void plotSmoothsAndSaves();
   void pageBuildsTheCommand();
+  void pageOffersTheMaskRcnnRecipes();
   void pageTrainsAndStops();
   void failedRunShowsItsError();
   void resumeContinuesTheStoppedRun();
@@ -346,6 +347,39 @@ void TestGuiTrain::pageBuildsTheCommand() {
   QFile saved(dir_.filePath("saved.yaml"));
   QVERIFY(saved.open(QIODevice::ReadOnly));
   QCOMPARE(QString::fromUtf8(saved.readAll()), page->resolvedYaml());
+}
+
+// Mask R-CNN's recipes are in the list; their input size is model.transform's (the loader keeps
+// the images at their own size, data.input.resize: false), and so are the form's overrides.
+void TestGuiTrain::pageOffersTheMaskRcnnRecipes() {
+  studio::ui::MainWindow window;
+  window.resize(1400, 900);
+  window.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&window));
+  window.showStage(studio::ui::MainWindow::TrainStage);
+  auto* page = window.findChild<TrainPage*>();
+  QVERIFY(page);
+  const QComboBox* recipes = page->recipeField();
+  for (const char* name : {"mask_rcnn_r18_fpn_shapes_cpu.yaml", "mask_rcnn_r50_fpn_1x_coco.yaml"})
+    QVERIFY2(recipes->findText(QLatin1String(name)) >= 0, name);
+  page->setRecipe(QStringLiteral(STUDIO_TEST_DATA_DIR "/../../configs/mask_rcnn_r50_fpn_1x_coco.yaml"));
+  QCOMPARE(page->inputSizeField()->value(), 800);  // model.transform.min_size [800]
+  QCOMPARE(page->epochsField()->value(), 12);
+  QCOMPARE(page->batchField()->value(), 2);
+  QVERIFY(page->overrides().isEmpty());
+
+  page->setRecipe(QStringLiteral(STUDIO_TEST_DATA_DIR "/../../configs/mask_rcnn_r18_fpn_shapes_cpu.yaml"));
+  QCOMPARE(page->inputSizeField()->value(), 128);
+  page->trainDataField()->setText(trainToken_);
+  page->valDataField()->setText(valToken_);
+  page->inputSizeField()->setValue(96);
+  const QStringList expected{"model.transform.min_size=[96]", "model.transform.max_size=96"};
+  QCOMPARE(page->overrides(), expected);
+  // The overrides resolve (no data.input.short_side, which this recipe's loader would refuse).
+  QTRY_VERIFY(page->resolvedYaml().contains("type: mask_rcnn"));
+  QVERIFY(page->resolvedYaml().contains("max_size: 96"));
+  QVERIFY(page->resolvedYaml().contains(trainToken_));
+  saveShot(window, "train_mask_rcnn");
 }
 
 void TestGuiTrain::pageTrainsAndStops() {

@@ -60,7 +60,11 @@ int largestOf(const std::vector<int>& sizes, int fallback) {
 struct FormValues {
   int epochs = 0, batch = 0, inputSize = 0, longSide = 0;
   double lr = 0;
+  bool modelResizes = false;  // data.input.resize: false: the sizes are model.transform's keys
 };
+// Where a recipe keeps its input size: the loader's data.input.short_side / long_side, or, when
+// the loader leaves the images at their own size (data.input.resize: false, two-stage models that
+// resize inside the model as torchvision does), model.transform.min_size / max_size.
 FormValues readFormValues(const studio::Config& config, const FormValues& fallback) {
   const studio::ConfigNode train = config.at("train");
   const studio::ConfigNode input = config.at("data.input");
@@ -68,8 +72,10 @@ FormValues readFormValues(const studio::Config& config, const FormValues& fallba
   v.epochs = train.get_int("epochs", fallback.epochs);
   v.batch = train.get_int("batch_size", fallback.batch);
   v.lr = train.child("optimizer").get_double("lr", fallback.lr);
-  v.inputSize = largestOf(input.get_int_list("short_side", {}), fallback.inputSize);
-  v.longSide = input.get_int("long_side", fallback.longSide);
+  v.modelResizes = !input.get_bool("resize", true);
+  const studio::ConfigNode sizes = v.modelResizes ? config.at("model.transform") : input;
+  v.inputSize = largestOf(sizes.get_int_list(v.modelResizes ? "min_size" : "short_side", {}), fallback.inputSize);
+  v.longSide = sizes.get_int(v.modelResizes ? "max_size" : "long_side", fallback.longSide);
   return v;
 }
 
@@ -365,6 +371,7 @@ void TrainPage::fillFormFromRecipe() {
       recipeValues_.inputSize = v.inputSize;
       recipeValues_.longSide = v.longSide;
       recipeValues_.lr = v.lr;
+      recipeValues_.modelResizes = v.modelResizes;
       recipeValues_.ok = true;
     } catch (const std::exception&) {
       // resolve() shows the error (it reads the same keys); the form keeps neutral values meanwhile.
@@ -388,9 +395,14 @@ QStringList TrainPage::overrides() const {
     const int shortSide = inputSize_->value();
     const int longSide =
         int(std::lround(double(shortSide) * recipeValues_.longSide / std::max(1, recipeValues_.inputSize)));
-    for (const char* key : {"data.input", "data.test_input"}) {
-      out << QStringLiteral("%1.short_side=[%2]").arg(QLatin1String(key)).arg(shortSide);
-      out << QStringLiteral("%1.long_side=%2").arg(QLatin1String(key)).arg(longSide);
+    if (recipeValues_.modelResizes) {
+      out << QStringLiteral("model.transform.min_size=[%1]").arg(shortSide);
+      out << QStringLiteral("model.transform.max_size=%1").arg(longSide);
+    } else {
+      for (const char* key : {"data.input", "data.test_input"}) {
+        out << QStringLiteral("%1.short_side=[%2]").arg(QLatin1String(key)).arg(shortSide);
+        out << QStringLiteral("%1.long_side=%2").arg(QLatin1String(key)).arg(longSide);
+      }
     }
   }
   for (const QString& part : extra_->text().split(QLatin1Char(';'), Qt::SkipEmptyParts)) {

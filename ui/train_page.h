@@ -53,6 +53,7 @@ class TrainPage : public QWidget {
   [[nodiscard]] QString resolvedYaml() const;
 
   // Form fields, for tests and for callers that fill them.
+  [[nodiscard]] QComboBox* recipeField() const { return recipe_; }
   [[nodiscard]] QSpinBox* epochsField() const { return epochs_; }
   [[nodiscard]] QSpinBox* batchField() const { return batch_; }
   [[nodiscard]] QDoubleSpinBox* lrField() const { return lr_; }
@@ -159,6 +160,7 @@ class TrainPage : public QWidget {
   struct RecipeValues {
     int epochs = 12, batch = 2, inputSize = 800, longSide = 1333;
     double lr = 0.01;
+    bool modelResizes = false;  // the input size is model.transform's min_size / max_size
     bool ok = false;
   } recipeValues_;
   QString resolved_;
