@@ -228,6 +228,7 @@ else
   bad "weights import: python3 could not write the input file (python3 is a test dependency)"
 fi
 expect_rc "weights import of a non-pth file is exit 2" 2 "$CLI" weights import "$T/gt.json" --arch resnet18
+expect_grep "weights error names the file" 'gt\.json: not a PyTorch state dict file' "$T/err"
 
 # The structure a recipe builds: torchvision's Mask R-CNN R50-FPN, 81 outputs for COCO's 80 classes
 # (torchvision's 91-output model has 44,401,393; 10 classes fewer remove 10 x (1024 + 1) scores,
@@ -244,7 +245,6 @@ expect_rc "model --anchors of an anchor-free model is exit 2" 2 "$CLI" model --c
 expect_grep "anchor-free named" 'anchor-free' "$T/err"
 expect_rc "model --image-size must be HxW" 2 "$CLI" model --config "$MRCNN" --anchors "$T/a3.txt" --image-size 480
 expect_grep "bad --image-size named" 'HEIGHTxWIDTH' "$T/err"
-expect_grep "weights error names the file" 'gt\.json: not a PyTorch state dict file' "$T/err"
 
 # Data-parallel training (issue 5): `train --nproc 2` launches two CPU workers (Gloo) and must
 # follow the loss of one process with twice the batch; a worker killed with -9 ends the job with
