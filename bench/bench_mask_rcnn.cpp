@@ -1,0 +1,200 @@
+// Speed benchmark of Mask R-CNN R50-FPN on the CPU against torchvision, in one run: runs
+// bench/mask_rcnn_torchvision.py (Debian's python3-torchvision, which also writes the weights and
+// the two 800x1333 input images), then the same work in the studio with those weights, and prints
+// both medians and our time over torchvision's. Float32 both sides, the same thread count, the
+// same BLAS (printed: Debian's libblas.so.3 is whichever BLAS its alternatives select).
+//   inference:  predict() on one 800x1333 image (transform, backbone, RPN, heads, masks pasted)
+//   train step: losses, backward and an SGD step on a batch of two images
+//   bench_mask_rcnn [--threads 0] [--reps 3] [--python /usr/bin/python3] [--out /tmp/bench_mask_rcnn]
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "engine/device.h"
+#include "modeling/meta_arch/mask_rcnn.h"
+#include "modeling/weights/pth_file.h"
+#include "modeling/weights/weight_import.h"
+
+using namespace studio;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string blas_library() {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    const auto slash = line.rfind('/');
+    if (slash == std::string::npos) continue;
+    const std::string path = line.substr(line.find('/'));
+    if (line.substr(slash + 1).find("blas") != std::string::npos) return fs::canonical(path).string();
+  }
+  return "none loaded";
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+std::vector<double> timed(const std::function<void()>& fn, int reps) {
+  fn();  // warm-up, as on the Python side
+  std::vector<double> times;
+  for (int i = 0; i < reps; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    fn();
+    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return times;
+}
+
+std::string list(const std::vector<double>& v) {
+  std::string s;
+  char buf[32];
+  for (double t : v) std::snprintf(buf, sizeof buf, "%s%.3f", s.empty() ? "" : " ", t), s += buf;
+  return s;
+}
+
+// Raw images (uint8 [H, W, 3]) as the loader hands them to Mask R-CNN: values 0..255, own size.
+ImageBatch raw_batch(const std::vector<torch::Tensor>& images) {
+  ImageBatch b;
+  std::vector<torch::Tensor> chw;
+  for (size_t i = 0; i < images.size(); ++i) {
+    chw.push_back(images[i].permute({2, 0, 1}).to(torch::kFloat32));
+    b.image_sizes.push_back({static_cast<int>(images[i].size(0)), static_cast<int>(images[i].size(1))});
+    b.original_sizes.push_back(b.image_sizes.back());
+    b.image_ids.push_back(static_cast<int64_t>(i));
+    b.flipped.push_back(false);
+  }
+  b.images = torch::stack(chw);
+  return b;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string python = "/usr/bin/python3", out = "/tmp/bench_mask_rcnn";
+  int threads = 0, reps = 3;
+  const char* usage =
+      "usage: bench_mask_rcnn [--threads 0] [--reps 3] [--python /usr/bin/python3] [--out /tmp/bench_mask_rcnn]\n"
+      "  --threads 0 uses every core; run from the source tree (it runs bench/mask_rcnn_torchvision.py)\n";
+  for (int i = 1; i < argc; i += 2) {
+    const std::string a = argv[i];
+    if (a == "-h" || a == "--help") {
+      std::fputs(usage, stdout);
+      return 0;
+    }
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "%s needs a value\n%s", a.c_str(), usage);
+      return 2;
+    }
+    const std::string v = argv[i + 1];
+    if (a == "--threads") threads = std::stoi(v);
+    else if (a == "--reps") reps = std::max(1, std::stoi(v));
+    else if (a == "--python") python = v;
+    else if (a == "--out") out = v;
+    else {
+      std::fprintf(stderr, "unknown option %s\n%s", a.c_str(), usage);
+      return 2;
+    }
+  }
+  try {
+    threads = set_torch_threads(threads);
+    const std::string script = "bench/mask_rcnn_torchvision.py";
+    if (!fs::exists(script)) throw Error(script + ": not found; run bench_mask_rcnn from the source tree");
+    fs::create_directories(out);
+
+    // The reference first: it writes the weights and the inputs.
+    const std::string log = out + "/torchvision.txt";
+    const std::string cmd = python + " " + script + " " + out + " " + std::to_string(threads) + " " +
+                            std::to_string(reps) + " > " + log + " 2>&1";
+    std::printf("bench_mask_rcnn: %d threads, %d timed runs each (after one warm-up)\nrunning %s\n", threads, reps,
+                cmd.c_str());
+    std::fflush(stdout);
+    const int rc = std::system(cmd.c_str());
+    std::ifstream in(log);
+    std::string line, result;
+    while (std::getline(in, line)) {
+      if (line.rfind("RESULT ", 0) == 0) result = line;
+      else std::printf("  %s\n", line.c_str());
+    }
+    double tv_infer = 0, tv_train = 0;
+    int tv_detections = 0;
+    if (rc != 0 || std::sscanf(result.c_str(), "RESULT infer_median=%lf train_median=%lf detections=%d", &tv_infer,
+                               &tv_train, &tv_detections) != 3)
+      throw Error(script + " failed (exit " + std::to_string(rc) + "); its output is in " + log);
+
+    MaskRCNNOptions o;  // torchvision's defaults, as its COCO weights are built
+    o.num_classes = 90;
+    o.backbone.type = "resnet50";
+    o.backbone.norm_eps = 0.0;
+    o.neck.layout = "torchvision";
+    auto model = std::make_shared<MaskRCNN>(o);
+    const ImportReport report = import_entries(*model, read_pth(out + "/weights.pth"), "maskrcnn_resnet50_fpn");
+    if (!report.ok()) throw Error(out + "/weights.pth: " + report.summary());
+
+    std::map<std::string, torch::Tensor> in_tensors;
+    for (auto& e : read_pth(out + "/inputs.pth")) in_tensors[e.name] = e.tensor;
+    const ImageBatch one = raw_batch({in_tensors.at("image0")});
+    const ImageBatch two = raw_batch({in_tensors.at("image0"), in_tensors.at("image1")});
+    std::vector<InstanceTargets> targets;
+    for (int i = 0; i < 2; ++i) {
+      const std::string k = std::to_string(i);
+      InstanceTargets t;
+      t.boxes = in_tensors.at("boxes" + k);
+      t.labels = in_tensors.at("labels" + k) - 1;  // torchvision's 1..C -> our class index
+      t.masks = in_tensors.at("masks" + k);
+      targets.push_back(t);
+    }
+
+    model->eval();
+    int64_t detections = 0;
+    const std::vector<double> infer = timed(
+        [&] {
+          torch::NoGradGuard no_grad;
+          detections = model->predict(one)[0].scores.size(0);
+        },
+        reps);
+
+    model->train();
+    std::vector<torch::Tensor> params;
+    for (auto& p : model->parameters())
+      if (p.requires_grad()) params.push_back(p);
+    torch::optim::SGD optimizer(params, torch::optim::SGDOptions(0.0025).momentum(0.9).weight_decay(1e-4));
+    const std::vector<double> train = timed(
+        [&] {
+          const LossTerms losses = model->losses(two, targets);
+          torch::Tensor total;
+          for (const auto& [name, value] : losses) total = total.defined() ? total + value : value;
+          optimizer.zero_grad();
+          total.backward();
+          optimizer.step();
+        },
+        reps);
+
+    std::printf("studio (LibTorch %s), %d threads, BLAS %s\n", TORCH_VERSION, threads, blas_library().c_str());
+    std::printf("studio inference s: %s\nstudio train step s: %s\n", list(infer).c_str(), list(train).c_str());
+    std::printf("\n%-34s %12s %12s %8s\n", "median (s)", "studio", "torchvision", "ratio");
+    std::printf("%-34s %12.3f %12.3f %8.2f\n", "inference, 1 image 800x1333", median(infer), tv_infer,
+                median(infer) / tv_infer);
+    std::printf("%-34s %12.3f %12.3f %8.2f\n", "train step, 2 images 800x1333", median(train), tv_train,
+                median(train) / tv_train);
+    std::printf("detections: studio %lld, torchvision %d\n", static_cast<long long>(detections), tv_detections);
+    std::printf("goal: ratio <= 0.80 for both: %s\n",
+                median(infer) / tv_infer <= 0.8 && median(train) / tv_train <= 0.8 ? "met" : "not met");
+  } catch (const std::exception& ex) {
+    std::fprintf(stderr, "error: %s\n", ex.what());
+    return 2;
+  }
+  return 0;
+}
