@@ -8,6 +8,8 @@
 //       on 1 thread and on all cores, and the 12 numbers. --write DIR writes DIR/gt.json,
 //       DIR/bbox_results.json and DIR/segm_results.json so a reference tool can run on the same
 //       input (pycocotools: COCO(gt).loadRes(results), COCOeval(gt, dt, type)).
+#include <CLI/CLI.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -138,32 +140,13 @@ int main(int argc, char** argv) {
   double objects = 7;
   unsigned seed = 1;
   std::string write_dir;
-  for (int a = 1; a < argc; ++a) {
-    const std::string arg = argv[a];
-    auto next = [&]() -> std::string {
-      if (a + 1 >= argc) {
-        std::fprintf(stderr, "%s needs a value\n", arg.c_str());
-        std::exit(2);
-      }
-      return argv[++a];
-    };
-    if (arg == "--images")
-      images = std::atoi(next().c_str());
-    else if (arg == "--objects")
-      objects = std::atof(next().c_str());
-    else if (arg == "--repeat")
-      repeat = std::max(1, std::atoi(next().c_str()));
-    else if (arg == "--seed")
-      seed = static_cast<unsigned>(std::atoi(next().c_str()));
-    else if (arg == "--write")
-      write_dir = next();
-    else {
-      std::fprintf(
-          stderr,
-          "usage: bench_coco_eval [--images N] [--objects N] [--repeat N] [--seed N] [--write DIR]\n");
-      return 2;
-    }
-  }
+  CLI::App app{"bench_coco_eval: COCO bbox and segm evaluation speed on a generated case"};
+  app.add_option("--images", images, "images in the case")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--objects", objects, "mean objects an image")->capture_default_str();
+  app.add_option("--repeat", repeat, "timed runs")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--seed", seed, "random seed")->capture_default_str();
+  app.add_option("--write", write_dir, "also write gt.json and the results there");
+  CLI11_PARSE(app, argc, argv);
   try {
     auto t0 = std::chrono::steady_clock::now();
     Case c = make_case(images, objects, seed);

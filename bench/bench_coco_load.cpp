@@ -11,6 +11,8 @@
 //       and the counts; --write also times writing it back as COCO JSON.
 #include <malloc.h>
 
+#include <CLI/CLI.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -246,13 +248,6 @@ int load(const std::string& path, int repeat, const std::string& write_path) {
   return 0;
 }
 
-[[noreturn]] void usage() {
-  std::fprintf(stderr,
-               "usage: bench_coco_load --make FILE [--images N] [--annotations N] [--seed S]\n"
-               "       bench_coco_load FILE [--repeat N] [--write OUT]\n");
-  std::exit(2);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -260,35 +255,25 @@ int main(int argc, char** argv) {
   long images = 118000, annotations = 800000;
   int repeat = 3;
   unsigned seed = 1;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) usage();
-      return argv[++i];
-    };
-    if (arg == "--make")
-      make_path = next();
-    else if (arg == "--images")
-      images = std::atol(next().c_str());
-    else if (arg == "--annotations")
-      annotations = std::atol(next().c_str());
-    else if (arg == "--repeat")
-      repeat = std::max(1, std::atoi(next().c_str()));
-    else if (arg == "--seed")
-      seed = static_cast<unsigned>(std::atol(next().c_str()));
-    else if (arg == "--write")
-      write_path = next();
-    else if (!arg.empty() && arg[0] != '-' && load_path.empty())
-      load_path = arg;
-    else
-      usage();
+  CLI::App app{"bench_coco_load: make a COCO-sized file, or time loading (and writing) one"};
+  app.add_option("--make", make_path, "write a generated COCO file there and stop");
+  app.add_option("--images", images, "images, with --make")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--annotations", annotations, "annotations, with --make")->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--seed", seed, "random seed, with --make")->capture_default_str();
+  app.add_option("FILE", load_path, "the COCO file to load");
+  app.add_option("--repeat", repeat, "timed loads")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--write", write_path, "also write the loaded dataset there");
+  auto* make_opt = app.get_option("--make");
+  app.get_option("FILE")->excludes(make_opt);
+  CLI11_PARSE(app, argc, argv);
+  if (make_path.empty() && load_path.empty()) {
+    std::fputs(app.help().c_str(), stderr);
+    return 2;
   }
   try {
     if (!make_path.empty()) {
-      if (images < 1 || annotations < 0) usage();
       return make(make_path, images, annotations, seed);
     }
-    if (load_path.empty()) usage();
     return load(load_path, repeat, write_path);
   } catch (const studio::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

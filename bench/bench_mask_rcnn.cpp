@@ -6,6 +6,9 @@
 //   inference:  predict() on one 800x1333 image (transform, backbone, RPN, heads, masks pasted)
 //   train step: losses, backward and an SGD step on a batch of two images
 //   bench_mask_rcnn [--threads 0] [--reps 3] [--python /usr/bin/python3] [--out /tmp/bench_mask_rcnn]
+//                   [--profile DIR]   (LibTorch profiler traces of one more inference and training step)
+#include <CLI/CLI.hpp>
+
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -17,6 +20,8 @@
 #include <map>
 #include <string>
 #include <vector>
+
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include "common/error.h"
 #include "engine/device.h"
@@ -84,30 +89,18 @@ ImageBatch raw_batch(const std::vector<torch::Tensor>& images) {
 
 int main(int argc, char** argv) {
   std::string python = "/usr/bin/python3", out = "/tmp/bench_mask_rcnn";
+  std::string profile;
   int threads = 0, reps = 3;
-  const char* usage =
-      "usage: bench_mask_rcnn [--threads 0] [--reps 3] [--python /usr/bin/python3] [--out /tmp/bench_mask_rcnn]\n"
-      "  --threads 0 uses every core; run from the source tree (it runs bench/mask_rcnn_torchvision.py)\n";
-  for (int i = 1; i < argc; i += 2) {
-    const std::string a = argv[i];
-    if (a == "-h" || a == "--help") {
-      std::fputs(usage, stdout);
-      return 0;
-    }
-    if (i + 1 >= argc) {
-      std::fprintf(stderr, "%s needs a value\n%s", a.c_str(), usage);
-      return 2;
-    }
-    const std::string v = argv[i + 1];
-    if (a == "--threads") threads = std::stoi(v);
-    else if (a == "--reps") reps = std::max(1, std::stoi(v));
-    else if (a == "--python") python = v;
-    else if (a == "--out") out = v;
-    else {
-      std::fprintf(stderr, "unknown option %s\n%s", a.c_str(), usage);
-      return 2;
-    }
-  }
+  CLI::App app{"bench_mask_rcnn: Mask R-CNN R50-FPN CPU inference and training step against torchvision"};
+  app.add_option("--threads", threads, "torch threads; 0 uses every core")->capture_default_str();
+  app.add_option("--reps", reps, "timed runs each, after one warm-up")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--python", python, "the Python with torchvision")->capture_default_str();
+  app.add_option("--out", out, "folder for the weights, inputs and the reference's log")->capture_default_str();
+  app.add_option("--profile", profile,
+                 "also write LibTorch profiler traces of one more inference and training step there "
+                 "(infer.json, train.json: Chrome trace JSON)");
+  app.footer("Run from the source tree: it runs bench/mask_rcnn_torchvision.py.");
+  CLI11_PARSE(app, argc, argv);
   try {
     threads = set_torch_threads(threads);
     const std::string script = "bench/mask_rcnn_torchvision.py";
@@ -171,16 +164,27 @@ int main(int argc, char** argv) {
     for (auto& p : model->parameters())
       if (p.requires_grad()) params.push_back(p);
     torch::optim::SGD optimizer(params, torch::optim::SGDOptions(0.0025).momentum(0.9).weight_decay(1e-4));
-    const std::vector<double> train = timed(
-        [&] {
-          const LossTerms losses = model->losses(two, targets);
-          torch::Tensor total;
-          for (const auto& [name, value] : losses) total = total.defined() ? total + value : value;
-          optimizer.zero_grad();
-          total.backward();
-          optimizer.step();
-        },
-        reps);
+    const auto train_step = [&] {
+      const LossTerms losses = model->losses(two, targets);
+      torch::Tensor total;
+      for (const auto& [name, value] : losses) total = total.defined() ? total + value : value;
+      optimizer.zero_grad();
+      total.backward();
+      optimizer.step();
+    };
+    const std::vector<double> train = timed(train_step, reps);
+    if (!profile.empty()) {
+      fs::create_directories(profile);
+      {
+        model->eval();
+        torch::NoGradGuard no_grad;
+        torch::autograd::profiler::RecordProfile guard(profile + "/infer.json");
+        model->predict(one);
+      }
+      model->train();
+      torch::autograd::profiler::RecordProfile guard(profile + "/train.json");
+      train_step();
+    }
 
     std::printf("studio (LibTorch %s), %d threads, BLAS %s\n", TORCH_VERSION, threads, blas_library().c_str());
     std::printf("studio inference s: %s\nstudio train step s: %s\n", list(infer).c_str(), list(train).c_str());

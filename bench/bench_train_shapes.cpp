@@ -3,6 +3,8 @@
 // wall time and training images/s. The target: mask AP >= 0.5 within 15 minutes on a 2-core CPU.
 //   bench_train_shapes [--config configs/solov2_r18_fpn_shapes_cpu.yaml] [--out /tmp/bench_train_shapes]
 //                      [--train-images 2500] [--val-images 50] [--threads 0] [-o key=value ...]
+#include <CLI/CLI.hpp>
+
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -23,31 +25,14 @@ int main(int argc, char** argv) {
   std::string config = "configs/solov2_r18_fpn_shapes_cpu.yaml", out = "/tmp/bench_train_shapes";
   int train_images = 2500, val_images = 50, threads = 0;
   std::vector<std::string> overrides;
-  const char* usage =
-      "usage: bench_train_shapes [--config configs/solov2_r18_fpn_shapes_cpu.yaml] [--out /tmp/bench_train_shapes]\n"
-      "                          [--train-images 2500] [--val-images 50] [--threads 0] [-o key=value ...]\n";
-  for (int i = 1; i < argc; i += 2) {
-    const std::string a = argv[i];
-    if (a == "-h" || a == "--help") {
-      std::fputs(usage, stdout);
-      return 0;
-    }
-    if (i + 1 >= argc) {
-      std::fprintf(stderr, "%s needs a value\n%s", a.c_str(), usage);
-      return 2;
-    }
-    const std::string v = argv[i + 1];
-    if (a == "--config") config = v;
-    else if (a == "--out") out = v;
-    else if (a == "--train-images") train_images = std::stoi(v);
-    else if (a == "--val-images") val_images = std::stoi(v);
-    else if (a == "--threads") threads = std::stoi(v);
-    else if (a == "-o") overrides.push_back(v);
-    else {
-      std::fprintf(stderr, "unknown option %s\n%s", a.c_str(), usage);
-      return 2;
-    }
-  }
+  CLI::App app{"bench_train_shapes: train a recipe on generated shapes, print mask/box AP and time"};
+  app.add_option("--config", config, "the recipe")->capture_default_str();
+  app.add_option("--out", out, "output folder (replaced on every run)")->capture_default_str();
+  app.add_option("--train-images", train_images, "generated training images")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--val-images", val_images, "generated validation images")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--threads", threads, "torch threads; 0 uses every core")->capture_default_str();
+  app.add_option("-o", overrides, "recipe override key=value (repeatable)")->take_all();
+  CLI11_PARSE(app, argc, argv);
   try {
     keep_freed_tensor_memory();
     threads = set_torch_threads(threads);
