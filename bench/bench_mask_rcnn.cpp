@@ -102,6 +102,7 @@ int main(int argc, char** argv) {
   app.footer("Run from the source tree: it runs bench/mask_rcnn_torchvision.py.");
   CLI11_PARSE(app, argc, argv);
   try {
+    keep_freed_tensor_memory();  // as studio-cli train and infer do
     threads = set_torch_threads(threads);
     const std::string script = "bench/mask_rcnn_torchvision.py";
     if (!fs::exists(script)) throw Error(script + ": not found; run bench_mask_rcnn from the source tree");

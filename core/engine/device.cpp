@@ -48,7 +48,10 @@ bool keep_freed_tensor_memory() {
   // ceiling glibc accepts for the mmap threshold on 64-bit.
   const bool mmap_ok = mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1;
   const bool trim_ok = mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1;
-  return mmap_ok && trim_ok;
+  // Blocks over the threshold (activations at 800x1333 are 100+ MiB) come from the heap too:
+  // mmap'd, each step faulted them in again, 4x the time of a Mask R-CNN step (bench_mask_rcnn).
+  const bool max_ok = mallopt(M_MMAP_MAX, 0) == 1;
+  return mmap_ok && trim_ok && max_ok;
 #else
   return false;
 #endif
