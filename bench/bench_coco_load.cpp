@@ -271,9 +271,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    if (!make_path.empty()) {
-      return make(make_path, images, annotations, seed);
-    }
+    if (!make_path.empty()) return make(make_path, images, annotations, seed);
     return load(load_path, repeat, write_path);
   } catch (const studio::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -44,14 +44,12 @@ int set_torch_threads(int threads) {
 
 bool keep_freed_tensor_memory() {
 #if defined(__GLIBC__)
-  // Setting either turns glibc's dynamic threshold off, so both are set; 32 MiB is the
-  // ceiling glibc accepts for the mmap threshold on 64-bit.
-  const bool mmap_ok = mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1;
+  // No block is its own mmap (activations at 800x1333 are 100+ MiB; mmap'd, each step faulted
+  // them in again: 4x the time of a Mask R-CNN step, bench_mask_rcnn), so the mmap threshold no
+  // longer matters; no trimming of the heap top either.
+  const bool mmap_ok = mallopt(M_MMAP_MAX, 0) == 1;
   const bool trim_ok = mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1;
-  // Blocks over the threshold (activations at 800x1333 are 100+ MiB) come from the heap too:
-  // mmap'd, each step faulted them in again, 4x the time of a Mask R-CNN step (bench_mask_rcnn).
-  const bool max_ok = mallopt(M_MMAP_MAX, 0) == 1;
-  return mmap_ok && trim_ok && max_ok;
+  return mmap_ok && trim_ok;
 #else
   return false;
 #endif

@@ -17,9 +17,8 @@ int set_torch_threads(int threads);
 // Makes glibc keep the memory of freed tensors for reuse instead of handing it back to the
 // kernel. By default every block over 128 KiB is its own mmap, unmapped on free, and the heap
 // top is trimmed, so each training step faults its activations in again page by page (perf on
-// the shapes recipe: 28% of the time in the kernel, half the step). Raises the mmap threshold
-// to glibc's maximum (32 MiB), takes larger blocks from the heap too (no mmap at all) and turns
-// trimming off; the process keeps its peak heap. Call it
+// the shapes recipe: 28% of the time in the kernel, half the step). Takes every block
+// from the heap (no mmap at all) and turns trimming off; the process keeps its peak heap. Call it
 // before the first tensor. Returns false where the C library refused (the defaults remain).
 bool keep_freed_tensor_memory();
 
