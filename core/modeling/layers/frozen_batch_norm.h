@@ -16,6 +16,9 @@ class FrozenBatchNorm2dImpl : public torch::nn::Module {
   // scale = weight / sqrt(running_var + eps), shift = bias - running_mean * scale.
   torch::Tensor forward(const torch::Tensor& x);
 
+  // The per-channel {scale, shift} of forward, each [C].
+  [[nodiscard]] std::pair<torch::Tensor, torch::Tensor> scale_shift() const;
+
   [[nodiscard]] int64_t num_features() const { return num_features_; }
   [[nodiscard]] double eps() const { return eps_; }
   void set_eps(double eps) { eps_ = eps; }
@@ -27,6 +30,14 @@ class FrozenBatchNorm2dImpl : public torch::nn::Module {
   double eps_;
 };
 TORCH_MODULE(FrozenBatchNorm2d);
+
+// norm(conv(x)). When `norm` holds a FrozenBatchNorm2d (and the conv pads with zeros) it is one
+// convolution with the norm folded in: weight * scale per output channel, bias shift (+ the conv's
+// own bias * scale). The same function of x and of the conv's weights, gradients included, but
+// without the two passes over the activations (multiply, add) that the separate norm costs forward
+// and the multiply it costs backward: about a fifth of a ResNet-50 step on the CPU. Rounding
+// differs from the two-step form at float32 precision.
+torch::Tensor conv_then_norm(torch::nn::Conv2dImpl& conv, torch::nn::AnyModule& norm, const torch::Tensor& x);
 
 // Sets the epsilon of every FrozenBatchNorm2d in `module` (torchvision's overwrite_eps: its
 // published detection weights were trained with eps 0). Returns how many layers it changed.

@@ -79,8 +79,11 @@ torch::Tensor multi_scale_roi_align(const std::vector<torch::Tensor>& features,
   }
   torch::Tensor levels = setup.mapper(boxes);  // [K]
   const auto& first = features[0];
-  torch::Tensor result = torch::zeros(
-      {rois.size(0), first.size(1), options.output_size[0], options.output_size[1]}, first.options());
+  // In the features' memory format (channels-last from the CPU backbone), as roi_align's outputs.
+  torch::Tensor result =
+      at::empty({rois.size(0), first.size(1), options.output_size[0], options.output_size[1]}, first.options(),
+                first.suggest_memory_format())
+          .zero_();
   for (size_t l = 0; l < features.size(); ++l) {
     torch::Tensor in_level = torch::where(levels == static_cast<int64_t>(l))[0];
     ro.spatial_scale = setup.scales[l];

@@ -187,10 +187,88 @@ void backward_cpu(const torch::Tensor& grad, const torch::Tensor& rois, const Ro
   });
 }
 
+// The same as forward_cpu on channels-last memory (input [B, H, W, C] in memory, output [K, PH, PW, C]):
+// a sample's four neighbours are runs of C values, so the inner loop runs over channels. Each output
+// element sums its samples in forward_cpu's order and expression: bit-equal results.
+template <typename T>
+void forward_cpu_nhwc(const torch::Tensor& input, const torch::Tensor& rois, const RoIAlignOptions& o,
+                      torch::Tensor& output) {
+  const int64_t channels = input.size(1), height = input.size(2), width = input.size(3);
+  const int64_t bins = o.output_size[0] * o.output_size[1];
+  const T* in = input.data_ptr<T>();
+  const T* r = rois.data_ptr<T>();
+  T* out = output.data_ptr<T>();
+  const T scale = static_cast<T>(o.spatial_scale);
+  at::parallel_for(0, rois.size(0), 1, [&](int64_t begin, int64_t end) {
+    std::vector<Sample<T>> samples;
+    std::vector<int64_t> first;
+    for (int64_t n = begin; n < end; ++n) {
+      const RoiGeometry<T> g = roi_geometry(r + n * 5, scale, o);
+      roi_samples(g, height, width, o, samples, first);
+      const T count = static_cast<T>(std::max(g.grid_h * g.grid_w, 1));
+      const T* image = in + g.batch * height * width * channels;
+      for (int64_t b = 0; b < bins; ++b) {
+        T* dst = out + (n * bins + b) * channels;
+        std::fill(dst, dst + channels, T(0));
+        for (int64_t k = first[b]; k < first[b + 1]; ++k) {
+          const Sample<T>& s = samples[k];
+          const T *a = image + int64_t{s.p1} * channels, *bb = image + int64_t{s.p2} * channels,
+                  *cc = image + int64_t{s.p3} * channels, *d = image + int64_t{s.p4} * channels;
+          for (int64_t c = 0; c < channels; ++c) dst[c] += s.w1 * a[c] + s.w2 * bb[c] + s.w3 * cc[c] + s.w4 * d[c];
+        }
+        for (int64_t c = 0; c < channels; ++c) dst[c] /= count;
+      }
+    }
+  });
+}
+
+// backward_cpu on channels-last memory: parallel over runs of channels, each element gets its terms
+// in backward_cpu's order (bit-equal results).
+template <typename T>
+void backward_cpu_nhwc(const torch::Tensor& grad, const torch::Tensor& rois, const RoIAlignOptions& o,
+                       torch::Tensor& grad_input) {
+  const int64_t channels = grad_input.size(1), height = grad_input.size(2), width = grad_input.size(3);
+  const int64_t bins = o.output_size[0] * o.output_size[1];
+  const T* g_out = grad.data_ptr<T>();  // channels-last [K, PH, PW, C] in memory
+  const T* r = rois.data_ptr<T>();
+  T* g_in = grad_input.data_ptr<T>();
+  const T scale = static_cast<T>(o.spatial_scale);
+  const int64_t num_rois = rois.size(0);
+  at::parallel_for(0, channels, 16, [&](int64_t c_begin, int64_t c_end) {
+    std::vector<Sample<T>> samples;
+    std::vector<int64_t> first;
+    for (int64_t n = 0; n < num_rois; ++n) {
+      const RoiGeometry<T> g = roi_geometry(r + n * 5, scale, o);
+      roi_samples(g, height, width, o, samples, first);
+      const T count = static_cast<T>(g.grid_h * g.grid_w);
+      T* image = g_in + g.batch * height * width * channels;
+      for (int64_t b = 0; b < bins; ++b) {
+        const T* go = g_out + (n * bins + b) * channels;
+        for (int64_t k = first[b]; k < first[b + 1]; ++k) {
+          const Sample<T>& s = samples[k];
+          T *a = image + int64_t{s.p1} * channels, *bb = image + int64_t{s.p2} * channels,
+            *cc = image + int64_t{s.p3} * channels, *d = image + int64_t{s.p4} * channels;
+          for (int64_t c = c_begin; c < c_end; ++c) {
+            a[c] += go[c] * s.w1 / count;
+            bb[c] += go[c] * s.w2 / count;
+            cc[c] += go[c] * s.w3 / count;
+            d[c] += go[c] * s.w4 / count;
+          }
+        }
+      }
+    }
+  });
+}
+
 void check(const torch::Tensor& rois, const RoIAlignOptions& o) {
   if (!rois.defined() || rois.dim() != 2 || rois.size(1) != 5)
     throw Error("roi_align: expected rois [K, 5] (batch index, x1, y1, x2, y2)");
   if (o.output_size[0] <= 0 || o.output_size[1] <= 0) throw Error("roi_align: output size must be positive");
+}
+
+// Channels-last on the CPU (and not also plain contiguous, as a map with C == 1 or H == W == 1 is).
+bool is_channels_last(const torch::Tensor& t) {
+  return t.dim() == 4 && t.is_cpu() && !t.is_contiguous() && t.is_contiguous(at::MemoryFormat::ChannelsLast);
 }
 
 // The dtype the kernels compute in: float64 stays, everything else is float32.
@@ -207,9 +285,15 @@ torch::Tensor forward_dispatch(const torch::Tensor& input, const torch::Tensor& 
   if (!input.device().is_cpu())  // the dispatch point: no CUDA kernel yet
     return forward_dispatch(input.cpu(), rois.cpu(), o).to(input.device());
   const auto ct = compute_type(input.scalar_type());
-  torch::Tensor in = input.to(ct).contiguous();
+  // A channels-last input (as the ResNet backbone hands its maps on the CPU) is read as it lies, and
+  // the output is channels-last too; anything else is made contiguous NCHW.
+  const bool nhwc = is_channels_last(input);
+  torch::Tensor in = input.to(ct).contiguous(nhwc ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous);
   torch::Tensor r = rois.to(ct).contiguous();
-  torch::Tensor out = torch::zeros({r.size(0), in.size(1), o.output_size[0], o.output_size[1]}, in.options());
+  // (at::zeros ignores a memory format in its options: empty takes it as an argument.)
+  torch::Tensor out = at::empty({r.size(0), in.size(1), o.output_size[0], o.output_size[1]}, in.options(),
+                                nhwc ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous)
+                          .zero_();
   if (out.numel() == 0) return out.to(input.scalar_type());
   if (in.size(0) > 0) {
     const double max_batch = r.select(1, 0).max().item<double>(),
@@ -218,25 +302,27 @@ torch::Tensor forward_dispatch(const torch::Tensor& input, const torch::Tensor& 
       throw Error("roi_align: a RoI's batch index is outside [0, " + std::to_string(in.size(0)) + ")");
   }
   if (ct == torch::kDouble)
-    forward_cpu<double>(in, r, o, out);
+    nhwc ? forward_cpu_nhwc<double>(in, r, o, out) : forward_cpu<double>(in, r, o, out);
   else
-    forward_cpu<float>(in, r, o, out);
+    nhwc ? forward_cpu_nhwc<float>(in, r, o, out) : forward_cpu<float>(in, r, o, out);
   return out.to(input.scalar_type());
 }
 
 torch::Tensor backward_dispatch(const torch::Tensor& grad, const torch::Tensor& rois,
-                                const RoIAlignOptions& o, std::array<int64_t, 4> size) {
+                                const RoIAlignOptions& o, std::array<int64_t, 4> size, bool channels_last) {
   check(rois, o);
-  if (!grad.device().is_cpu()) return backward_dispatch(grad.cpu(), rois.cpu(), o, size).to(grad.device());
+  if (!grad.device().is_cpu())
+    return backward_dispatch(grad.cpu(), rois.cpu(), o, size, channels_last).to(grad.device());
   const auto ct = compute_type(grad.scalar_type());
-  torch::Tensor g = grad.to(ct).contiguous();
+  const auto format = channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+  torch::Tensor g = grad.to(ct).contiguous(format);
   torch::Tensor r = rois.to(ct).contiguous();
-  torch::Tensor grad_input = torch::zeros({size[0], size[1], size[2], size[3]}, g.options());
+  torch::Tensor grad_input = at::empty({size[0], size[1], size[2], size[3]}, g.options(), format).zero_();
   if (g.numel() == 0) return grad_input.to(grad.scalar_type());
   if (ct == torch::kDouble)
-    backward_cpu<double>(g, r, o, grad_input);
+    channels_last ? backward_cpu_nhwc<double>(g, r, o, grad_input) : backward_cpu<double>(g, r, o, grad_input);
   else
-    backward_cpu<float>(g, r, o, grad_input);
+    channels_last ? backward_cpu_nhwc<float>(g, r, o, grad_input) : backward_cpu<float>(g, r, o, grad_input);
   return grad_input.to(grad.scalar_type());
 }
 
@@ -249,6 +335,7 @@ class RoIAlignFunction : public torch::autograd::Function<RoIAlignFunction> {
     ctx->saved_data["sampling_ratio"] = o.sampling_ratio;
     ctx->saved_data["aligned"] = o.aligned;
     ctx->saved_data["input_size"] = input.sizes().vec();
+    ctx->saved_data["channels_last"] = is_channels_last(input);
     ctx->save_for_backward({rois});
     return forward_dispatch(input, rois, o);
   }
@@ -264,7 +351,8 @@ class RoIAlignFunction : public torch::autograd::Function<RoIAlignFunction> {
     const auto in_size = ctx->saved_data["input_size"].toIntVector();
     const torch::Tensor rois = ctx->get_saved_variables()[0];
     torch::Tensor grad_input =
-        backward_dispatch(grad_outputs[0], rois, o, {in_size[0], in_size[1], in_size[2], in_size[3]});
+        backward_dispatch(grad_outputs[0], rois, o, {in_size[0], in_size[1], in_size[2], in_size[3]},
+                          ctx->saved_data["channels_last"].toBool());
     return {grad_input, torch::Tensor(), torch::Tensor()};  // no gradient for the boxes, as torchvision
   }
 };
@@ -282,8 +370,9 @@ torch::Tensor roi_align_forward(const torch::Tensor& input, const torch::Tensor&
 }
 
 torch::Tensor roi_align_backward(const torch::Tensor& grad_output, const torch::Tensor& rois,
-                                 const RoIAlignOptions& options, std::array<int64_t, 4> input_size) {
-  return backward_dispatch(grad_output, rois, options, input_size);
+                                 const RoIAlignOptions& options, std::array<int64_t, 4> input_size,
+                                 bool channels_last) {
+  return backward_dispatch(grad_output, rois, options, input_size, channels_last);
 }
 
 }  // namespace studio

@@ -15,7 +15,9 @@
 //
 // One dispatch point: roi_align_forward / roi_align_backward pick the kernel; the CPU kernels are
 // in roi_align.cpp (parallel over RoIs forward, over channels backward: each gradient element gets
-// its contributions in torchvision's order, so results don't depend on the thread count). No CUDA
+// its contributions in torchvision's order, so results don't depend on the thread count). A
+// channels-last input is read in place by kernels of its own (bit-equal to the NCHW ones) and gives
+// a channels-last output and input gradient. No CUDA
 // kernel yet: CUDA tensors round-trip via the CPU.
 #include <torch/torch.h>
 
@@ -40,9 +42,10 @@ struct RoIAlignOptions {
 // The raw kernels, without autograd (what the autograd function calls).
 [[nodiscard]] torch::Tensor roi_align_forward(const torch::Tensor& input, const torch::Tensor& rois,
                                               const RoIAlignOptions& options);
-// grad_output [K, C, pooled_h, pooled_w] -> grad of the input [input_size...].
+// grad_output [K, C, pooled_h, pooled_w] -> grad of the input [input_size...], channels-last in
+// memory when `channels_last` (as roi_align's backward does for a channels-last input).
 [[nodiscard]] torch::Tensor roi_align_backward(const torch::Tensor& grad_output, const torch::Tensor& rois,
                                                const RoIAlignOptions& options,
-                                               std::array<int64_t, 4> input_size);
+                                               std::array<int64_t, 4> input_size, bool channels_last = false);
 
 }  // namespace studio
