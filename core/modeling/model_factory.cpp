@@ -8,6 +8,7 @@
 #include "modeling/backbone/backbone.h"
 #include "modeling/meta_arch/mask_rcnn.h"
 #include "modeling/meta_arch/solov2.h"
+#include "modeling/meta_arch/ssd_lite.h"
 #include "modeling/neck/fpn.h"
 
 namespace studio {
@@ -32,12 +33,17 @@ DetectorPtr build_mask_rcnn(const ConfigNode& model, int num_classes) {
   return std::make_shared<MaskRCNN>(mask_rcnn_options_from_config(model, num_classes));
 }
 
+DetectorPtr build_ssd_lite(const ConfigNode& model, int num_classes) {
+  return std::make_shared<SSDLite>(ssd_lite_options_from_config(model, num_classes));
+}
+
 // The builders, registered by this explicit call (not static initialisers a static library drops).
 const std::map<std::string, Builder>& builders() {
   static const std::map<std::string, Builder> registry = [] {
     std::map<std::string, Builder> r;
     r.emplace("solov2", build_solov2);
     r.emplace("mask_rcnn", build_mask_rcnn);
+    r.emplace("ssd_mobilenetv2_lite", build_ssd_lite);
     return r;
   }();
   return registry;
