@@ -224,6 +224,19 @@ if python3 "$D/make_state.py" resnet18 "$T/r18.pth"; then
     --arch maskrcnn_resnet50_fpn --out "$T/pre/m.ckpt"
   expect_grep "not a Mask R-CNN: names the box predictor key" 'roi_heads\.box_predictor\.cls_score\.weight is missing' "$T/err"
   [ ! -e "$T/pre/m.ckpt" ] && ok "refused Mask R-CNN import writes nothing" || bad "refused Mask R-CNN import wrote m.ckpt"
+  # qfgaohao's SSD-MobileNetV2-Lite (keys and shapes of its 21-output VOC model): every weight
+  # matches (478 tensors less 74 BatchNorm counters), the checkpoint is written; a ResNet file is
+  # refused naming the head key it lacks, and nothing is written.
+  python3 "$D/make_state.py" mb2_ssd_lite "$T/ssd.pth"
+  expect_rc "weights import mb2_ssd_lite" 0 "$CLI" weights import "$T/ssd.pth" --arch mb2_ssd_lite --out "$T/pre/ssd.ckpt"
+  expect_grep "mb2_ssd_lite: VOC's 20 classes" '20 classes \+ background' "$T/out"
+  expect_grep "mb2_ssd_lite: every weight matched" '^matched: 404$' "$T/out"
+  expect_grep "mb2_ssd_lite: none missing" '^missing: 0$' "$T/out"
+  [ -f "$T/pre/ssd.ckpt" ] && ok "mb2_ssd_lite checkpoint written" || bad "mb2_ssd_lite checkpoint not written"
+  expect_rc "weights import of a ResNet file as mb2_ssd_lite is exit 2" 2 "$CLI" weights import "$T/r18.pth" \
+    --arch mb2_ssd_lite --out "$T/pre/s2.ckpt"
+  expect_grep "not an SSD: names the head key" 'classification_headers\.5\.weight is missing' "$T/err"
+  [ ! -e "$T/pre/s2.ckpt" ] && ok "refused SSD import writes nothing" || bad "refused SSD import wrote s2.ckpt"
 else
   bad "weights import: python3 could not write the input file (python3 is a test dependency)"
 fi

@@ -20,7 +20,7 @@
 // GroupNorm normalises per image (no batch statistics), so N ranks x batch b follow 1 process x
 // batch N*b; it is AutocastGroupNorm, so bf16 autocast runs through it as through SOLOv2's GN.
 //
-// Recipe: model: {type: fake, num_classes: K, channels: 8, masks: true}. build_model
+// Recipe: model: {type: fake, num_classes: K, channels: 8, masks: true, needs_masks: false}. build_model
 // (model_factory.h) does not know it: tests give build_fake_detector to TrainerSetup::build_model.
 #include <torch/torch.h>
 
@@ -43,14 +43,16 @@ struct FakeDetectorOptions {
   int num_classes = 1;
   int channels = 8;   // feature channels (GroupNorm of 2 groups)
   bool masks = true;  // false: a box-only model
+  bool needs_masks = false;  // true: refuses box-only training data, as SOLOv2 and Mask R-CNN do
 };
 
 inline FakeDetectorOptions fake_detector_options_from_config(const ConfigNode& model) {
-  model.allow({"type", "num_classes", "channels", "masks"});
+  model.allow({"type", "num_classes", "channels", "masks", "needs_masks"});
   FakeDetectorOptions o;
   o.num_classes = model.get_int("num_classes");
   o.channels = model.get_int("channels", o.channels);
   o.masks = model.get_bool("masks", o.masks);
+  o.needs_masks = model.get_bool("needs_masks", o.needs_masks);
   if (o.channels < 2 || o.channels % 2 != 0)
     throw Error(model.where("channels") + ": expected an even number >= 2");
   return o;
@@ -140,6 +142,8 @@ class FakeDetector : public Detector {
   }
 
   [[nodiscard]] int num_classes() const override { return options_.num_classes; }
+  [[nodiscard]] bool needs_masks() const override { return options_.needs_masks; }
+  [[nodiscard]] bool uses_masks() const override { return options_.masks || options_.needs_masks; }
 
   torch::nn::Conv2d conv{nullptr};
   AutocastGroupNorm norm{nullptr};

@@ -214,6 +214,26 @@ class TestEvaluator : public QObject {
     QVERIFY(!evals[0]["segm"] && !evals[0]["bbox"]);
   }
 
+  // A model that trains on masks (SOLOv2, Mask R-CNN; here the fake with needs_masks) refuses a
+  // box-only training set before it starts, naming the dataset and the model.
+  void mask_model_refuses_a_box_only_training_set() {
+    QTemporaryDir dir;
+    const std::string root = dir.path().toStdString();
+    TrainerSetup setup;
+    setup.run_dir = root + "/run";
+    auto boxes_only = std::make_shared<Dataset>(*shapes(root + "/train", 4, 1, DatasetFormat::Txt));
+    for (Annotation& a : boxes_only->annotations) a.polygons.clear(), a.rle.reset();  // as a TXT list has
+    boxes_only->index();
+    setup.train = boxes_only;
+    setup.build_model = test::build_fake_detector;
+    const std::string yaml = "model: {type: fake, num_classes: 1, needs_masks: true}\ndata: {workers: 0}\n";
+    STUDIO_EXPECT_ERROR(Trainer(Config::load(test::write_text(dir, "m.yaml", yaml)), setup),
+                        setup.train->source.c_str(), "box-only", "model 'fake'");
+    // The same model on the same images with masks (COCO) is built (the constructor does not throw).
+    setup.train = shapes(root + "/coco", 4, 1);
+    const Trainer ok(Config::load(test::write_text(dir, "m.yaml", yaml)), setup);
+  }
+
   // Through the trainer: a VOC validation set gives VOC eval events, and best.pt and the end
   // event's best follow the mAP.
   void trainer_keeps_the_best_voc_map() {

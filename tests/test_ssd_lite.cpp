@@ -18,6 +18,7 @@
 #include "modeling/meta_arch/ssd_lite.h"
 #include "modeling/model_factory.h"
 #include "modeling/weights/pth_file.h"
+#include "modeling/weights/weight_import.h"
 #include "test_support.h"
 
 using namespace studio;
@@ -205,6 +206,35 @@ class TestSSDLite : public QObject {
     const LossTerms empty = model->losses(batch, none);
     QCOMPARE(empty[0].second.item<float>(), 0.f);
     QCOMPARE(empty[1].second.item<float>(), 0.f);
+  }
+
+  void weights_import_round_trip() {
+    // A state dict under the reference's names (what torch.save(net.state_dict()) holds) imports
+    // key for key: the same outputs; a file with another number of classes names the head's key
+    // and both shapes.
+    QTemporaryDir dir;
+    const std::string path = dir.filePath("ssd.pth").toStdString();
+    auto source = formula_model();
+    write_pth(path, module_entries(*source));
+    SSDLiteOptions o;
+    o.num_classes = 20;
+    SSDLite copy(o);
+    const ImportReport report = import_entries(copy, read_pth(path), "mb2_ssd_lite");
+    QVERIFY2(report.ok(), report.summary().c_str());
+    QCOMPARE(report.matched.size(), size_t{404});  // 478 state tensors less 74 BatchNorm counters
+    source->eval();
+    copy.eval();
+    torch::NoGradGuard no_grad;
+    const torch::Tensor x = SSDLite(o).normalise(batch_of(images().slice(0, 0, 1), {300, 300}));
+    QVERIFY(torch::equal(source->forward(x).first, copy.forward(x).first));
+    o.num_classes = 2;
+    SSDLite small(o);
+    const ImportReport mismatch = import_entries(small, read_pth(path), "mb2_ssd_lite");
+    QVERIFY(!mismatch.ok());
+    bool named = false;
+    for (const auto& m : mismatch.shape_mismatch)
+      named = named || m == "classification_headers.5.weight: file [126, 64, 1, 1], model [18, 64, 1, 1]";
+    QVERIFY2(named, mismatch.summary().c_str());
   }
 
   void built_from_a_recipe() {

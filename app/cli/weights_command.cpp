@@ -4,6 +4,8 @@
 // --arch maskrcnn_resnet50_fpn imports a whole torchvision Mask R-CNN (the published COCO file with
 // its legacy key names, or a model.state_dict()) and --out writes a checkpoint that `infer
 // --weights` and `train --resume`-free fine-tuning read, with torchvision's COCO categories.
+// --arch mb2_ssd_lite does the same for qfgaohao's SSD-MobileNetV2-Lite (VOC's 20 classes when the
+// file has 21 outputs, in the reference's order).
 #include <filesystem>
 #include <iostream>
 
@@ -12,6 +14,7 @@
 #include "engine/checkpoint.h"
 #include "modeling/backbone/backbone.h"
 #include "modeling/meta_arch/mask_rcnn.h"
+#include "modeling/meta_arch/ssd_lite.h"
 #include "modeling/weights/pth_file.h"
 #include "modeling/weights/weight_import.h"
 
@@ -47,8 +50,69 @@ const std::vector<std::string>& torchvision_coco_names() {
   return names;
 }
 
+void print_report(const ImportReport& report) {
+  std::cout << "matched: " << report.matched.size() << "\n";
+  print_keys("missing", report.missing);
+  print_keys("unexpected", report.unexpected);
+  print_keys("shape mismatches", report.shape_mismatch);
+  std::cout << "dropped (num_batches_tracked): " << report.dropped.size() << "\n";
+}
+
+// Writes the imported detector as a checkpoint (when --out is given and the import is whole, or
+// --force); returns the exit code.
+int write_detector(const ImportArgs& a, const ImportReport& report, Detector& model,
+                   const std::vector<Category>& categories) {
+  namespace fs = std::filesystem;
+  if (a.out.empty()) return report.ok() ? 0 : 1;
+  if (!report.ok() && !a.force) {
+    std::cerr << "not writing " << a.out << ": " << report.summary() << "\n";
+    return 1;
+  }
+  const fs::path parent = fs::path(a.out).parent_path();
+  if (!parent.empty()) fs::create_directories(parent);
+  save_checkpoint(a.out, model, nullptr, TrainState{}, categories);
+  std::cout << "wrote " << a.out << " (a checkpoint: infer --weights " << a.out << ")\n";
+  return report.ok() ? 0 : 1;
+}
+
+// qfgaohao's SSD-MobileNetV2-Lite: the number of classes comes from the last classification head,
+// [6 (C + 1), 64, 1, 1].
+int run_import_ssd_lite(const ImportArgs& a, const StateDictEntries& entries) {
+  const std::string head_key = "classification_headers.5.weight";
+  const torch::Tensor* head = nullptr;
+  for (const auto& e : entries) {
+    const std::string k = e.name.rfind("module.", 0) == 0 ? e.name.substr(7) : e.name;
+    if (k == head_key) head = &e.tensor;
+  }
+  if (head == nullptr || head->dim() != 4 || head->size(0) % 6 != 0 || head->size(0) < 12 || head->size(1) != 64)
+    throw Error(a.file + ": not an SSD-MobileNetV2-Lite state dict of pytorch-ssd (" + head_key +
+                (head ? " has shape " + std::string(c10::str(head->sizes())) + ", expected [6 (C + 1), 64, 1, 1]"
+                      : " is missing") +
+                ")");
+  SSDLiteOptions options;
+  options.num_classes = static_cast<int>(head->size(0) / 6) - 1;
+  SSDLite model(options);
+  const ImportReport report = import_entries(model, entries, a.arch);
+  std::cout << a.file << ": " << entries.size() << " tensors, architecture " << a.arch << ", "
+            << options.num_classes << " classes + background\n";
+  print_report(report);
+  // The reference's VOC label order (vision/datasets/voc_dataset.py): label k is category id k.
+  static const std::vector<std::string> voc = {
+      "aeroplane",   "bicycle", "bird",  "boat",      "bottle", "bus",         "car",   "cat",  "chair", "cow",
+      "diningtable", "dog",     "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor"};
+  std::vector<Category> categories;
+  for (int k = 1; k <= options.num_classes; ++k) {
+    Category c;
+    c.id = k;
+    c.name = options.num_classes == 20 ? voc[static_cast<size_t>(k - 1)] : "class_" + std::to_string(k);
+    categories.push_back(c);
+  }
+  return write_detector(a, report, model, categories);
+}
+
 // A whole torchvision Mask R-CNN: the number of classes comes from the file's box predictor.
 int run_import_detector(const ImportArgs& a, const StateDictEntries& entries) {
+  if (a.arch == "mb2_ssd_lite") return run_import_ssd_lite(a, entries);
   namespace fs = std::filesystem;
   const std::string score_key = "roi_heads.box_predictor.cls_score.weight";
   const torch::Tensor* scores = nullptr;
@@ -85,18 +149,9 @@ int run_import_detector(const ImportArgs& a, const StateDictEntries& entries) {
 
   std::cout << a.file << ": " << entries.size() << " tensors, architecture " << a.arch << ", " << num_classes
             << " classes + background" << (legacy ? ", legacy key names" : "") << "\n";
-  std::cout << "matched: " << report.matched.size() << "\n";
-  print_keys("missing", report.missing);
-  print_keys("unexpected", report.unexpected);
-  print_keys("shape mismatches", report.shape_mismatch);
-  std::cout << "dropped (num_batches_tracked): " << report.dropped.size() << "\n";
+  print_report(report);
   std::cout << "norm_eps: " << eps << " (" << why << "); set model.backbone.norm_eps: " << eps
             << " in the recipe that loads it\n";
-  if (a.out.empty()) return report.ok() ? 0 : 1;
-  if (!report.ok() && !a.force) {
-    std::cerr << "not writing " << a.out << ": " << report.summary() << "\n";
-    return 1;
-  }
   std::vector<Category> categories;
   for (int k = 1; k <= num_classes; ++k) {
     Category c;
@@ -104,11 +159,7 @@ int run_import_detector(const ImportArgs& a, const StateDictEntries& entries) {
     c.name = num_classes == 90 ? torchvision_coco_names()[static_cast<size_t>(k)] : "class_" + std::to_string(k);
     categories.push_back(c);
   }
-  const fs::path parent = fs::path(a.out).parent_path();
-  if (!parent.empty()) fs::create_directories(parent);
-  save_checkpoint(a.out, model, nullptr, TrainState{}, categories);
-  std::cout << "wrote " << a.out << " (a checkpoint: infer --weights " << a.out << ")\n";
-  return report.ok() ? 0 : 1;
+  return write_detector(a, report, model, categories);
 }
 
 int run_import(const ImportArgs& a) {
@@ -155,7 +206,7 @@ void add_weights_command(CLI::App& app, CommandList& out) {
                                   "when a key is missing or has the wrong shape");
   auto args = std::make_shared<ImportArgs>();
   imp->add_option("file", args->file, "The .pth/.pt state dict (zip format or legacy)")->required();
-  imp->add_option("--arch", args->arch, "Backbone (resnet50, ...) or detector (maskrcnn_resnet50_fpn) architecture")
+  imp->add_option("--arch", args->arch, "Backbone (resnet50, ...) or detector (maskrcnn_resnet50_fpn, mb2_ssd_lite) architecture")
       ->required()
       ->check(CLI::IsMember(import_archs()));
   imp->add_option("--out", args->out,

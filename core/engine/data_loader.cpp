@@ -350,7 +350,7 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, InputOptions inpu
     category_pos.emplace(ds.categories[c].id, static_cast<std::int64_t>(c));
   std::unordered_map<std::int64_t, std::vector<const Annotation*>> by_image;
   for (const Annotation& a : ds.annotations) {
-    if (a.has_mask()) s.with_masks = true;
+    if (a.has_mask() && s.options.masks) s.with_masks = true;
     by_image[a.image_id].push_back(&a);
   }
 

@@ -54,6 +54,8 @@ struct LoaderOptions {
   bool drop_last = false;   // training: drop a last incomplete batch
   bool pin_memory = false;  // page-locked batches (when CUDA is available), so that
                             // .to(cuda, non_blocking) overlaps the copy with compute
+  bool masks = true;        // training targets carry the dataset's masks (false: boxes only, for
+                            // box-only models: no mask is rasterised)
 };
 
 struct Batch {

@@ -135,6 +135,12 @@ Trainer::Trainer(Config recipe, TrainerSetup setup) : config_(std::move(recipe))
 
   torch::manual_seed(options_.seed);
   model_ = setup_.build_model ? setup_.build_model(config_.at("model")) : build_model(config_.at("model"));
+  if (model_->needs_masks() &&
+      std::none_of(setup_.train->annotations.begin(), setup_.train->annotations.end(),
+                   [](const Annotation& a) { return a.has_mask(); }))
+    throw Error(setup_.train->source + ": a box-only dataset (no annotation has a mask), and model '" +
+                config_.at("model").get_string("type") +
+                "' trains on instance masks; train a box-only model on it (ssd_mobilenetv2_lite) or add masks");
   model_->to(setup_.device);
   model_->train();
   if (DistContext* d = dist()) {
@@ -151,6 +157,7 @@ Trainer::Trainer(Config recipe, TrainerSetup setup) : config_(std::move(recipe))
   lo.seed = options_.seed;
   lo.rank = setup_.rank;
   lo.world_size = setup_.world_size;
+  lo.masks = model_->uses_masks();
   loader_ = std::make_unique<DataLoader>(setup_.train, data_options_.train_input, lo);
   batches_per_epoch_ = static_cast<std::int64_t>(loader_->batches_per_epoch());
   if (batches_per_epoch_ == 0)

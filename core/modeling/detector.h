@@ -26,6 +26,13 @@ class Detector : public torch::nn::Module {
   // The number of classes the model predicts (contiguous indices 0..C-1).
   [[nodiscard]] virtual int num_classes() const = 0;
 
+  // True when losses() needs instance masks in its targets (SOLOv2, Mask R-CNN): the trainer
+  // refuses a box-only dataset for it before training starts.
+  [[nodiscard]] virtual bool needs_masks() const { return false; }
+  // True when losses() uses the masks a dataset has; false for box-only models (the SSDs), whose
+  // loader then rasterises none.
+  [[nodiscard]] virtual bool uses_masks() const { return needs_masks(); }
+
   // Name of the child module holding the backbone, whose parameters ImageNet weights fill
   // (the prefix of its keys in the state dict, "backbone").
   [[nodiscard]] virtual std::string backbone_name() const { return "backbone"; }

@@ -61,6 +61,7 @@ class MaskRCNN : public Detector {
   LossTerms losses(const ImageBatch& batch, const std::vector<InstanceTargets>& targets) override;
   std::vector<Instances> predict(const ImageBatch& batch) override;
   [[nodiscard]] int num_classes() const override { return options_.num_classes; }
+  [[nodiscard]] bool needs_masks() const override { return true; }
   [[nodiscard]] std::string backbone_name() const override { return "backbone.body"; }
   // The RPN's anchors for an image of that size: resized by model.transform, padded to
   // size_divisor, grids of P2..P6 (strides 4..64), in (level, y, x, anchor) order.

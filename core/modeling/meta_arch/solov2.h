@@ -47,6 +47,7 @@ class SOLOv2 : public Detector {
   LossTerms losses(const ImageBatch& batch, const std::vector<InstanceTargets>& targets) override;
   std::vector<Instances> predict(const ImageBatch& batch) override;
   [[nodiscard]] int num_classes() const override { return options_.num_classes; }
+  [[nodiscard]] bool needs_masks() const override { return true; }
 
   struct Outputs {
     SOLOv2HeadOutput head;        // per level kernels [B, E, S, S], category logits [B, C, S, S]

@@ -45,10 +45,10 @@ std::string ImportReport::summary() const {
 }
 
 std::vector<std::string> import_archs() {
-  return {"resnet18", "resnet34", "resnet50", "resnet101", "mobilenet_v2", "maskrcnn_resnet50_fpn"};
+  return {"resnet18", "resnet34", "resnet50", "resnet101", "mobilenet_v2", "maskrcnn_resnet50_fpn", "mb2_ssd_lite"};
 }
 
-bool is_detector_arch(const std::string& arch) { return arch == "maskrcnn_resnet50_fpn"; }
+bool is_detector_arch(const std::string& arch) { return arch == "maskrcnn_resnet50_fpn" || arch == "mb2_ssd_lite"; }
 
 namespace {
 
@@ -85,9 +85,11 @@ std::optional<std::string> map_torchvision_key(const std::string& arch, const st
   const auto archs = import_archs();
   if (std::find(archs.begin(), archs.end(), arch) == archs.end())
     throw Error("unknown architecture '" + arch +
-                "' (expected resnet18, resnet34, resnet50, resnet101, mobilenet_v2 or maskrcnn_resnet50_fpn)");
+                "' (expected resnet18, resnet34, resnet50, resnet101, mobilenet_v2, maskrcnn_resnet50_fpn or "
+                "mb2_ssd_lite)");
   std::string k = starts_with(key, "module.") ? key.substr(7) : key;  // saved from DataParallel
   if (ends_with(k, ".num_batches_tracked")) return std::nullopt;      // a counter, not a weight
+  if (arch == "mb2_ssd_lite") return k;  // our names are qfgaohao's pytorch-ssd's
   if (is_detector_arch(arch)) return map_legacy_mask_rcnn_key(k, nullptr);  // our names are torchvision's
   // The ImageNet classifier has no place in a detection backbone.
   if (arch == "mobilenet_v2" ? starts_with(k, "classifier.") : starts_with(k, "fc.")) return std::nullopt;

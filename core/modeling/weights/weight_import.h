@@ -28,8 +28,9 @@ struct ImportReport {
 };
 
 // The architectures import knows: resnet18, resnet34, resnet50, resnet101, mobilenet_v2 (backbones)
-// and maskrcnn_resnet50_fpn (a whole detector: torchvision's Mask R-CNN state dict, current or
-// legacy key names).
+// and the whole detectors maskrcnn_resnet50_fpn (torchvision's Mask R-CNN state dict, current or
+// legacy key names) and mb2_ssd_lite (qfgaohao's pytorch-ssd SSD-MobileNetV2-Lite, e.g.
+// mb2-ssd-lite-mp-0_686.pth: its key names are ours).
 [[nodiscard]] std::vector<std::string> import_archs();
 // True for the archs that name a whole detector rather than a backbone.
 [[nodiscard]] bool is_detector_arch(const std::string& arch);

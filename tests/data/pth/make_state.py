@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes a torchvision-named state dict in torch.save's zip layout (make_fixtures.py's stand-ins,
 stdlib only) for the CLI test: every key and shape of tests/data/torchvision_keys/ARCH.txt, values
-0.01 * (index of the key + 1), BN counters int64.
+0.01 * (index of the key + 1), BN counters int64. (mb2_ssd_lite.txt is qfgaohao's pytorch-ssd
+SSD-MobileNetV2-Lite, written from its create_mobilenetv2_ssd_lite(21).state_dict().)
 
   make_state.py ARCH OUT.pth [--drop KEY]... [--extra KEY]... [--prefix module.]
 """
