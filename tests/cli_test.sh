@@ -254,6 +254,14 @@ expect_grep "model: roi_heads listed" '^roi_heads ' "$T/out"
 [ "$(wc -l < "$T/anchors.txt")" -eq 217413 ] && ok "model --anchors: 217413 anchors" \
   || bad "model --anchors: $(wc -l < "$T/anchors.txt") lines, wanted 217413"
 expect_grep "model --anchors: P2's first anchor" '^-23 -11 23 11$' "$T/anchors.txt"
+# SSD-MobileNetV2-Lite's recipe: the reference's 3,388,228 parameters for VOC, and its 3000 priors
+# in pixels of the 300x300 input, the first the 60-pixel square around (8, 8).
+SSDR="$(cd "$(dirname "$0")/.." && pwd)/configs/ssd_mobilenetv2_lite_voc.yaml"
+expect_rc "model --config ssd_mobilenetv2_lite" 0 "$CLI" model --config "$SSDR" --anchors "$T/priors.txt"
+expect_grep "model: SSD parameter count" '3,388,228 parameters' "$T/out"
+[ "$(wc -l < "$T/priors.txt")" -eq 3000 ] && ok "model --anchors: 3000 SSD priors" \
+  || bad "model --anchors: $(wc -l < "$T/priors.txt") SSD priors, wanted 3000"
+expect_grep "model --anchors: the first SSD prior" '^-22(\.0*[0-9]*)? -22(\.0*[0-9]*)? 38 38$' "$T/priors.txt"
 expect_rc "model --anchors of an anchor-free model is exit 2" 2 "$CLI" model --config "$CFG" --anchors "$T/a2.txt"
 expect_grep "anchor-free named" 'anchor-free' "$T/err"
 expect_rc "model --image-size must be HxW" 2 "$CLI" model --config "$MRCNN" --anchors "$T/a3.txt" --image-size 480
