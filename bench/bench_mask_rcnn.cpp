@@ -26,6 +26,7 @@
 
 #include <torch/csrc/autograd/profiler_legacy.h>
 
+#include "bench_support.h"
 #include "common/error.h"
 #include "engine/device.h"
 #include "modeling/meta_arch/mask_rcnn.h"
@@ -33,45 +34,13 @@
 #include "modeling/weights/weight_import.h"
 
 using namespace studio;
+using bench::blas_library;
+using bench::list;
+using bench::median;
+using bench::timed;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string blas_library() {
-  std::ifstream maps("/proc/self/maps");
-  std::string line;
-  while (std::getline(maps, line)) {
-    const auto slash = line.rfind('/');
-    if (slash == std::string::npos) continue;
-    const std::string path = line.substr(line.find('/'));
-    if (line.substr(slash + 1).find("blas") != std::string::npos) return fs::canonical(path).string();
-  }
-  return "none loaded";
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-std::vector<double> timed(const std::function<void()>& fn, int reps) {
-  fn();  // warm-up, as on the Python side
-  std::vector<double> times;
-  for (int i = 0; i < reps; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    fn();
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  return times;
-}
-
-std::string list(const std::vector<double>& v) {
-  std::string s;
-  char buf[32];
-  for (double t : v) std::snprintf(buf, sizeof buf, "%s%.3f", s.empty() ? "" : " ", t), s += buf;
-  return s;
-}
 
 // One run of bench/mask_rcnn_torchvision.py; `tunables` is its GLIBC_TUNABLES ("" unsets it).
 struct Reference {
@@ -80,23 +49,14 @@ struct Reference {
 };
 Reference run_reference(const std::string& python, const std::string& script, const std::string& out, int threads,
                         int reps, const std::string& tag, const std::string& tunables) {
-  const std::string log = out + "/torchvision_" + tag + ".txt";
-  const std::string env = tunables.empty() ? "env -u GLIBC_TUNABLES " : "env GLIBC_TUNABLES=" + tunables + " ";
-  const std::string cmd = env + python + " " + script + " " + out + " " + std::to_string(threads) + " " +
-                          std::to_string(reps) + " > " + log + " 2>&1";
-  std::printf("running %s\n", cmd.c_str());
-  std::fflush(stdout);
-  const int rc = std::system(cmd.c_str());
-  std::ifstream in(log);
-  std::string line, result;
-  while (std::getline(in, line)) {
-    if (line.rfind("RESULT ", 0) == 0) result = line;
-    else std::printf("  %s\n", line.c_str());
-  }
+  const auto values = bench::run_reference(
+      python + " " + script + " " + out + " " + std::to_string(threads) + " " + std::to_string(reps),
+      out + "/torchvision_" + tag + ".txt", tunables);
   Reference r;
-  if (rc != 0 || std::sscanf(result.c_str(), "RESULT infer_median=%lf train_median=%lf detections=%d", &r.infer,
-                             &r.train, &r.detections) != 3)
-    throw Error(script + " failed (exit " + std::to_string(rc) + "); its output is in " + log);
+  r.infer = values.count("infer_median") ? values.at("infer_median") : 0;
+  r.train = values.count("train_median") ? values.at("train_median") : 0;
+  r.detections = values.count("detections") ? static_cast<int>(values.at("detections")) : 0;
+  if (r.infer <= 0 || r.train <= 0) throw Error(script + ": no infer_median / train_median in its RESULT line");
   return r;
 }
 
@@ -143,8 +103,7 @@ int main(int argc, char** argv) {
     // below 1 GiB: keep_freed_tensor_memory), so the second ratio compares the two codes alone.
     std::printf("bench_mask_rcnn: %d threads, %d timed runs each (after one warm-up)\n", threads, reps);
     const Reference tv_default = run_reference(python, script, out, threads, reps, "default", "");
-    const Reference tv_tuned = run_reference(python, script, out, threads, reps, "tuned",
-                                             "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=1073741824");
+    const Reference tv_tuned = run_reference(python, script, out, threads, reps, "tuned", bench::kStudioTunables);
 
     MaskRCNNOptions o;  // torchvision's defaults, as its COCO weights are built
     o.num_classes = 90;
