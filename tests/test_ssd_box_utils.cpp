@@ -15,16 +15,14 @@
 #include "common/error.h"
 #include "modeling/weights/pth_file.h"
 #include "detection_ops_support.h"
+#include "qfgaohao_support.h"
 #include "test_support.h"
 
 using namespace studio;
 
 namespace {
 
-// float32 [n]: offset + amplitude * sin(freq * arange(n)), as the fixture script's wave().
-torch::Tensor wave(int64_t n, double freq, double amplitude = 1.0, double offset = 0.0) {
-  return offset + amplitude * torch::sin(torch::arange(n, torch::kFloat) * freq);
-}
+using test::wave;
 
 torch::Tensor gt_boxes() {
   return torch::tensor({0.10f, 0.12f, 0.52f, 0.60f, 0.40f, 0.45f, 0.48f, 0.52f, 0.05f, 0.70f, 0.95f, 0.78f, 0.45f,
@@ -37,39 +35,19 @@ torch::Tensor gt_boxes() {
 class TestSsdBoxUtils : public QObject {
   Q_OBJECT
 
-  std::map<std::string, torch::Tensor> fx_;
+  test::QfFixture fx;
 
-  torch::Tensor fx(const std::string& name) const {
-    auto it = fx_.find(name);
-    if (it == fx_.end()) throw std::runtime_error("fixture tensor '" + name + "' missing: regenerate the fixture");
-    return it->second;
-  }
-
-  // |got - want| <= atol everywhere (same shapes); prints the largest difference.
   static bool close(const char* what, const torch::Tensor& got, const torch::Tensor& want, double atol) {
-    if (got.sizes() != want.sizes()) {
-      qWarning("%s: shape %s vs the reference's %s", what, c10::str(got.sizes()).c_str(),
-               c10::str(want.sizes()).c_str());
-      return false;
-    }
-    const double diff = (got.to(torch::kDouble) - want.to(torch::kDouble)).abs().max().item<double>();
-    qInfo("%s: max |diff| %.3g over %lld values%s", what, diff, static_cast<long long>(got.numel()),
-          torch::equal(got, want.to(got.scalar_type())) ? " (bit-equal)" : "");
-    return diff <= atol;
+    return test::close_to_reference(what, got, want, atol);
   }
-
   static bool same(const char* what, const torch::Tensor& got, const torch::Tensor& want) {
-    const bool ok = got.sizes() == want.sizes() && torch::equal(got.to(torch::kLong), want.to(torch::kLong));
-    if (!ok)
-      qWarning("%s: differs (shape %s vs %s)", what, c10::str(got.sizes()).c_str(), c10::str(want.sizes()).c_str());
-    return ok;
+    return test::same_as_reference(what, got, want);
   }
 
  private slots:
   void initTestCase() {
-    const std::string path = std::string(STUDIO_TEST_DATA_DIR) + "/qfgaohao/ssd_box_utils.pt";
-    for (auto& e : read_pth(path)) fx_[e.name] = e.tensor;
-    QVERIFY(fx_.size() >= 10);
+    fx.load("ssd_box_utils.pt");
+    QVERIFY(fx.size() >= 10);
   }
 
   // ---------------------------------------------------------------- hand-computed

@@ -19,15 +19,14 @@
 #include "modeling/model_factory.h"
 #include "modeling/weights/pth_file.h"
 #include "modeling/weights/weight_import.h"
+#include "qfgaohao_support.h"
 #include "test_support.h"
 
 using namespace studio;
 
 namespace {
 
-torch::Tensor wave(int64_t n, double freq, double amplitude = 1.0, double offset = 0.0) {
-  return offset + amplitude * torch::sin(torch::arange(n, torch::kFloat) * freq);
-}
+using test::wave;
 
 // The script's formula_weights(): every float tensor of the state dict by its place k in the sorted
 // keys (num_batches_tracked left out). Returns the sorted keys.
@@ -81,27 +80,11 @@ ImageBatch batch_of(const torch::Tensor& raw, std::array<int, 2> original) {
 class TestSSDLite : public QObject {
   Q_OBJECT
 
-  std::map<std::string, torch::Tensor> fx_;
-
-  torch::Tensor fx(const std::string& name) const {
-    auto it = fx_.find(name);
-    if (it == fx_.end()) throw std::runtime_error("fixture tensor '" + name + "' missing: regenerate the fixture");
-    return it->second;
-  }
+  test::QfFixture fx;
 
   // |got - want| <= rtol * (scale of want) everywhere; prints the largest difference.
   static bool close(const std::string& what, const torch::Tensor& got, const torch::Tensor& want, double rtol) {
-    if (got.sizes() != want.sizes()) {
-      qWarning("%s: shape %s vs the reference's %s", what.c_str(), c10::str(got.sizes()).c_str(),
-               c10::str(want.sizes()).c_str());
-      return false;
-    }
-    const torch::Tensor g = got.to(torch::kDouble), w = want.to(torch::kDouble);
-    const double scale = std::max(w.abs().max().item<double>(), 1e-12);
-    const double diff = (g - w).abs().max().item<double>();
-    qInfo("%s: max |diff| %.3g (scale %.3g) over %lld values%s", what.c_str(), diff, scale,
-          static_cast<long long>(g.numel()), torch::equal(g, w) ? " (bit-equal)" : "");
-    return diff <= rtol * scale;
+    return test::close_to_reference(what, got, want, 0, rtol);
   }
 
   static std::shared_ptr<SSDLite> formula_model() {
@@ -115,8 +98,8 @@ class TestSSDLite : public QObject {
 
  private slots:
   void initTestCase() {
-    for (auto& e : read_pth(std::string(STUDIO_TEST_DATA_DIR) + "/qfgaohao/ssd_lite.pt")) fx_[e.name] = e.tensor;
-    QVERIFY(fx_.size() >= 10);
+    fx.load("ssd_lite.pt");
+    QVERIFY(fx.size() >= 10);
   }
 
   void structure_matches_reference() {
