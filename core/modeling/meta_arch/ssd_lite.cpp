@@ -64,18 +64,12 @@ class InvertedResidualImpl : public torch::nn::Module {
 
   // conv's children [begin, end) only (the tap inside block 14); no residual.
   torch::Tensor forward_part(torch::Tensor x, size_t begin, size_t end) {
-    for (size_t i = begin; i < std::min(end, conv_->size()); ++i) x = forward_child(i, x);
+    for (size_t i = begin; i < std::min(end, conv_->size()); ++i)
+      x = (conv_->begin() + static_cast<std::ptrdiff_t>(i))->forward(x);
     return x;
   }
 
  private:
-  torch::Tensor forward_child(size_t i, const torch::Tensor& x) {
-    const auto m = conv_->ptr(i);
-    if (auto* c = m->as<torch::nn::Conv2dImpl>()) return c->forward(x);
-    if (auto* b = m->as<torch::nn::BatchNorm2dImpl>()) return b->forward(x);
-    return torch::relu6(x);
-  }
-
   bool use_residual_;
   Flat conv_{nullptr};
 };
@@ -113,8 +107,8 @@ SSDLiteOptions ssd_lite_options_from_config(const ConfigNode& model, int num_cla
   o.match_iou = model.get_double("match_iou", o.match_iou);
   if (!(o.match_iou > 0 && o.match_iou <= 1)) throw Error(model.where("match_iou") + ": expected a value in (0, 1]");
   o.neg_pos_ratio = model.get_int("neg_pos_ratio", o.neg_pos_ratio);
-  o.channels_last_train = model.get_bool("channels_last_train", o.channels_last_train);
   if (o.neg_pos_ratio < 0) throw Error(model.where("neg_pos_ratio") + ": expected 0 or more");
+  o.channels_last_train = model.get_bool("channels_last_train", o.channels_last_train);
   const ConfigNode test = model.child("test");
   test.allow({"score_thr", "nms_thr", "candidate_size", "max_per_img"});
   o.test.score_thr = test.get_double("score_thr", o.test.score_thr);
