@@ -8,6 +8,7 @@
 
 #include "common/config.h"
 #include "data/shapes_generator.h"
+#include "engine/device.h"
 #include "engine/trainer.h"
 #include "run_checks.h"
 #include "test_support.h"
@@ -60,7 +61,12 @@ class TestLearning : public QObject {
   Q_OBJECT
 
  private slots:
-  void initTestCase() { at::set_num_threads(2); }
+  void initTestCase() {
+    at::set_num_threads(2);
+    // As studio-cli train does: without it, every step maps and faults in its activations again
+    // (half the test's time was the kernel's; past Qt Test's 300 s beside another test in CI).
+    keep_freed_tensor_memory();
+  }
 
   void solov2_overfits_eight_images() {
     QTemporaryDir dir;
