@@ -122,6 +122,9 @@ class TestDatasetSpec : public QObject {
                                               "annotations, images)";
     QTest::newRow("bad bool") << "format: voc\nroots: [a]\nstandard_classes: maybe\n"
                               << "d.yaml:3: standard_classes: expected true or false, got 'maybe'";
+    QTest::newRow("names and standard_classes")
+        << "format: voc\nroots: [a]\nnames: n.txt\nstandard_classes: true\n"
+        << "d.yaml:4: standard_classes: not used with names";
     QTest::newRow("empty roots") << "format: voc\nroots: []\n" << "d.yaml:2: roots: expected at least one VOC root";
     QTest::newRow("roots a map") << "format: voc\nroots: {a: 1}\n" << "d.yaml:2: roots: expected a folder or a list";
     QTest::newRow("root not a string") << "format: voc\nroots:\n  - a\n  - [b]\n"
@@ -183,6 +186,32 @@ class TestDatasetSpec : public QObject {
     // Reader errors pass through unchanged, naming the reader's file.
     STUDIO_EXPECT_ERROR((void)load_dataset(parse_dataset_token("voc:" + dir.filePath("VOC2007").toStdString() + ":test")),
                         "ImageSets/Main/test.txt", "split file not found");
+  }
+
+  // A VOC mapping (a dataset YAML, or data.train in a recipe) may list the classes in a names
+  // file; an object outside them is the reader's error naming the XML file and line.
+  void voc_names_from_yaml() {
+    QTemporaryDir dir;
+    QDir(dir.path()).mkpath("VOC/Annotations");
+    QDir(dir.path()).mkpath("VOC/ImageSets/Main");
+    const std::string xml = write_text(dir, "VOC/Annotations/a.xml",
+                                       "<annotation>\n<size><width>8</width><height>6</height></size>\n"
+                                       "<object>\n<name>cat</name>\n<bndbox><xmin>1</xmin><ymin>1</ymin>"
+                                       "<xmax>4</xmax><ymax>3</ymax></bndbox></object>\n</annotation>\n");
+    write_text(dir, "VOC/ImageSets/Main/train.txt", "a\n");
+    write_text(dir, "classes.txt", "dog\ncat\n");
+    write_text(dir, "only_dog.txt", "dog\n");
+    const std::string ok =
+        write_text(dir, "ok.yaml", "format: voc\nroots: VOC\nsplit: train\nnames: classes.txt\n");
+    const DatasetSpec spec = load_dataset_yaml(ok);
+    QCOMPARE(spec.names, dir.filePath("classes.txt").toStdString());
+    const Dataset ds = load_dataset(spec);
+    QCOMPARE(ds.categories.size(), std::size_t(2));
+    QCOMPARE(ds.annotations[0].category_id, std::int64_t(2));
+    const std::string bad =
+        write_text(dir, "bad.yaml", "format: voc\nroots: VOC\nsplit: train\nnames: only_dog.txt\n");
+    const std::string want = xml + ":4: <object>/<name>: unknown class 'cat'";  // outlives the macro's list
+    STUDIO_EXPECT_ERROR((void)load_dataset(load_dataset_yaml(bad)), want.c_str(), "only_dog.txt lists dog");
   }
 
   void load_incomplete_specs() {

@@ -3,7 +3,10 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <string>
 
 namespace studio::test {
@@ -19,6 +22,19 @@ inline std::string write_text(const QTemporaryDir& dir, const std::string& name,
 // True when `text` contains `part` (for checking error messages).
 inline bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
+}
+
+// Every file under `folder` (relative path -> bytes), to show that reading or checking a dataset
+// changed, added and removed nothing.
+inline std::map<std::string, std::string> folder_bytes(const std::string& folder) {
+  std::map<std::string, std::string> files;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(folder)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    files[std::filesystem::relative(entry.path(), folder).string()] =
+        std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return files;
 }
 
 }  // namespace studio::test

@@ -114,8 +114,12 @@ class TestTxtReader : public QObject {
     QTest::newRow("too many fields") << "a.jpg 1,2,3,4,0,5" << "list.txt:1: token 2 '1,2,3,4,0,5': expected x1,y1,x2,y2,cls";
     QTest::newRow("non-numeric corner") << "# c\na.jpg 1,y,3,4,0" << "list.txt:2: token 2 '1,y,3,4,0': expected x1,y1,x2,y2,cls";
     QTest::newRow("empty field") << "a.jpg 1,,3,4,0" << "list.txt:1: token 2 '1,,3,4,0'";
-    QTest::newRow("negative class") << "a.jpg 1,2,3,4,-1" << "list.txt:1: token 2 '1,2,3,4,-1'";
-    QTest::newRow("fractional class") << "a.jpg 1,2,3,4,1.5" << "list.txt:1: token 2 '1,2,3,4,1.5'";
+    QTest::newRow("negative class")
+        << "a.jpg 1,2,3,4,-1"
+        << "list.txt:1: token 2 '1,2,3,4,-1': expected x1,y1,x2,y2,cls with cls a class index";
+    QTest::newRow("fractional class")
+        << "a.jpg 1,2,3,4,1.5"
+        << "list.txt:1: token 2 '1,2,3,4,1.5': expected x1,y1,x2,y2,cls with cls a class index";
     QTest::newRow("swapped corners") << "a.jpg 5,2,3,4,0" << "list.txt:1: token 2 '5,2,3,4,0': x2,y2 must not be less";
     QTest::newRow("space after comma") << "a.jpg 1, 2,3,4,0" << "list.txt:1: token 2 '1,'";
   }
@@ -134,6 +138,43 @@ class TestTxtReader : public QObject {
     const std::string list = write_text(dir, "list.txt", "a.jpg 1,2,3,4,1\na.jpg 1,2,3,4,0 1,2,3,4,2\n");
     STUDIO_EXPECT_ERROR((void)read_txt(list, dir.path().toStdString(), names), "list.txt:2: token 3 '1,2,3,4,2'",
                         "class 2 is beyond the names file", "2 names");
+  }
+
+  // A class index past the names file is named by list file, line, token, index and the count
+  // of names; the list, the names file and the images stay as they were.
+  void class_beyond_names_changes_nothing() {
+    QTemporaryDir dir;
+    write_image(dir, "a.png", 16, 12);
+    const std::string names = write_text(dir, "names.txt", "person\ncar\ndog\n");
+    const std::string list =
+        write_text(dir, "list.txt", "# boxes\na.png 1,2,3,4,2\n\na.png 1,2,3,4,0 5,5,9,9,3\n");
+    const auto before = studio::test::folder_bytes(dir.path().toStdString());
+    STUDIO_EXPECT_ERROR((void)read_txt(list, dir.path().toStdString(), names),
+                        "list.txt:4: token 3 '5,5,9,9,3'", "class 3 is beyond the names file", "names.txt",
+                        "(3 names: classes 0..2)");
+    STUDIO_EXPECT_ERROR(
+        (void)read_txt(list, dir.path().toStdString(), write_text(dir, "two.txt", "a\nb\na\n")),
+        "two.txt:3: class name 'a' is given again (first on line 1)");
+    auto after = studio::test::folder_bytes(dir.path().toStdString());
+    after.erase("two.txt");
+    QVERIFY(before == after);
+  }
+
+  // Each image and box remembers its list line, so the checker can point at it.
+  void records_source_lines() {
+    QTemporaryDir dir;
+    const std::string list =
+        write_text(dir, "list.txt", "# header\na.jpg 1,2,3,4,0\n\nb.jpg\nc.jpg 0,0,1,1,1 2,2,3,3,0\n");
+    const Dataset ds = read_txt(list, dir.path().toStdString());
+    QCOMPARE(ds.images.size(), std::size_t(3));
+    const long image_lines[] = {2, 4, 5};
+    for (std::size_t i = 0; i < 3; ++i) {
+      QCOMPARE(ds.images[i].source_file, list);
+      QCOMPARE(ds.images[i].source_line, image_lines[i]);
+    }
+    QCOMPARE(ds.annotations.size(), std::size_t(3));
+    const long box_lines[] = {2, 5, 5};
+    for (std::size_t k = 0; k < 3; ++k) QCOMPARE(ds.annotations[k].source_line, box_lines[k]);
   }
 
   void bad_names_file() {

@@ -335,11 +335,54 @@ class TestVocReader : public QObject {
     const VocRoot r(d, "VOC2007");
     r.add("000005", 40, 30, {{"dog", "1", "1", "10", "10"}, {"dragon", "1", "1", "10", "10"}});
     r.split("trainval", "000005\n");
+    const auto before = studio::test::folder_bytes(d.path().toStdString());
     STUDIO_EXPECT_ERROR((void)read_voc(options_for({r.path})),
                         "000005.xml:21: <object>/<name>: unknown class 'dragon'", "aeroplane", "standard_classes: false");
+    QVERIFY(studio::test::folder_bytes(d.path().toStdString()) == before);
     VocOptions o = options_for({r.path});
     o.standard_classes = false;
     QCOMPARE(read_voc(o).categories.size(), std::size_t(2));
+  }
+
+  // A names file fixes the classes and their order; a <name> it does not list is an error naming
+  // the XML file, the <name>'s line, the name and the listed names, and no file changes.
+  void names_file() {
+    QTemporaryDir d;
+    const VocRoot r(d, "VOC2007");
+    r.add("000005", 40, 30, {{"person", "1", "1", "10", "10"}, {"dog", "2", "2", "12", "12"}});
+    r.add("000006", 40, 30, {{"dog", "1", "1", "10", "10"}, {"cat", "1", "1", "10", "10"}});
+    r.split("trainval", "000005\n000006\n");
+    r.split("val", "000005\n");
+    const std::string names = studio::test::write_text(d, "names.txt", "dog\nperson\n");
+    VocOptions o = options_for({r.path}, "val");
+    o.names_file = names;
+    const Dataset ds = read_voc(o);
+    QCOMPARE(ds.categories.size(), std::size_t(2));
+    QCOMPARE(ds.categories[0].name, std::string("dog"));
+    QCOMPARE(ds.categories[1].name, std::string("person"));
+    QCOMPARE(ds.annotations[0].category_id, std::int64_t(2));
+    QCOMPARE(ds.annotations[1].category_id, std::int64_t(1));
+
+    const auto before = studio::test::folder_bytes(d.path().toStdString());
+    o.split = "trainval";
+    const std::string listed = "the names file " + names + " lists dog, person";  // outlives the macro's list
+    STUDIO_EXPECT_ERROR((void)read_voc(o), "000006.xml:21: <object>/<name>: unknown class 'cat'",
+                        listed.c_str());
+    // The names file wins over standard_classes: 'cat' is a VOC class but not listed.
+    o.standard_classes = true;
+    STUDIO_EXPECT_ERROR((void)read_voc(o), "000006.xml:21:", "unknown class 'cat'");
+    QVERIFY(studio::test::folder_bytes(d.path().toStdString()) == before);
+  }
+
+  // Each image remembers its XML file and each box its <object>'s line, for the checker.
+  void records_source_lines() {
+    const Dataset ds = read_voc(options_for({voc07_}, "test"));
+    QCOMPARE(ds.images.size(), std::size_t(1));
+    QCOMPARE(ds.images[0].source_file, voc07_ + "/Annotations/000002.xml");
+    QCOMPARE(ds.images[0].source_line, 1L);
+    QCOMPARE(ds.annotations[0].source_line, 9L);
+    const Dataset two = read_voc(options_for({voc07_}));
+    QCOMPARE(two.annotations[1].source_line, 20L);  // the second <object> of 000001.xml
   }
 
   void error_malformed_xml() {

@@ -24,7 +24,9 @@ void DatasetOptions::add_to(CLI::App* sub, const std::string& positional) {
       ->check(CLI::IsMember({"standard", "found"}))
       ->group("Dataset");
   sub->add_option("--txt", txt_, "TXT list: path x1,y1,x2,y2,cls ...")->group("Dataset");
-  sub->add_option("--names", names_, "Class names for a TXT list, one a line")->group("Dataset");
+  sub->add_option("--names", names_,
+                  "Class names, one a line: a TXT list's cls indexes them; VOC allows only them")
+      ->group("Dataset");
 }
 
 DatasetSpec DatasetOptions::spec() const {
@@ -47,6 +49,7 @@ DatasetSpec DatasetOptions::spec() const {
       if (!root.empty()) spec.roots.push_back(root);
     spec.split = split_;
     spec.voc_standard_classes = voc_classes_ == "standard";
+    spec.names = names_;
   } else {
     if (images_.empty()) throw Error("--txt needs --images DIR (the folder the paths are relative to)");
     spec.format = DatasetFormat::Txt;

@@ -18,6 +18,11 @@ struct ImageInfo {
   std::string file_name;  // relative to Dataset::image_root (as in COCO's file_name)
   int width = 0;           // 0 when unknown (e.g. a TXT list whose image could not be read)
   int height = 0;
+  // Where the image's annotations are written, for messages ("list.txt:12", ".../000005.xml:1"):
+  // the TXT list and the image's line, or VOC's XML file and its <annotation> line. Empty and 0
+  // when the reader does not record it (COCO, generated datasets).
+  std::string source_file;
+  long source_line = 0;
 };
 
 struct Category {
@@ -37,6 +42,9 @@ struct Annotation {
   bool iscrowd = false;
   bool difficult = false;  // VOC
   bool truncated = false;  // VOC
+  // Line of its image's source_file it is written on (TXT: the image's line; VOC: its
+  // <object>); 0 when unknown.
+  long source_line = 0;
 
   [[nodiscard]] bool has_mask() const { return rle.has_value() || !polygons.empty(); }
 };

@@ -97,7 +97,7 @@ struct FormatKeys {
 
 const FormatKeys& keys_of(DatasetFormat f) {
   static const FormatKeys coco{{"annotations", "images"}, {}};
-  static const FormatKeys voc{{"roots"}, {"split", "standard_classes"}};
+  static const FormatKeys voc{{"roots"}, {"split", "standard_classes", "names"}};
   static const FormatKeys txt{{"annotations", "images"}, {"names"}};
   return f == DatasetFormat::Voc ? voc : f == DatasetFormat::Txt ? txt : coco;
 }
@@ -254,6 +254,10 @@ DatasetSpec dataset_spec_from_yaml(const YAML::Node& mapping, const DatasetMappi
       fail(n, "standard_classes", "standard_classes",
            "expected true or false, got '" + (n.IsScalar() ? n.Scalar() : std::string("?")) + "'");
     spec.voc_standard_classes = value;
+    // A names file fixes the classes itself; both would leave a reader guessing which one wins.
+    if (root["names"])
+      fail(n, "standard_classes", "standard_classes",
+           "not used with names (the names file lists the classes)");
   }
   return spec;
 }
@@ -273,6 +277,7 @@ Dataset load_dataset(const DatasetSpec& spec, const Progress& progress) {
       options.roots = spec.roots;
       options.split = spec.split;
       options.standard_classes = spec.voc_standard_classes;
+      options.names_file = spec.names;
       return read_voc(options, progress);
     }
     case DatasetFormat::Txt:

@@ -1,7 +1,7 @@
 #pragma once
 // How a dataset is named on the command line and in YAML, the same on every subcommand:
 //   --coco ann.json --images DIR
-//   --voc ROOT[,ROOT...] --split trainval
+//   --voc ROOT[,ROOT...] --split trainval [--names names.txt]
 //   --txt list.txt --images DIR [--names names.txt]
 //   a dataset YAML file (format: coco|voc|txt plus the same keys)
 //   one token: coco:ANN.json:IMAGES_DIR | voc:ROOT[+ROOT]:SPLIT | txt:LIST.txt:IMAGES_DIR[:NAMES.txt]
@@ -22,7 +22,7 @@ struct DatasetSpec {
   DatasetFormat format = DatasetFormat::Coco;
   std::string annotations;          // COCO json / TXT list
   std::string images;               // image folder (COCO, TXT)
-  std::string names;                // TXT names file (optional)
+  std::string names;                // names file (optional; VOC: the only classes allowed)
   std::vector<std::string> roots;   // VOC roots
   std::string split = "trainval";   // VOC split
   bool voc_standard_classes = true;

@@ -9,6 +9,7 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "data/class_names.h"
 #include "data/image_io.h"
 
 namespace studio {
@@ -64,29 +65,12 @@ std::optional<std::int64_t> parse_index(std::string_view s) {
   return v;
 }
 
-// Names file: line k is the name of class k. Trailing blank lines are ignored; a blank line in
-// the middle would shift every later class, so it is an error.
-std::vector<std::string> read_names(const std::string& path) {
-  const std::string text = read_file(path);
-  std::vector<std::string_view> lines = split_lines(text);
-  while (!lines.empty() && trim(lines.back()).empty()) lines.pop_back();
-  std::vector<std::string> names;
-  names.reserve(lines.size());
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    const std::string_view name = trim(lines[i]);
-    if (name.empty())
-      fail_at(path, static_cast<long>(i + 1), "empty class name (line k names class k-1; remove the blank line)");
-    names.emplace_back(name);
-  }
-  if (names.empty()) throw Error(path + ": names file has no class names");
-  return names;
-}
-
 }  // namespace
 
 Dataset read_txt(const std::string& list_path, const std::string& image_root, const std::string& names_path,
                  const Progress& progress) {
-  const std::vector<std::string> names = names_path.empty() ? std::vector<std::string>{} : read_names(names_path);
+  const std::vector<std::string> names =
+      names_path.empty() ? std::vector<std::string>{} : read_class_names(names_path);
   const std::string text = read_file(list_path);
   const std::vector<std::string_view> lines = split_lines(text);
 
@@ -105,6 +89,8 @@ Dataset read_txt(const std::string& list_path, const std::string& image_root, co
     ImageInfo image;
     image.id = static_cast<std::int64_t>(ds.images.size() + 1);
     image.file_name = std::string(tokens[0]);
+    image.source_file = list_path;
+    image.source_line = line_no;
     for (std::size_t t = 1; t < tokens.size(); ++t) {
       const std::string_view token = tokens[t];
       // Token numbers count from 1 with the image path as token 1, as a person counts columns.
@@ -137,6 +123,7 @@ Dataset read_txt(const std::string& list_path, const std::string& image_root, co
       a.category_id = *cls + 1;
       a.bbox = {xy[0], xy[1], xy[2] - xy[0], xy[3] - xy[1]};
       a.area = a.bbox[2] * a.bbox[3];
+      a.source_line = line_no;
       a.id = static_cast<std::int64_t>(ds.annotations.size() + 1);
       ds.annotations.push_back(a);
       max_class = std::max(max_class, *cls);

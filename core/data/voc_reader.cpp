@@ -6,12 +6,12 @@
 #include <filesystem>
 #include <map>
 #include <optional>
-#include <string_view>
-
 #include <pugixml.hpp>
+#include <string_view>
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "data/class_names.h"
 #include "data/image_io.h"
 #include "data/rle.h"
 
@@ -160,8 +160,12 @@ void attach_masks(const std::string& png_path, const std::string& xml_path, int 
 }
 
 struct ClassTable {
-  bool standard = true;
-  std::map<std::string, std::int64_t> ids;  // standard: name -> 1..20; found: name -> 0 until sorted
+  // Fixed: the standard 20 or a names file's classes (ids 1..N), anything else is an error.
+  // Not fixed: the names found in the files, numbered once all are read.
+  bool fixed = true;
+  std::vector<std::string> names;           // fixed classes in id order
+  std::string allowed;                      // what a message says the fixed classes are
+  std::map<std::string, std::int64_t> ids;  // fixed: name -> 1..N; found: name -> 0 until sorted
 };
 
 // Reads one annotation file into `image` and appends its objects (category ids still provisional
@@ -188,6 +192,8 @@ void read_annotation(const SplitEntry& entry, ClassTable& classes, bool load_mas
   const std::string given(trim(ann.child_value("filename")));
   if (!given.empty() && fs::path(given).stem().string() == entry.id) file_name = given;
   image.file_name = (root / "JPEGImages" / file_name).string();
+  image.source_file = xml_path;
+  image.source_line = file.line_of(ann);
 
   const pugi::xml_node size = need_child(file, ann, "size", "<annotation>");
   const double width = need_number(file, size, "width", "<size>");
@@ -211,19 +217,15 @@ void read_annotation(const SplitEntry& entry, ClassTable& classes, bool load_mas
     const pugi::xml_node name_node = need_child(file, obj, "name", "<object>");
     std::string name(trim(name_node.child_value()));
     if (name.empty()) file.fail(name_node, "<object>/<name>", "empty class name");
-    if (classes.standard) {
+    if (classes.fixed) {
       const auto it = classes.ids.find(name);
-      if (it == classes.ids.end()) {
-        std::string all;
-        for (const auto& n : voc_class_names()) all += (all.empty() ? "" : ", ") + n;
-        file.fail(name_node, "<object>/<name>",
-                  "unknown class '" + name + "' (the 20 VOC classes are " + all +
-                      "; read with the classes found (standard_classes: false) for other names)");
-      }
+      if (it == classes.ids.end())
+        file.fail(name_node, "<object>/<name>", "unknown class '" + name + "' (" + classes.allowed + ")");
       a.category_id = it->second;
     } else {
       classes.ids.emplace(name, 0);
     }
+    a.source_line = file.line_of(obj);
     a.difficult = read_flag(file, obj, "difficult", "<object>");
     a.truncated = read_flag(file, obj, "truncated", "<object>");
 
@@ -261,11 +263,19 @@ Dataset read_voc(const VocOptions& options, const Progress& progress) {
   }
 
   ClassTable classes;
-  classes.standard = options.standard_classes;
-  if (classes.standard) {
-    const auto& names = voc_class_names();
-    for (std::size_t i = 0; i < names.size(); ++i) classes.ids.emplace(names[i], static_cast<std::int64_t>(i + 1));
+  if (!options.names_file.empty()) {
+    classes.names = read_class_names(options.names_file);
+    classes.allowed = "the names file " + options.names_file + " lists " + join_class_names(classes.names);
+  } else if (options.standard_classes) {
+    classes.names = voc_class_names();
+    classes.allowed =
+        "the 20 VOC classes are " + join_class_names(classes.names) +
+        "; read with the classes found (standard_classes: false) or a names file for other names";
+  } else {
+    classes.fixed = false;
   }
+  for (std::size_t i = 0; i < classes.names.size(); ++i)
+    classes.ids.emplace(classes.names[i], static_cast<std::int64_t>(i + 1));
 
   Dataset ds;
   ds.format = DatasetFormat::Voc;
@@ -287,10 +297,9 @@ Dataset read_voc(const VocOptions& options, const Progress& progress) {
   }
   progress(entries.size(), entries.size(), stage);
 
-  if (classes.standard) {
-    const auto& names = voc_class_names();
-    for (std::size_t i = 0; i < names.size(); ++i)
-      ds.categories.push_back({static_cast<std::int64_t>(i + 1), names[i], ""});
+  if (classes.fixed) {
+    for (std::size_t i = 0; i < classes.names.size(); ++i)
+      ds.categories.push_back({static_cast<std::int64_t>(i + 1), classes.names[i], ""});
   } else {
     // std::map keeps the names sorted, so ids follow name order.
     std::int64_t next = 1;

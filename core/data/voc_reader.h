@@ -19,6 +19,10 @@ struct VocOptions {
   // true: the 20 standard classes (ids 1..20 in the standard order); an unknown name is an error.
   // false: the classes found in the XML files, sorted by name.
   bool standard_classes = true;
+  // A names file (one class a line, data/class_names.h): when given, its classes in its order
+  // (ids 1..N) and an object whose <name> it does not list is an error; standard_classes is then
+  // not used.
+  std::string names_file;
   // Read SegmentationObject/<id>.png (when present) into instance masks (RLE).
   bool load_masks = true;
 };
@@ -31,8 +35,11 @@ struct VocOptions {
 // Masks: SegmentationObject pixel value k is the k-th <object> of the XML (1-based), 0 background,
 // 255 void (in no mask). An object with no pixels keeps its box only (no empty RLE). With a mask,
 // Annotation::area is its pixel count; otherwise the box area.
-// Annotation ids are 1..M in reading order. Throws studio::Error naming the file (and XML element)
-// for a missing split file, malformed XML, a missing/non-numeric field or an unknown class.
+// Annotation ids are 1..M in reading order. ImageInfo::source_file is the XML file (source_line
+// its <annotation>) and Annotation::source_line the line of its <object>, for the checker.
+// Throws studio::Error naming the file (and XML element)
+// for a missing split file, malformed XML, a missing/non-numeric field or a class outside the standard or
+// listed names.
 [[nodiscard]] Dataset read_voc(const VocOptions& options, const Progress& progress = {});
 
 }  // namespace studio
