@@ -65,6 +65,18 @@ expect_grep "voc convert: the difficult flag is kept" '"difficult":(1|true)' "$T
 expect_rc "convert voc with a missing split is exit 2" 2 "$CLI" convert "voc:$V:train" --to-coco "$T/voc_train.json"
 expect_grep "missing split: names the file" 'ImageSets/Main/train\.txt' "$T/err"
 [ ! -e "$T/voc_train.json" ] && ok "missing split: nothing written" || bad "missing split: nothing written"
+# Bad input: a class outside the given names and a box outside its image are named by file and
+# line (the XML has one line; the TXT list's box is on line 3), and the user's files stay as they were.
+printf 'cat\n' >"$T/voc_names.txt"
+printf '# boxes\n\na.jpg 10,2,130,8,0\n' >"$T/bad_box.txt"
+before=$(cat "$V"/Annotations/*.xml "$T/voc_names.txt" "$T/bad_box.txt" | md5sum)
+expect_rc "voc class outside --names is exit 2" 2 "$CLI" check --voc "$V" --split test --names "$T/voc_names.txt" --no-decode
+expect_grep "outside class: names the XML file and line" "000002\.xml:1: <object>/<name>: unknown class 'dog' \(the names file .*voc_names\.txt lists cat\)" "$T/err"
+cp "$T/shapes/images/000001.jpg" "$T/a.jpg"
+expect_rc "txt box outside its image is exit 1" 1 "$CLI" check "txt:$T/bad_box.txt:$T" --no-decode --json "$T/bad_box.json"
+expect_grep "outside box: names the list file and line" "bbox_out_of_bounds image=1 ann=1 at .*bad_box\.txt:3: " "$T/out"
+expect_grep "outside box: the report has the source" '"source": *".*bad_box\.txt:3"' "$T/bad_box.json"
+[ "$(cat "$V"/Annotations/*.xml "$T/voc_names.txt" "$T/bad_box.txt" | md5sum)" = "$before" ] && ok "bad input: files unchanged" || bad "bad input: files unchanged"
 # VOC mAP: cat found exactly (AP 1). dog: the top detection (0.9) is on the difficult box, which
 # neither counts nor penalises; then a false positive (0.8); then the normal dog (0.7): precision
 # 1/2 at recall 1, AP 0.5 by both rules. mAP (1 + 0.5) / 2 = 0.75. Counted as a normal object,

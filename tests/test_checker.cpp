@@ -1,5 +1,6 @@
 // The annotation checker: a clean dataset gives no findings; a dataset with one planted fault per
 // code gives exactly those findings, where they were planted.
+#include <QDir>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -13,6 +14,8 @@
 #include "common/error.h"
 #include "data/checker.h"
 #include "data/image_io.h"
+#include "data/txt_reader.h"
+#include "data/voc_reader.h"
 #include "test_support.h"
 
 using namespace studio;
@@ -333,6 +336,9 @@ class TestChecker : public QObject {
       QCOMPARE(o.contains("annotation_id"), f.annotation_id.has_value());
       if (f.image_id) QCOMPARE(o["image_id"].toInteger(), qint64(*f.image_id));
       if (f.annotation_id) QCOMPARE(o["annotation_id"].toInteger(), qint64(*f.annotation_id));
+      // A dataset built in code records no source lines, so the key is left out.
+      QVERIFY(f.source.empty());
+      QVERIFY(!o.contains("source"));
     }
     QCOMPARE(findings_to_json({}), std::string("[]"));
   }
@@ -429,6 +435,55 @@ class TestChecker : public QObject {
     QCOMPARE(report.findings.size(), std::size_t(1));
     QCOMPARE(place_of(report.findings[0]), Place("bbox_out_of_bounds", 1, 2));
     QVERIFY(studio::test::contains(report.findings[0].message, "1.5 px past the bottom edge of a 100x100 image"));
+  }
+
+  // Read from a TXT list, a box outside its image and a missing image name the list file and
+  // line they are written on; checking changes no file.
+  void txt_findings_name_list_line() {
+    QTemporaryDir dir;
+    write_image(dir, "a.png", 20, 10);
+    write_image(dir, "b.png", 20, 10);
+    const std::string list = studio::test::write_text(
+        dir, "list.txt",
+        "# x1,y1,x2,y2,cls\na.png 1,1,5,5,0\n\nb.png 2,2,6,6,0 10,2,30,8,0\nc.png 1,1,2,2,0\n");
+    const auto before = studio::test::folder_bytes(dir.path().toStdString());
+    const CheckReport report = check_dataset(read_txt(list, dir.path().toStdString()));
+    const Finding* box = find(report, "bbox_out_of_bounds", 2, 3);
+    QVERIFY2(box, describe(report.findings).c_str());
+    QCOMPARE(box->source, list + ":4");
+    QVERIFY(studio::test::contains(box->message, "10 px past the right edge of a 20x10 image"));
+    const Finding* missing = find(report, "missing_file", 3, 0);
+    QVERIFY2(missing, describe(report.findings).c_str());
+    QCOMPARE(missing->source, list + ":5");
+    QVERIFY(studio::test::contains(findings_to_json(report.findings), "\"source\":\"" + list + ":4\""));
+    QCOMPARE(report.errors, std::size_t(2));
+    QVERIFY(studio::test::folder_bytes(dir.path().toStdString()) == before);
+  }
+
+  // Read from VOC, a box outside its image names the XML file and its <object>'s line.
+  void voc_findings_name_xml_line() {
+    QTemporaryDir dir;
+    for (const char* sub : {"VOC/Annotations", "VOC/ImageSets/Main", "VOC/JPEGImages"})
+      QVERIFY(QDir(dir.path()).mkpath(sub));
+    write_image(dir, "VOC/JPEGImages/a.jpg", 20, 10);
+    const std::string box1 = "<bndbox><xmin>1</xmin><ymin>1</ymin><xmax>5</xmax><ymax>5</ymax></bndbox>";
+    const std::string box2 = "<bndbox><xmin>3</xmin><ymin>-4</ymin><xmax>8</xmax><ymax>6</ymax></bndbox>";
+    const std::string xml = studio::test::write_text(
+        dir, "VOC/Annotations/a.xml",
+        "<annotation>\n<size><width>20</width><height>10</height></size>\n<object><name>cat</name>" + box1 +
+            "</object>\n<object>\n<name>dog</name>\n" + box2 + "\n</object>\n</annotation>\n");
+    studio::test::write_text(dir, "VOC/ImageSets/Main/train.txt", "a\n");
+    const auto before = studio::test::folder_bytes(dir.path().toStdString());
+    VocOptions options;
+    options.roots = {dir.filePath("VOC").toStdString()};
+    options.split = "train";
+    const CheckReport report = check_dataset(read_voc(options));
+    QCOMPARE(report.errors, std::size_t(1));
+    const Finding* box = find(report, "bbox_out_of_bounds", 1, 2);
+    QVERIFY2(box, describe(report.findings).c_str());
+    QCOMPARE(box->source, xml + ":4");
+    QVERIFY(studio::test::contains(box->message, "5 px past the top edge of a 20x10 image"));
+    QVERIFY(studio::test::folder_bytes(dir.path().toStdString()) == before);
   }
 };
 

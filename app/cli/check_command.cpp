@@ -36,6 +36,7 @@ void add_check_command(CLI::App& app, CommandList& out) {
       std::cout << severity_name(f.severity) << " " << f.code;
       if (f.image_id) std::cout << " image=" << *f.image_id;
       if (f.annotation_id) std::cout << " ann=" << *f.annotation_id;
+      if (!f.source.empty()) std::cout << " at " << f.source;
       std::cout << ": " << f.message << "\n";
     }
     if (int(report.findings.size()) > *show)

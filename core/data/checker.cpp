@@ -137,9 +137,26 @@ struct Context {
   Context(const Dataset& d, const CheckOptions& o) : dataset(d), options(o) {}
 
   void add(std::string code, Severity severity, std::optional<std::int64_t> image_id,
-           std::optional<std::int64_t> annotation_id, std::string file, std::string message) {
+           std::optional<std::int64_t> annotation_id, std::string file, std::string message,
+           std::string source = {}) {
     findings.push_back(Finding{std::move(code), severity, image_id, annotation_id, std::move(file),
-                               std::move(message)});
+                               std::move(message), std::move(source)});
+  }
+
+  // A finding about one annotation: its image, its file and where the annotation is written.
+  void add(std::string code, Severity severity, const Annotation& ann, std::string message) {
+    add(std::move(code), severity, ann.image_id, ann.id, file_of(ann), std::move(message), source_of(ann));
+  }
+
+  // "file:line" of an image's entry or of one of its annotations (line 0: the image's own line).
+  static std::string source_text(const ImageInfo& image, long line) {
+    if (image.source_file.empty()) return {};
+    if (line <= 0) line = image.source_line;
+    return line > 0 ? image.source_file + ":" + std::to_string(line) : image.source_file;
+  }
+  std::string source_of(const Annotation& ann) const {
+    auto it = image_pos.find(ann.image_id);
+    return it == image_pos.end() ? std::string() : source_text(dataset.images[it->second], ann.source_line);
   }
 
   // The file an annotation finding is about: its image when known, else the annotation source.
@@ -162,11 +179,13 @@ void check_images(Context& ctx, const std::vector<DecodedImage>& decoded) {
   for (std::size_t i = 0; i < ds.images.size(); ++i) {
     const ImageInfo& img = ds.images[i];
     const std::string path = ds.image_path(img);
+    const std::string source = Context::source_text(img, 0);
     if (!ctx.image_pos.emplace(img.id, i).second) {
       const ImageInfo& first = ds.images[ctx.image_pos[img.id]];
       ctx.add("duplicate_image_id", Severity::Error, img.id, std::nullopt, path,
               "image id " + std::to_string(img.id) + " is used again (first by '" + first.file_name +
-                  "', again by '" + img.file_name + "'); annotations can't tell them apart");
+                  "', again by '" + img.file_name + "'); annotations can't tell them apart",
+              source);
     }
     // Boxes are checked against the recorded size, which the annotations were made for; the
     // decoded size fills in when none was recorded.
@@ -177,17 +196,19 @@ void check_images(Context& ctx, const std::vector<DecodedImage>& decoded) {
       case DecodedImage::State::NotChecked:
         break;
       case DecodedImage::State::Missing:
-        ctx.add("missing_file", Severity::Error, img.id, std::nullopt, path, "image file not found: " + path);
+        ctx.add("missing_file", Severity::Error, img.id, std::nullopt, path, "image file not found: " + path,
+                source);
         break;
       case DecodedImage::State::Unreadable:
         ctx.add("unreadable_image", Severity::Error, img.id, std::nullopt, path,
-                "image file exists but can't be decoded (" + d.error + "): " + path);
+                "image file exists but can't be decoded (" + d.error + "): " + path, source);
         break;
       case DecodedImage::State::Ok:
         if ((img.width > 0 || img.height > 0) && (img.width != d.size.width || img.height != d.size.height)) {
           ctx.add("size_mismatch", Severity::Error, img.id, std::nullopt, path,
                   "image is recorded as " + size_text(img.width, img.height) + " but the file is " +
-                      size_text(d.size.width, d.size.height));
+                      size_text(d.size.width, d.size.height),
+                  source);
         }
         if (img.width <= 0 || img.height <= 0) ctx.image_size[i] = d.size;
         break;
@@ -212,7 +233,7 @@ bool check_box_shape(Context& ctx, const Annotation& ann) {
   if (problems.empty()) return true;
   std::string msg = "bbox " + box_text(b) + " has ";
   for (std::size_t i = 0; i < problems.size(); ++i) msg += (i ? " and " : "") + problems[i];
-  ctx.add("bbox_degenerate", Severity::Error, ann.image_id, ann.id, ctx.file_of(ann), msg);
+  ctx.add("bbox_degenerate", Severity::Error, ann, msg);
   return false;
 }
 
@@ -236,7 +257,7 @@ bool check_box_bounds(Context& ctx, const Annotation& ann) {
   std::string msg = "bbox " + box_text(b) + " extends ";
   for (std::size_t i = 0; i < parts.size(); ++i) msg += (i ? " and " : "") + parts[i];
   msg += " of a " + size_text(size.width, size.height) + " image";
-  ctx.add("bbox_out_of_bounds", Severity::Error, ann.image_id, ann.id, ctx.file_of(ann), msg);
+  ctx.add("bbox_out_of_bounds", Severity::Error, ann, msg);
   return false;
 }
 
@@ -263,7 +284,7 @@ bool check_polygons(Context& ctx, const Annotation& ann) {
   if (problems.empty()) return true;
   std::string msg;
   for (std::size_t i = 0; i < problems.size(); ++i) msg += (i ? "; " : "") + problems[i];
-  ctx.add("bad_polygon", Severity::Error, ann.image_id, ann.id, ctx.file_of(ann), msg);
+  ctx.add("bad_polygon", Severity::Error, ann, msg);
   return false;
 }
 
@@ -292,7 +313,7 @@ void check_mask_extent(Context& ctx, const Annotation& ann) {
     extent = rle_bbox(*ann.rle);
     what = "RLE mask extent";
     if (extent[2] <= 0 || extent[3] <= 0) {
-      ctx.add("mask_bbox_mismatch", Severity::Error, ann.image_id, ann.id, ctx.file_of(ann),
+      ctx.add("mask_bbox_mismatch", Severity::Error, ann,
               "RLE mask is empty but the bbox is " + box_text(ann.bbox));
       return;
     }
@@ -305,9 +326,9 @@ void check_mask_extent(Context& ctx, const Annotation& ann) {
   extent[3] = std::max(extent[3], 1e-6);
   const double iou = box_iou(ann.bbox, extent);
   if (iou < ctx.options.mask_bbox_min_iou) {
-    ctx.add("mask_bbox_mismatch", Severity::Error, ann.image_id, ann.id, ctx.file_of(ann),
-            "bbox " + box_text(ann.bbox) + " and the " + what + " " + box_text(extent) + " overlap with IoU " +
-                num(iou) + " (below " + num(ctx.options.mask_bbox_min_iou) + ")");
+    ctx.add("mask_bbox_mismatch", Severity::Error, ann,
+            "bbox " + box_text(ann.bbox) + " and the " + what + " " + box_text(extent) +
+                " overlap with IoU " + num(iou) + " (below " + num(ctx.options.mask_bbox_min_iou) + ")");
   }
 }
 
@@ -324,20 +345,20 @@ void check_annotations(Context& ctx, const Progress& progress) {
     const Annotation& ann = ds.annotations[i];
     auto [first, inserted] = first_image_of_id.emplace(ann.id, ann.image_id);
     if (!inserted) {
-      ctx.add("duplicate_annotation_id", Severity::Error, ann.image_id, ann.id, ctx.file_of(ann),
+      ctx.add("duplicate_annotation_id", Severity::Error, ann,
               "annotation id " + std::to_string(ann.id) + " is used again (first on image " +
                   std::to_string(first->second) + ", again on image " + std::to_string(ann.image_id) + ")");
     }
     auto img = ctx.image_pos.find(ann.image_id);
     if (img == ctx.image_pos.end()) {
-      ctx.add("unknown_image", Severity::Error, ann.image_id, ann.id, ctx.file_of(ann),
+      ctx.add("unknown_image", Severity::Error, ann,
               "annotation " + std::to_string(ann.id) + " points at image id " + std::to_string(ann.image_id) +
                   ", which is not in the dataset");
     } else {
       ++ctx.annotation_count[img->second];
     }
     if (ctx.category_pos.find(ann.category_id) == ctx.category_pos.end()) {
-      ctx.add("unknown_category", Severity::Error, ann.image_id, ann.id, ctx.file_of(ann),
+      ctx.add("unknown_category", Severity::Error, ann,
               "annotation " + std::to_string(ann.id) + " has category id " + std::to_string(ann.category_id) +
                   ", which is not among the " + std::to_string(ds.categories.size()) + " categories");
     }
@@ -356,7 +377,7 @@ void check_empty_images(Context& ctx) {
     // A repeated id's second entry already has its error; its annotations count for the first.
     if (ctx.image_pos[ds.images[i].id] != i || ctx.annotation_count[i] != 0) continue;
     ctx.add("no_annotations", Severity::Warning, ds.images[i].id, std::nullopt, ds.image_path(ds.images[i]),
-            "image has no annotations");
+            "image has no annotations", Context::source_text(ds.images[i], 0));
   }
 }
 
@@ -377,10 +398,11 @@ void check_duplicate_annotations(Context& ctx) {
         const double iou = box_iou(earlier.bbox, later.bbox);
         if (iou <= ctx.options.duplicate_iou) continue;
         // Reported once, on the later annotation, naming the first one it repeats.
-        ctx.add("duplicate_annotation", Severity::Error, later.image_id, later.id, ctx.file_of(later),
+        ctx.add("duplicate_annotation", Severity::Error, later,
                 "same class " + ctx.class_name(key.second) + " and nearly the same box as annotation " +
-                    std::to_string(earlier.id) + " (bbox " + box_text(later.bbox) + " vs " + box_text(earlier.bbox) +
-                    ", IoU " + num(iou) + " above " + num(ctx.options.duplicate_iou) + ")");
+                    std::to_string(earlier.id) + " (bbox " + box_text(later.bbox) + " vs " +
+                    box_text(earlier.bbox) + ", IoU " + num(iou) + " above " +
+                    num(ctx.options.duplicate_iou) + ")");
         break;
       }
     }
@@ -464,12 +486,12 @@ void check_box_sizes(Context& ctx) {
       if (distance <= k) continue;
       const Annotation& ann = ds.annotations[s.annotation];
       const bool large = s.log_size > mean;
-      ctx.add("unusual_box_size", Severity::Warning, ann.image_id, ann.id, ctx.file_of(ann),
-              "box " + num(ann.bbox[2]) + "x" + num(ann.bbox[3]) + " (sqrt area " + num(std::exp(s.log_size)) +
-                  " px) is unusually " + (large ? "large" : "small") + " for class " + ctx.class_name(category_id) +
-                  ": its other " + std::to_string(n - 1) + " boxes have a mean size of " + num(std::exp(mean)) +
-                  " px (geometric), and this one is " + num(distance) + " std away in log size (limit " + num(k) +
-                  ")");
+      ctx.add("unusual_box_size", Severity::Warning, ann,
+              "box " + num(ann.bbox[2]) + "x" + num(ann.bbox[3]) + " (sqrt area " +
+                  num(std::exp(s.log_size)) + " px) is unusually " + (large ? "large" : "small") +
+                  " for class " + ctx.class_name(category_id) + ": its other " + std::to_string(n - 1) +
+                  " boxes have a mean size of " + num(std::exp(mean)) + " px (geometric), and this one is " +
+                  num(distance) + " std away in log size (limit " + num(k) + ")");
     }
   }
 }
@@ -531,6 +553,10 @@ std::string findings_to_json(const std::vector<Finding>& findings) {
     string(f.file);
     w.Key("message");
     string(f.message);
+    if (!f.source.empty()) {
+      w.Key("source");
+      string(f.source);
+    }
     w.EndObject();
   }
   w.EndArray();

@@ -24,6 +24,9 @@ struct Finding {
   std::optional<std::int64_t> annotation_id;
   std::string file;  // image file (or annotation file) the finding is about; may be empty
   std::string message;
+  // Where the annotation (or the image's entry) is written: "list.txt:12" for a TXT list,
+  // ".../Annotations/000005.xml:21" for VOC; empty when the reader records no place (COCO).
+  std::string source;
 };
 
 struct CheckOptions {
@@ -46,7 +49,7 @@ struct CheckReport {
 [[nodiscard]] CheckReport check_dataset(const Dataset& dataset, const CheckOptions& options = {},
                                         const Progress& progress = {});
 
-// JSON array of {code, severity, image_id?, annotation_id?, file, message}.
+// JSON array of {code, severity, image_id?, annotation_id?, file, message, source?}.
 [[nodiscard]] std::string findings_to_json(const std::vector<Finding>& findings);
 [[nodiscard]] const char* severity_name(Severity s);
 
