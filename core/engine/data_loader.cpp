@@ -14,6 +14,8 @@
 
 #include "common/error.h"
 #include "data/image_transforms.h"
+#include "data/random_draws.h"
+#include "data/ssd_augment.h"
 
 namespace studio {
 
@@ -27,10 +29,6 @@ std::uint64_t mix(std::uint64_t x) {
   x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
   return x ^ (x >> 31);
 }
-
-// Uniform in [0, 1) from 53 bits; std::uniform_real_distribution is implementation-defined, and
-// runs must repeat across standard libraries.
-double uniform01(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
 
 // Fisher-Yates with an explicit draw (std::shuffle's algorithm differs between libraries).
 void shuffle(std::vector<std::size_t>& v, std::mt19937_64& rng) {
@@ -52,7 +50,8 @@ struct Cancelled {};
 }  // namespace
 
 InputOptions input_options_from_config(const ConfigNode& input, const InputOptions& defaults) {
-  input.allow({"short_side", "long_side", "size_divisor", "flip", "mean", "std", "resize"});
+  input.allow({"short_side", "long_side", "size_divisor", "flip", "mean", "std", "resize", "augment", "ssd_size",
+               "ssd_fill", "crop_rule"});
   InputOptions o = defaults;
   const auto bad = [&](const std::string& key, const std::string& message) {
     throw Error(input.where(key) + ": " + message);
@@ -85,6 +84,32 @@ InputOptions input_options_from_config(const ConfigNode& input, const InputOptio
     for (const char* key : {"short_side", "long_side", "mean", "std"})
       if (input.has(key))
         bad(key, "not used with resize: false (the model resizes and normalises; set its model.transform)");
+
+  const std::string augment = input.get_string("augment", defaults.augment == InputOptions::Augment::Ssd ? "ssd" : "standard");
+  if (augment == "ssd")
+    o.augment = InputOptions::Augment::Ssd;
+  else if (augment == "standard")
+    o.augment = InputOptions::Augment::Standard;
+  else
+    bad("augment", "expected standard or ssd, got '" + augment + "'");
+  const bool ssd = o.augment == InputOptions::Augment::Ssd;
+  for (const char* key : {"ssd_size", "ssd_fill", "crop_rule"})
+    if (input.has(key) && !ssd) bad(key, "only used with augment: ssd");
+  if (ssd && o.resize)
+    bad("augment", "ssd needs resize: false (SSD's pipeline resizes to ssd_size squared and the model normalises)");
+  o.ssd.size = input.get_int("ssd_size", defaults.ssd.size);
+  if (o.ssd.size <= 0) bad("ssd_size", "expected a size > 0, got " + std::to_string(o.ssd.size));
+  o.ssd.fill = static_cast<float>(input.get_double("ssd_fill", defaults.ssd.fill));
+  const std::string rule =
+      input.get_string("crop_rule", defaults.ssd.crop_rule == CropRule::MinIou ? "min_iou" : "reference");
+  if (rule == "reference")
+    o.ssd.crop_rule = CropRule::Reference;
+  else if (rule == "min_iou")
+    o.ssd.crop_rule = CropRule::MinIou;
+  else
+    bad("crop_rule", "expected reference (pytorch-ssd's behaviour: the IoU test never rejects) or min_iou, got '" +
+                         rule + "'");
+  o.ssd.flip = o.flip;
   return o;
 }
 
@@ -184,6 +209,50 @@ struct DataLoader::State {
     return p;
   }
 
+  // Each sample's generator, seeded by (seed, epoch, sample): the draws don't depend on which
+  // worker builds the sample.
+  [[nodiscard]] std::mt19937_64 sample_rng(int epoch, std::size_t sample) const {
+    return std::mt19937_64(mix(mix(options.seed) ^ (static_cast<std::uint64_t>(epoch) * 0x100000001B3ull)) ^
+                           static_cast<std::uint64_t>(sample));
+  }
+
+  [[nodiscard]] bool ssd_train() const { return options.train && input.augment == InputOptions::Augment::Ssd; }
+
+  // augment: ssd: decodes the image and runs SSD's pipeline on it and its target boxes.
+  SsdAugmented augment_ssd(const ImageInfo& info, std::size_t sample, int epoch) const {
+    const RgbImage image = read_rgb_image(dataset->image_path(info));
+    ImageTransform identity;
+    identity.original = identity.resized = {image.width, image.height};
+    std::vector<std::array<float, 4>> boxes;
+    for (const Annotation* a : targets[sample]) boxes.push_back(transform_box(a->bbox, identity));
+    std::mt19937_64 rng = sample_rng(epoch, sample);
+    return ssd_augment(image, boxes, labels[sample], input.ssd, rng);
+  }
+
+  // Float HWC pixels into one image's [3, H, W] plane set, zero padding right and below.
+  static void write_float_image(const FloatImage& image, float* out, std::size_t H, std::size_t W) {
+    for (std::size_t c = 0; c < 3; ++c) {
+      float* plane = out + c * H * W;
+      for (int y = 0; y < image.height; ++y) {
+        float* row = plane + static_cast<std::size_t>(y) * W;
+        const float* src = image.pixels.data() + static_cast<std::size_t>(y) * image.width * 3 + c;
+        for (int x = 0; x < image.width; ++x) row[x] = src[3 * x];
+        std::fill(row + image.width, row + W, 0.f);
+      }
+      std::fill(plane + static_cast<std::size_t>(image.height) * W, plane + H * W, 0.f);
+    }
+  }
+
+  [[nodiscard]] InstanceTargets ssd_targets(const SsdAugmented& a) const {
+    const auto N = static_cast<std::int64_t>(a.boxes.size());
+    InstanceTargets t;
+    t.labels = torch::empty({N}, tensor_options(torch::kInt64));
+    std::memcpy(t.labels.data_ptr<std::int64_t>(), a.labels.data(), a.labels.size() * sizeof(std::int64_t));
+    t.boxes = torch::empty({N, 4}, tensor_options(torch::kFloat32));
+    std::memcpy(t.boxes.data_ptr<float>(), a.boxes.data(), a.boxes.size() * 4 * sizeof(float));
+    return t;
+  }
+
   // Builds batch `b` of `plan`. Runs on a worker (or in next() when workers == 0).
   Batch build(const Plan& plan, std::size_t b) const {
     const auto bs = static_cast<std::size_t>(options.batch_size);
@@ -194,6 +263,7 @@ struct DataLoader::State {
       std::size_t sample;
       RgbImage image;
       ImageTransform transform;
+      std::optional<SsdAugmented> ssd;  // augment: ssd (training): image and targets made there
     };
     std::vector<Loaded> loaded;
     loaded.reserve(end - begin);
@@ -205,14 +275,20 @@ struct DataLoader::State {
       int short_side = input.short_sides.front();
       bool flip = false;
       if (options.train) {
-        std::mt19937_64 rng(
-            mix(mix(options.seed) ^ (static_cast<std::uint64_t>(plan.epoch) * 0x100000001B3ull)) ^
-            static_cast<std::uint64_t>(s));
+        std::mt19937_64 rng = sample_rng(plan.epoch, s);
         short_side = input.short_sides[static_cast<std::size_t>(rng() % input.short_sides.size())];
         flip = input.flip > 0 && uniform01(rng) < input.flip;
       }
       Loaded l;
       l.sample = s;
+      if (ssd_train()) {
+        l.ssd = augment_ssd(info, s, plan.epoch);
+        l.transform.original = l.transform.resized = {l.ssd->image.width, l.ssd->image.height};
+        max_h = std::max(max_h, static_cast<std::size_t>(l.ssd->image.height));
+        max_w = std::max(max_w, static_cast<std::size_t>(l.ssd->image.width));
+        loaded.push_back(std::move(l));
+        continue;
+      }
       if (input.resize) {
         l.image =
             load_resized_image(ds.image_path(info), short_side, input.long_side, flip, &l.transform.original);
@@ -239,19 +315,23 @@ struct DataLoader::State {
     float* out = ib.images.data_ptr<float>();
     for (std::size_t k = 0; k < loaded.size(); ++k) {
       const RgbImage& img = loaded[k].image;
-      for (int c = 0; c < 3; ++c) {
-        float* plane = out + (k * 3 + static_cast<std::size_t>(c)) * H * W;
-        const std::array<float, 256>& table = lut[static_cast<std::size_t>(c)];
-        for (int y = 0; y < img.height; ++y) {
-          float* row = plane + static_cast<std::size_t>(y) * W;
-          const std::uint8_t* src = img.pixels.data() + static_cast<std::size_t>(y) * img.width * 3 + c;
-          for (int x = 0; x < img.width; ++x) row[x] = table[src[3 * x]];
-          std::fill(row + img.width, row + W, 0.f);
+      if (loaded[k].ssd) {
+        write_float_image(loaded[k].ssd->image, out + k * 3 * H * W, H, W);
+      } else {
+        for (int c = 0; c < 3; ++c) {
+          float* plane = out + (k * 3 + static_cast<std::size_t>(c)) * H * W;
+          const std::array<float, 256>& table = lut[static_cast<std::size_t>(c)];
+          for (int y = 0; y < img.height; ++y) {
+            float* row = plane + static_cast<std::size_t>(y) * W;
+            const std::uint8_t* src = img.pixels.data() + static_cast<std::size_t>(y) * img.width * 3 + c;
+            for (int x = 0; x < img.width; ++x) row[x] = table[src[3 * x]];
+            std::fill(row + img.width, row + W, 0.f);
+          }
+          std::fill(plane + static_cast<std::size_t>(img.height) * W, plane + H * W, 0.f);
         }
-        std::fill(plane + static_cast<std::size_t>(img.height) * W, plane + H * W, 0.f);
       }
       const ImageInfo& info = ds.images[samples[loaded[k].sample]];
-      ib.image_sizes.push_back({img.height, img.width});
+      ib.image_sizes.push_back({loaded[k].transform.resized.height, loaded[k].transform.resized.width});
       ib.original_sizes.push_back({loaded[k].transform.original.height, loaded[k].transform.original.width});
       ib.image_ids.push_back(info.id);
       ib.flipped.push_back(loaded[k].transform.flipped);
@@ -260,6 +340,10 @@ struct DataLoader::State {
 
     for (const Loaded& l : loaded) {
       if (stopping.load() || current.load() != &plan) throw Cancelled{};
+      if (l.ssd) {
+        batch.targets.push_back(ssd_targets(*l.ssd));
+        continue;
+      }
       const std::vector<const Annotation*>& anns = targets[l.sample];
       const auto N = static_cast<std::int64_t>(anns.size());
       InstanceTargets t;
@@ -350,7 +434,7 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, InputOptions inpu
     category_pos.emplace(ds.categories[c].id, static_cast<std::int64_t>(c));
   std::unordered_map<std::int64_t, std::vector<const Annotation*>> by_image;
   for (const Annotation& a : ds.annotations) {
-    if (a.has_mask() && s.options.masks) s.with_masks = true;
+    if (a.has_mask() && s.options.masks && !s.ssd_train()) s.with_masks = true;
     by_image[a.image_id].push_back(&a);
   }
 

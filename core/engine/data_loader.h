@@ -13,6 +13,7 @@
 
 #include "common/config.h"
 #include "data/dataset.h"
+#include "data/ssd_augment.h"
 #include "modeling/structures.h"
 
 namespace studio {
@@ -29,6 +30,13 @@ struct InputOptions {
   // are decoded (and flipped) at their own size and handed over as RGB values 0..255, targets in
   // original coordinates; short_side, long_side, mean and std are then not used.
   bool resize = true;
+  // data.input.augment: "standard" (the above) or "ssd": SSD's training pipeline (data/ssd_augment.h:
+  // photometric distortion, expand, random crop, mirror with probability `flip`, resize to
+  // ssd.size squared), images handed over as float pixel values for the model to normalise (so
+  // only with resize: false). Training only; inference reads images as with resize: false.
+  enum class Augment { Standard, Ssd };
+  Augment augment = Augment::Standard;
+  SsdAugmentOptions ssd;  // data.input.ssd_size, ssd_fill, crop_rule (reference | min_iou)
 };
 // `input` is data.input or data.test_input; test_input falls back to input's keys it lacks.
 [[nodiscard]] InputOptions input_options_from_config(const ConfigNode& input,

@@ -51,7 +51,7 @@ void check_run_folder(const std::string& run_dir, bool resume) {
 
 TrainerOptions trainer_options_from_config(const ConfigNode& train) {
   train.allow({"batch_size", "reference_batch", "epochs", "optimizer", "schedule", "grad_clip", "eval_interval",
-               "checkpoint_interval", "log_interval", "seed", "amp"});
+               "checkpoint_interval", "log_interval", "seed", "amp", "eval_metric"});
   TrainerOptions o;
   o.batch_size = train.get_int("batch_size", o.batch_size);
   o.reference_batch = train.get_int("reference_batch", o.reference_batch);
@@ -65,6 +65,11 @@ TrainerOptions trainer_options_from_config(const ConfigNode& train) {
   o.seed = static_cast<std::uint64_t>(train.get_int("seed", 0));
   const std::string amp = train.get_choice("amp", {"false", "true", "auto"}, "false");
   o.amp = amp == "true" ? AmpSetting::On : amp == "auto" ? AmpSetting::Auto : AmpSetting::Off;
+  const std::string metric = train.get_choice("eval_metric", {"auto", "coco", "voc", "voc07"}, "auto");
+  o.eval_metric = metric == "coco"    ? EvalMetricSetting::Coco
+                  : metric == "voc"   ? EvalMetricSetting::Voc
+                  : metric == "voc07" ? EvalMetricSetting::Voc07
+                                      : EvalMetricSetting::Auto;
   auto positive = [&](const char* key, double v) {
     if (!(v > 0)) throw Error(train.where(key) + ": expected a number > 0");
   };
@@ -141,6 +146,9 @@ Trainer::Trainer(Config recipe, TrainerSetup setup) : config_(std::move(recipe))
     throw Error(setup_.train->source + ": a box-only dataset (no annotation has a mask), and model '" +
                 config_.at("model").get_string("type") +
                 "' trains on instance masks; train a box-only model on it (ssd_mobilenetv2_lite) or add masks");
+  if (model_->needs_masks() && data_options_.train_input.augment == InputOptions::Augment::Ssd)
+    throw Error("data.input.augment: ssd moves boxes only, and model '" + config_.at("model").get_string("type") +
+                "' trains on instance masks; use augment: standard");
   model_->to(setup_.device);
   model_->train();
   if (DistContext* d = dist()) {
@@ -175,6 +183,7 @@ Trainer::Trainer(Config recipe, TrainerSetup setup) : config_(std::move(recipe))
     EvaluatorOptions eo;
     eo.val = setup_.val;
     eo.categories = categories_;
+    eo.metric = options_.eval_metric;
     eo.input = data_options_.test_input;
     eo.inference.batch_size = options_.batch_size;
     eo.inference.workers = data_options_.workers;

@@ -57,6 +57,7 @@ struct TrainerOptions {
   LrScheduleOptions schedule;
   double grad_clip = 0;        // max global L2 norm of the gradients; 0 = off
   int eval_interval = 1;       // epochs
+  EvalMetricSetting eval_metric = EvalMetricSetting::Auto;  // train.eval_metric: auto|coco|voc|voc07
   int checkpoint_interval = 1; // epochs (epoch_<k>.pt); last.pt is written every epoch
   int log_interval = 50;       // iterations between train events / log lines
   std::uint64_t seed = 0;
