@@ -111,6 +111,49 @@ class TestEvaluator : public QObject {
     }
     d.format = DatasetFormat::Voc;
     QVERIFY(eval_metric_for(d) == EvalMetric::Voc);
+    // train.eval_metric names the metric whatever the format (a TXT or COCO set scored by VOC07).
+    for (const DatasetFormat f : {DatasetFormat::Coco, DatasetFormat::Txt, DatasetFormat::Voc}) {
+      d.format = f;
+      QVERIFY(eval_metric_for(d, EvalMetricSetting::Voc07) == EvalMetric::Voc07);
+      QVERIFY(eval_metric_for(d, EvalMetricSetting::Voc) == EvalMetric::Voc);
+      QVERIFY(eval_metric_for(d, EvalMetricSetting::Coco) == EvalMetric::Coco);
+    }
+  }
+
+  // train.eval_metric voc07 on a COCO-format set (the SSD recipes): VOC2007's 11-point mAP, the
+  // same number evaluate_voc gives on the written results, and the metrics file names the rule.
+  void voc07_setting_scores_eleven_point_map() {
+    QTemporaryDir dir;
+    const std::string root = dir.path().toStdString();
+    const auto val = shapes(root + "/val", 5, 2);
+    DetectorPtr model = fake_model(static_cast<int>(val->categories.size()), false);
+    RunLog log(root + "/run");
+    EvaluatorOptions o = options_for(val);
+    o.metric = EvalMetricSetting::Voc07;
+    Evaluator evaluator(o, log, nullptr);
+    QVERIFY(evaluator.metric() == EvalMetric::Voc07);
+    const EvalSummary s = evaluator.evaluate(*model, 1, 5, 1);
+    QVERIFY(s.has_voc && !s.has_segm);
+    QVERIFY(s.voc_map > 0 && s.voc_map <= 1);
+    const auto dets = read_coco_results(s.results_path, *val, IouType::Bbox);
+    QCOMPARE(evaluate_voc(*val, dets, VocApMethod::Points11).map, s.voc_map);
+    QVERIFY(evaluate_voc(*val, dets, VocApMethod::Area).map != s.voc_map);  // the rule matters here
+    const MetricsFile m = read_metrics(s.metrics_path);
+    QVERIFY(m.voc && !m.bbox);
+    QVERIFY(m.voc->method == VocApMethod::Points11);
+    QCOMPARE(events_of(root + "/run", event_type::kEval).at(0)["voc"]["mAP"].as<double>(), s.voc_map);
+  }
+
+  // The recipe key: train.eval_metric auto|coco|voc|voc07; anything else names the key and choices.
+  void trainer_reads_eval_metric() {
+    auto opts = [](const std::string& value) {
+      return trainer_options_from_config(Config::parse("train: {eval_metric: " + value + "}\n", "e.yaml").at("train"));
+    };
+    QVERIFY(opts("voc07").eval_metric == EvalMetricSetting::Voc07);
+    QVERIFY(opts("voc").eval_metric == EvalMetricSetting::Voc);
+    QVERIFY(opts("coco").eval_metric == EvalMetricSetting::Coco);
+    QVERIFY(opts("auto").eval_metric == EvalMetricSetting::Auto);
+    STUDIO_EXPECT_ERROR(opts("map50"), "eval_metric", "voc07");
   }
 
   void mask_model_on_coco_scores_segm_and_bbox() {

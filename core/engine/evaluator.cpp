@@ -50,11 +50,11 @@ void score_coco(const Dataset& val, const std::string& json, const std::string& 
   }
 }
 
-// Pascal VOC mAP of the boxes (the devkit's rules, area under the envelope).
-void score_voc(const Dataset& val, const std::string& json, const std::string& results_path, EvalSummary& s,
-               Event& e, MetricsFile& metrics, RunLog& log) {
+// Pascal VOC mAP of the boxes (the devkit's rules; area under the envelope or VOC07's 11 points).
+void score_voc(const Dataset& val, const std::string& json, const std::string& results_path, VocApMethod method,
+               EvalSummary& s, Event& e, MetricsFile& metrics, RunLog& log) {
   const std::vector<Detection> parsed = parse_coco_results(json, results_path, val, IouType::Bbox);
-  VocEvalResult result = evaluate_voc(val, parsed, VocApMethod::Area);
+  VocEvalResult result = evaluate_voc(val, parsed, method);
   e.groups.emplace_back("voc", std::vector<std::pair<std::string, double>>{{"mAP", result.map}});
   s.has_voc = true;
   s.voc_map = result.map;
@@ -91,14 +91,20 @@ void summary_from_tensor(const torch::Tensor& t, EvalSummary& s) {
 
 }  // namespace
 
-EvalMetric eval_metric_for(const Dataset& val) {
+EvalMetric eval_metric_for(const Dataset& val, EvalMetricSetting setting) {
+  switch (setting) {
+    case EvalMetricSetting::Coco: return EvalMetric::Coco;
+    case EvalMetricSetting::Voc: return EvalMetric::Voc;
+    case EvalMetricSetting::Voc07: return EvalMetric::Voc07;
+    case EvalMetricSetting::Auto: break;
+  }
   return val.format == DatasetFormat::Voc ? EvalMetric::Voc : EvalMetric::Coco;
 }
 
 Evaluator::Evaluator(EvaluatorOptions options, RunLog& log, DistContext* dist)
     : options_(std::move(options)), log_(log), dist_(dist) {
   if (!options_.val) throw Error("no validation set to evaluate on (data.val or --val-data)");
-  metric_ = eval_metric_for(*options_.val);
+  metric_ = eval_metric_for(*options_.val, options_.metric);
 }
 
 EvalSummary Evaluator::evaluate(Detector& model, int epoch, std::int64_t iter, double images_per_s) {
@@ -140,8 +146,9 @@ EvalSummary Evaluator::evaluate(Detector& model, int epoch, std::int64_t iter, d
     e.type = event_type::kEval;
     e.epoch = epoch;
     e.iter = iter;
-    if (metric_ == EvalMetric::Voc)
-      score_voc(val, json, s.results_path, s, e, metrics, log_);
+    if (metric_ != EvalMetric::Coco)
+      score_voc(val, json, s.results_path, metric_ == EvalMetric::Voc07 ? VocApMethod::Points11 : VocApMethod::Area,
+                s, e, metrics, log_);
     else
       score_coco(val, json, s.results_path, has_masks, progress, s, e, metrics, log_);
     write_file_atomic(s.metrics_path, metrics_to_json(metrics));

@@ -9,6 +9,8 @@
 //                         event {"segm": {"AP": .., ...12}, "bbox": {...12}}
 //   Pascal VOC:           VOC mAP at IoU 0.5 (area under the precision envelope, the rule
 //                         `studio-cli eval` uses by default)   event {"voc": {"mAP": ..}}
+//   train.eval_metric voc07 (SSD recipes): VOC07 11-point mAP, the same event; the metrics file
+//                         names the rule (voc.method).
 // The scores are computed from the written results file's text with loadRes' rules, so they equal
 // what `studio-cli eval` gives on results_<k>.json.
 #include <array>
@@ -28,8 +30,13 @@
 
 namespace studio {
 
-enum class EvalMetric { Coco, Voc };
-[[nodiscard]] EvalMetric eval_metric_for(const Dataset& val);
+// Voc: the area under the precision envelope (VOC2010+); Voc07: VOC2007's 11-point AP (SSD's
+// papers and pytorch-ssd report it).
+enum class EvalMetric { Coco, Voc, Voc07 };
+// train.eval_metric: auto (by the validation set's format, as below), coco, voc or voc07 (any
+// dataset with boxes can be scored by VOC's rules: TXT lists, COCO files).
+enum class EvalMetricSetting { Auto, Coco, Voc, Voc07 };
+[[nodiscard]] EvalMetric eval_metric_for(const Dataset& val, EvalMetricSetting setting = EvalMetricSetting::Auto);
 
 // One evaluation's scores, the same on every rank.
 struct EvalSummary {
@@ -47,6 +54,7 @@ struct EvalSummary {
 struct EvaluatorOptions {
   std::shared_ptr<const Dataset> val;         // required
   std::vector<Category> categories;           // the model's classes (label i is categories[i])
+  EvalMetricSetting metric = EvalMetricSetting::Auto;  // train.eval_metric
   InputOptions input;                         // data.test_input
   InferenceOptions inference;                 // batch size, workers, device, this rank's share
   RunMeta meta;                               // of the metrics files (images_per_s is given per call)
