@@ -1,6 +1,8 @@
-// studio-cli synth --out DIR --images N --seed S [--size PX]: the shapes dataset.
+// studio-cli synth --out DIR --images N --seed S [--size PX] [--format coco|voc|txt [--split NAME]]:
+// the shapes dataset, as COCO JSON (with masks), a VOC folder or a TXT list (boxes).
 #include <filesystem>
 #include <iostream>
+#include <map>
 
 #include "cli/commands.h"
 #include "cli/dataset_options.h"
@@ -20,14 +22,30 @@ void add_synth_command(CLI::App& app, CommandList& out) {
   sub->add_option("--seed", options->seed, "Random seed")->capture_default_str();
   sub->add_option("--size", options->size, "Image width and height in pixels")->capture_default_str();
   sub->add_option("--max-objects", options->max_objects, "Most shapes in one image")->capture_default_str();
+  const std::map<std::string, ShapesFormat> formats{
+      {"coco", ShapesFormat::Coco}, {"voc", ShapesFormat::Voc}, {"txt", ShapesFormat::Txt}};
+  sub->add_option("--format", options->format,
+                  "coco: images/ + annotations.json; voc: JPEGImages/, Annotations/, ImageSets/Main/SPLIT.txt, "
+                  "names.txt; txt: images/, SPLIT.txt, names.txt")
+      ->transform(CLI::CheckedTransformer(formats, CLI::ignore_case))
+      ->default_str("coco");
+  sub->add_option("--split", options->split, "VOC split / TXT list name (voc, txt)")->capture_default_str();
   sub->add_flag("--force", *force, "Write into a folder that is not empty");
   out.push_back({sub, [options, force]() {
     std::error_code ec;
     if (fs::exists(options->out_dir, ec) && !fs::is_empty(options->out_dir, ec) && !*force)
       throw Error(options->out_dir + ": folder is not empty; pass --force to write into it");
     const Dataset ds = generate_shapes(*options, terminal_progress());
-    std::cout << "wrote " << ds.images.size() << " images and " << ds.annotations.size()
-              << " annotations to " << options->out_dir << " (annotations.json, images/)\n";
+    const std::string& o = options->out_dir;
+    const std::string& split = options->split;
+    std::string token;
+    switch (options->format) {
+      case ShapesFormat::Coco: token = "coco:" + o + "/annotations.json:" + o + "/images"; break;
+      case ShapesFormat::Voc: token = "--voc " + o + " --split " + split + " --names " + o + "/names.txt"; break;
+      case ShapesFormat::Txt: token = "txt:" + o + "/" + split + ".txt:" + o + "/images:" + o + "/names.txt"; break;
+    }
+    std::cout << "wrote " << ds.images.size() << " images and " << ds.annotations.size() << " annotations to " << o
+              << "; read it as " << token << "\n";
     return 0;
   }});
 }

@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "data/coco_io.h"
+#include "data/dataset_writers.h"
 #include "data/image_io.h"
 
 namespace studio {
@@ -101,7 +102,10 @@ Dataset generate_shapes(const ShapesOptions& options, const Progress& progress) 
   if (options.min_objects < 0 || options.max_objects < std::max(1, options.min_objects))
     throw Error("shapes generator: object counts must satisfy 0 <= min <= max, max >= 1");
   const fs::path out(options.out_dir);
-  const fs::path image_dir = out / "images";
+  if (options.format != ShapesFormat::Coco &&
+      (options.split.empty() || options.split.find_first_of("/\\") != std::string::npos))
+    throw Error("shapes generator: --split must be a plain file stem (e.g. trainval), got '" + options.split + "'");
+  const fs::path image_dir = out / (options.format == ShapesFormat::Voc ? "JPEGImages" : "images");
   std::error_code ec;
   fs::create_directories(image_dir, ec);
   if (ec) throw Error(options.out_dir + ": cannot create folder (" + ec.message() + ")");
@@ -185,7 +189,13 @@ Dataset generate_shapes(const ShapesOptions& options, const Progress& progress) 
     ds.images.push_back(std::move(info));
     progress(std::size_t(index + 1), std::size_t(options.images), "generating images");
   }
-  write_coco(ds, (out / "annotations.json").string());
+  switch (options.format) {
+    case ShapesFormat::Coco: write_coco(ds, (out / "annotations.json").string()); break;
+    case ShapesFormat::Voc: write_voc_folder(ds, out.string(), options.split); break;
+    case ShapesFormat::Txt:
+      write_txt_list(ds, (out / (options.split + ".txt")).string(), (out / "names.txt").string());
+      break;
+  }
   ds.index();
   return ds;
 }

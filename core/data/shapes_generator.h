@@ -11,8 +11,16 @@
 
 namespace studio {
 
+// How the generated set is written (the images are the same JPEGs in every format):
+//   Coco: images/*.jpg and annotations.json (boxes and polygons)
+//   Voc:  JPEGImages/*.jpg, Annotations/*.xml, ImageSets/Main/<split>.txt and names.txt (boxes)
+//   Txt:  images/*.jpg, <split>.txt ("file x1,y1,x2,y2,cls ...") and names.txt (boxes)
+enum class ShapesFormat { Coco, Voc, Txt };
+
 struct ShapesOptions {
-  std::string out_dir;       // created if missing; writes images/*.jpg and annotations.json
+  std::string out_dir;       // created if missing
+  ShapesFormat format = ShapesFormat::Coco;
+  std::string split = "trainval";  // VOC's ImageSets/Main/<split>.txt, TXT's <split>.txt
   int images = 16;
   std::uint64_t seed = 1;
   int size = 256;            // image width and height in pixels
@@ -23,7 +31,7 @@ struct ShapesOptions {
 // The class names, in category-id order (ids 1..N).
 const std::vector<std::string>& shapes_class_names();
 
-// Generates the set and returns the dataset it wrote (image_root = out_dir/images).
+// Generates the set and returns the dataset it wrote (image_root = the image folder).
 Dataset generate_shapes(const ShapesOptions& options, const Progress& progress = {});
 
 }  // namespace studio
