@@ -15,6 +15,7 @@
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "modeling/backbone/backbone.h"
+#include "modeling/meta_arch/ssd_lite.h"
 #include "modeling/weights/pth_file.h"
 #include "modeling/weights/weight_import.h"
 #include "test_support.h"
@@ -151,6 +152,57 @@ class TestWeightsImport : public QObject {
     auto loaded = build_backbone(o);
     const auto again = tensors_of(*loaded);
     for (const auto& kv : ours) QVERIFY2(torch::equal(kv.second, again.at(kv.first)), kv.first.c_str());
+  }
+
+  // model.pretrained_base: torchvision's ImageNet MobileNetV2 fills SSDLite's base_net (the
+  // reference's --base_net), every tensor to its place in pytorch-ssd's flat blocks.
+  void ssd_base_net_from_torchvision_mobilenet_v2() {
+    QTemporaryDir dir;
+    const std::string path = dir.filePath("mobilenet_v2.pth").toStdString();
+    const StateDictEntries sd = torchvision_state("mobilenet_v2");
+    write_pth(path, sd);
+    std::map<std::string, torch::Tensor> tv;
+    for (const auto& e : sd) tv[e.name] = e.tensor;
+
+    SSDLiteOptions o;
+    o.pretrained_base = path;
+    SSDLite model(o);
+    const auto ours = tensors_of(model);
+    // Hand-mapped samples: block 1 has no expansion (dw conv.0.x, linear conv.1, its BN conv.2),
+    // the others pw conv.0.x, dw conv.1.x, linear conv.2, BN conv.3; ReLU6 takes places 2 and 5.
+    const std::vector<std::pair<std::string, std::string>> samples = {
+        {"base_net.0.0.weight", "features.0.0.weight"},          {"base_net.0.1.running_mean", "features.0.1.running_mean"},
+        {"base_net.1.conv.0.weight", "features.1.conv.0.0.weight"}, {"base_net.1.conv.1.bias", "features.1.conv.0.1.bias"},
+        {"base_net.1.conv.3.weight", "features.1.conv.1.weight"},   {"base_net.1.conv.4.running_var", "features.1.conv.2.running_var"},
+        {"base_net.14.conv.0.weight", "features.14.conv.0.0.weight"}, {"base_net.14.conv.4.weight", "features.14.conv.1.1.weight"},
+        {"base_net.14.conv.6.weight", "features.14.conv.2.weight"}, {"base_net.17.conv.7.bias", "features.17.conv.3.bias"},
+        {"base_net.18.0.weight", "features.18.0.weight"},          {"base_net.18.1.running_var", "features.18.1.running_var"}};
+    for (const auto& [mine, theirs] : samples) QVERIFY2(torch::equal(ours.at(mine), tv.at(theirs)), mine.c_str());
+    // Every base_net tensor came from the file (the counters aside), and nothing else changed name.
+    const StateDictEntries mapped = mobilenet_v2_as_ssd_base(sd, path);
+    int base_tensors = 0;
+    for (const auto& kv : ours)
+      if (kv.first.rfind("base_net.", 0) == 0 && kv.first.find("num_batches_tracked") == std::string::npos) ++base_tensors;
+    int compared = 0;
+    for (const auto& e : mapped) {
+      if (e.name.find("num_batches_tracked") != std::string::npos) continue;
+      QVERIFY2(torch::equal(ours.at("base_net." + e.name), e.tensor), e.name.c_str());
+      ++compared;
+    }
+    QCOMPARE(compared, base_tensors);
+    QCOMPARE(int(sd.size() - mapped.size()), 2);  // the classifier's weight and bias
+
+    // pytorch-ssd's own MobileNetV2 (flat blocks under features.N) keeps its names.
+    StateDictEntries flat;
+    for (const auto& e : module_entries(*model.base_net)) flat.push_back({"features." + e.name, e.tensor});
+    const StateDictEntries same = mobilenet_v2_as_ssd_base(flat, "flat.pth");
+    for (std::size_t i = 0; i < flat.size(); ++i) QCOMPARE(same[i].name, flat[i].name.substr(9));
+
+    // A ResNet file is not a MobileNetV2: the error names the file and the key.
+    const std::string resnet = dir.filePath("resnet18.pth").toStdString();
+    write_pth(resnet, torchvision_state("resnet18"));
+    o.pretrained_base = resnet;
+    STUDIO_EXPECT_ERROR(SSDLite{o}, "resnet18.pth", "conv1.weight", "MobileNetV2");
   }
 
   void report_lists_missing_unexpected_and_mismatched() {

@@ -6,6 +6,7 @@
 #include <ATen/autocast_mode.h>
 
 #include "common/error.h"
+#include "modeling/weights/weight_import.h"
 
 namespace studio {
 namespace {
@@ -94,7 +95,7 @@ torch::Tensor run_header(const std::shared_ptr<torch::nn::Module>& m, const torc
 
 SSDLiteOptions ssd_lite_options_from_config(const ConfigNode& model, int num_classes) {
   model.allow({"type", "num_classes", "image_size", "mean", "std", "match_iou", "neg_pos_ratio", "channels_last_train",
-               "test"});
+               "pretrained_base", "test"});
   SSDLiteOptions o;
   o.num_classes = num_classes;
   o.image_size = model.get_int("image_size", o.image_size);
@@ -109,6 +110,7 @@ SSDLiteOptions ssd_lite_options_from_config(const ConfigNode& model, int num_cla
   o.neg_pos_ratio = model.get_int("neg_pos_ratio", o.neg_pos_ratio);
   if (o.neg_pos_ratio < 0) throw Error(model.where("neg_pos_ratio") + ": expected 0 or more");
   o.channels_last_train = model.get_bool("channels_last_train", o.channels_last_train);
+  o.pretrained_base = model.get_path("pretrained_base", "");
   const ConfigNode test = model.child("test");
   test.allow({"score_thr", "nms_thr", "candidate_size", "max_per_img"});
   o.test.score_thr = test.get_double("score_thr", o.test.score_thr);
@@ -171,6 +173,14 @@ SSDLite::SSDLite(SSDLiteOptions options) : options_(std::move(options)) {
   for (auto* list : {&extras, &classification_headers, &regression_headers})
     for (auto& m : (*list)->modules(false))
       if (auto* c = m->as<torch::nn::Conv2dImpl>()) torch::nn::init::xavier_uniform_(c->weight);
+
+  if (!options_.pretrained_base.empty()) {
+    const std::string& path = options_.pretrained_base;
+    const ImportReport r =
+        import_entries(*this, mobilenet_v2_as_ssd_base(read_pth(path), path), "mb2_ssd_lite", "base_net.");
+    if (!r.ok() || !r.unexpected.empty())
+      throw Error(path + " (model.pretrained_base): does not fit SSDLite's base_net: " + r.summary());
+  }
 
   priors_ = ssd_priors(options_.priors, options_.image_size, options_.clamp_priors);
   if (priors_.size(0) != 3000) throw Error("ssd_lite: the prior specs give " + std::to_string(priors_.size(0)) +

@@ -47,11 +47,14 @@ struct SSDLiteOptions {
   // reference's NCHW run). Inference always runs the reference's NCHW: its outputs and detections
   // are the reference's to the bit.
   bool channels_last_train = true;
+  // An ImageNet MobileNetV2 for base_net (torchvision's mobilenet_v2 .pth or pytorch-ssd's own;
+  // weights/weight_import.h): the reference's --base_net. Empty: base_net starts from its init.
+  std::string pretrained_base;
   SSDLiteTestOptions test;
 };
 
 // model: {type: ssd_mobilenetv2_lite, num_classes, image_size, mean, std, match_iou, neg_pos_ratio,
-//         channels_last_train, test: {score_thr, nms_thr, candidate_size, max_per_img}}.
+//         channels_last_train, pretrained_base, test: {score_thr, nms_thr, candidate_size, max_per_img}}.
 [[nodiscard]] SSDLiteOptions ssd_lite_options_from_config(const ConfigNode& model, int num_classes);
 
 class SSDLite : public Detector {

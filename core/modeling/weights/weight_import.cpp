@@ -1,6 +1,7 @@
 #include "modeling/weights/weight_import.h"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
 #include <sstream>
@@ -140,6 +141,65 @@ ImportReport import_entries(torch::nn::Module& module, const StateDictEntries& e
 ImportReport import_backbone_weights(torch::nn::Module& backbone, const std::string& pth_path,
                                      const std::string& arch) {
   return import_entries(backbone, read_pth(pth_path), arch);
+}
+
+namespace {
+
+// "12.conv.1.0.weight" -> {"12", "conv.1.0.weight"}; nullopt when the key is not features.N.*.
+std::optional<std::pair<int, std::string>> split_feature_key(const std::string& key) {
+  const std::string k = starts_with(key, "module.") ? key.substr(7) : key;
+  if (!starts_with(k, "features.")) return std::nullopt;
+  const std::size_t dot = k.find('.', 9);
+  if (dot == std::string::npos || dot == 9) return std::nullopt;
+  const std::string index = k.substr(9, dot - 9);
+  if (index.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  return std::make_pair(std::stoi(index), k.substr(dot + 1));
+}
+
+}  // namespace
+
+StateDictEntries mobilenet_v2_as_ssd_base(const StateDictEntries& entries, const std::string& file) {
+  // torchvision nests each block's layers (conv.0.0 = the first conv of the first Conv2dNormActivation);
+  // pytorch-ssd's blocks are one flat Sequential.
+  bool nested = false;
+  for (const auto& e : entries) {
+    const auto f = split_feature_key(e.name);
+    if (f && starts_with(f->second, "conv.") && f->second.size() > 7 && std::isdigit(static_cast<unsigned char>(f->second[5])) &&
+        f->second[6] == '.' && std::isdigit(static_cast<unsigned char>(f->second[7])))
+      nested = true;
+  }
+  StateDictEntries out;
+  for (const auto& e : entries) {
+    const std::string k = starts_with(e.name, "module.") ? e.name.substr(7) : e.name;
+    if (starts_with(k, "classifier.")) continue;  // ImageNet's classifier has no place in SSD
+    const auto f = split_feature_key(e.name);
+    if (!f) throw Error(file + ": key '" + e.name + "' is not a MobileNetV2 features.N key (expected torchvision's "
+                        "mobilenet_v2 or pytorch-ssd's MobileNetV2 state dict)");
+    const auto [index, rest] = *f;
+    std::string mapped = rest;
+    if (nested && index >= 1 && index <= 17 && starts_with(rest, "conv.")) {
+      // torchvision layer -> the flat layer of pytorch-ssd's block (ReLU6 layers take places 2 and 5).
+      // Block 1 (expansion 1): conv.0.{0,1} -> 0, 1; conv.1 -> 3; conv.2 -> 4.
+      // Others:                conv.0.{0,1} -> 0, 1; conv.1.{0,1} -> 3, 4; conv.2 -> 6; conv.3 -> 7.
+      const std::string tail = rest.substr(5);  // "1.0.weight" or "2.weight"
+      const std::size_t d1 = tail.find('.');
+      const int a = std::stoi(tail.substr(0, d1));
+      const std::string after = tail.substr(d1 + 1);
+      const bool sub = !after.empty() && std::isdigit(static_cast<unsigned char>(after[0]));
+      const int b = sub ? after[0] - '0' : 0;
+      const std::string param = sub ? after.substr(2) : after;
+      int flat = -1;
+      if (index == 1) {
+        flat = sub && a == 0 ? b : !sub && a == 1 ? 3 : !sub && a == 2 ? 4 : -1;
+      } else {
+        flat = sub && a <= 1 ? 3 * a + b : !sub && a == 2 ? 6 : !sub && a == 3 ? 7 : -1;
+      }
+      if (flat < 0) throw Error(file + ": key '" + e.name + "' fits no layer of a MobileNetV2 block");
+      mapped = "conv." + std::to_string(flat) + "." + param;
+    }
+    out.push_back({std::to_string(index) + "." + mapped, e.tensor});
+  }
+  return out;
 }
 
 StateDictEntries module_entries(const torch::nn::Module& module) {

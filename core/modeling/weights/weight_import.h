@@ -55,6 +55,14 @@ ImportReport import_entries(torch::nn::Module& module, const StateDictEntries& e
 ImportReport import_backbone_weights(torch::nn::Module& backbone, const std::string& pth_path,
                                      const std::string& arch);
 
+// An ImageNet MobileNetV2 as SSDLite's base_net (pytorch-ssd's --base_net): torchvision's
+// mobilenet_v2 state dict (features.N with nested blocks: conv.0.0, conv.1.0, conv.2, conv.3, what
+// `weights import --arch mobilenet_v2 --out` writes too) or pytorch-ssd's own MobileNetV2 (flat
+// blocks: conv.0, conv.1, conv.3, ...), renamed to base_net's keys without the "base_net." prefix
+// (N.conv.0.weight, ...). The classifier is left out; a file whose keys are neither layout's is
+// a studio::Error naming `file` and the first key that fits neither.
+[[nodiscard]] StateDictEntries mobilenet_v2_as_ssd_base(const StateDictEntries& entries, const std::string& file);
+
 // All parameters and buffers of `module` (named_parameters, then named_buffers not already
 // listed) as state dict entries; write_pth(path, module_entries(m)) saves a module's weights
 // in the format read_pth and Python's torch.load read.
