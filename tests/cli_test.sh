@@ -408,6 +408,26 @@ expect_grep "resume removes the interrupted save" "resume: removed $part, left b
   || bad "temporary files left after the resume: $(ls -A "$T/runs/fault/checkpoints")"
 expect_iters_once "after stop, killed save and resume: each iteration once" "$T/runs/fault/events.jsonl" 8
 
+# The SSD shapes recipes as shipped (their data paths, relative to configs/, name out/ beside it):
+# shapes written as a VOC folder and as a TXT list, one short epoch each, scored by VOC07 mAP.
+REPO="$(cd "$(dirname "$0")/.." && pwd)"
+mkdir -p "$T/ssd/configs"
+cp "$REPO"/configs/ssd_mobilenetv2_lite_{voc,shapes_cpu,shapes_txt_cpu}.yaml "$T/ssd/configs/"
+for f in voc txt; do
+  expect_rc "synth --format $f" 0 "$CLI" synth --format $f --out "$T/ssd/out/shapes300-$f-train" --images 4 --seed 1 --size 96
+  expect_grep "synth --format $f names how to read it" "read it as (--voc|txt:)" "$T/out"
+  expect_rc "synth --format $f val" 0 "$CLI" synth --format $f --out "$T/ssd/out/shapes300-$f-val" --images 2 --seed 2 \
+    --size 96 --split test
+done
+[ -f "$T/ssd/out/shapes300-voc-train/Annotations/000001.xml" ] && [ -f "$T/ssd/out/shapes300-voc-train/ImageSets/Main/trainval.txt" ] \
+  && ok "synth --format voc writes a VOC folder" || bad "synth --format voc writes a VOC folder"
+expect_rc "check the TXT shapes" 0 "$CLI" check "txt:$T/ssd/out/shapes300-txt-train/trainval.txt:$T/ssd/out/shapes300-txt-train/images:$T/ssd/out/shapes300-txt-train/names.txt"
+for r in shapes_cpu shapes_txt_cpu; do
+  expect_rc "SSD recipe $r trains" 0 "$CLI" train --config "$T/ssd/configs/ssd_mobilenetv2_lite_$r.yaml" --out "$T/ssd/run_$r" \
+    --threads 1 -o train.epochs=1 -o train.batch_size=2 -o train.eval_interval=1 -o data.workers=0
+  expect_grep "SSD recipe $r is scored by VOC07 mAP" '"type": *"eval".*"voc": *\{"mAP"' "$T/ssd/run_$r/events.jsonl"
+done
+
 # An error on the workers (a train.amp value the Trainer refuses; the launcher only parses the YAML)
 # is printed with each rank.
 expect_rc "a worker error fails the job" 2 "$CLI" train --config "$CFG" --out "$T/runs/amp" --nproc 2 --threads 1 \

@@ -14,7 +14,7 @@ namespace studio::cli {
 namespace fs = std::filesystem;
 
 void add_synth_command(CLI::App& app, CommandList& out) {
-  auto* sub = app.add_subcommand("synth", "Generate a COCO instance-segmentation set of coloured shapes");
+  auto* sub = app.add_subcommand("synth", "Generate a set of coloured shapes (COCO with masks, or a VOC folder or TXT list)");
   auto options = std::make_shared<ShapesOptions>();
   auto force = std::make_shared<bool>(false);
   sub->add_option("--out", options->out_dir, "Output folder (images/ and annotations.json)")->required();
