@@ -1,10 +1,12 @@
 #pragma once
-// Helpers shared by the GUI tests that start studio-cli (tests/test_gui_train.cpp,
-// tests/test_gui_inspect_inference.cpp): the stand-ins for a studio-cli that cannot start.
+// Helpers shared by the GUI tests: the stand-ins for a studio-cli that cannot start
+// (tests/test_gui_train.cpp, tests/test_gui_inspect_inference.cpp), screenshots on request, and
+// events.jsonl lines and files (tests/test_gui_train.cpp, tests/test_gui_run_plot.cpp).
 #include <QByteArray>
 #include <QFile>
 #include <QString>
 #include <QTemporaryDir>
+#include <QWidget>
 #include <QtTest>
 
 namespace studio::test {
@@ -37,6 +39,28 @@ inline QString writeUnstartableStudioCli(const QTemporaryDir& dir, const QString
   if (executable) permissions |= QFile::ExeOwner;
   if (!file.setPermissions(permissions)) return {};
   return path;
+}
+
+// With STUDIO_GUI_TEST_SHOTS=DIR set, the page is saved at the interesting steps, to look at.
+inline void saveShot(QWidget& widget, const char* name) {
+  const QByteArray dir = qgetenv("STUDIO_GUI_TEST_SHOTS");
+  if (!dir.isEmpty()) widget.grab().save(QString::fromLocal8Bit(dir) + "/" + name + ".png");
+}
+
+inline QByteArray trainLine(int iter, double loss) {
+  return QStringLiteral(R"({"type":"train","time":1.5,"epoch":1,"iter":%1,"loss_ins":%2,"loss_cate":0.5,)"
+                        R"("loss":%3,"lr":0.001,"images_per_s":10.0,"data_time":0.01,"step_time":0.2})")
+             .arg(iter)
+             .arg(loss - 0.5)
+             .arg(loss)
+             .toUtf8() +
+         "\n";
+}
+
+inline void writeFile(const QString& path, const QByteArray& content, bool append = false) {
+  QFile f(path);
+  QVERIFY(f.open(append ? QIODevice::Append : QIODevice::WriteOnly | QIODevice::Truncate));
+  QCOMPARE(f.write(content), qint64(content.size()));
 }
 
 }  // namespace studio::test

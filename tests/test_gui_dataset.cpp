@@ -2,6 +2,7 @@
 // main window, and what the browser, histogram and findings table show is compared with the
 // dataset itself, down to the colour of mask pixels on screen.
 #include <QComboBox>
+#include <QDir>
 #include <QLabel>
 #include <QPushButton>
 #include <QSignalSpy>
@@ -134,6 +135,7 @@ class TestGuiDataset : public QObject {
   void classFilterRestrictsBrowsing();
   void histogramHasOneBarPerClass();
   void selectingAFindingHighlightsItsAnnotation();
+  void txtFindingsShowTheirListLine();
   void badCocoFileShowsTheReadersError();
   void importDialogValidatesItsInputs();
   void demoButtonOpensTheDemo();
@@ -386,6 +388,8 @@ void TestGuiDataset::selectingAFindingHighlightsItsAnnotation() {
   auto* table = page->findings()->table();
   QVERIFY(table->model()->rowCount() > 0);
   QCOMPARE(table->model()->rowCount(), int(document->checkReport()->findings.size()));
+  // COCO records no file and line for its annotations: no empty "Where" column.
+  QVERIFY(table->isColumnHidden(studio::ui::FindingsModel::SourceColumn));
 
   // Only that code, then click its row.
   auto* codes = page->findings()->codeFilter();
@@ -427,6 +431,96 @@ void TestGuiDataset::selectingAFindingHighlightsItsAnnotation() {
   for (int r = 0; r < table->model()->rowCount(); ++r)
     QCOMPARE(table->model()->index(r, 0).data(studio::ui::FindingsModel::SeverityRole).toInt(),
              int(studio::Severity::Warning));
+}
+
+// A TXT list's findings say where the record is written: the "Where" column shows the list's
+// name and line (the full path in its tooltip), sorts by line as a number, and selecting the
+// finding still shows its box on its image.
+void TestGuiDataset::txtFindingsShowTheirListLine() {
+  QTemporaryDir dir;
+  QVERIFY(dir.isValid());
+  // Images 0..9 on list lines 2..11 (line 1 is a comment); 64x48 each. Image 2's second box ends
+  // at x 90 (26 px past the right edge), image 9's box at y 60 (12 px past the bottom), and line
+  // 12 names an image that is not there.
+  std::string list = "# file x1,y1,x2,y2,cls\n";
+  for (int k = 0; k < 10; ++k) {
+    const QString name = QStringLiteral("img%1.png").arg(k);
+    QImage image(64, 48, QImage::Format_RGB32);
+    image.fill(QColor(30 + 20 * k, 90, 140));
+    QVERIFY(image.save(dir.filePath(name)));
+    list += name.toStdString() + " 4,4,20,20,0";
+    if (k == 2) list += " 40,10,90,40,1";
+    if (k == 9) list += " 30,20,50,60,1";
+    list += "\n";
+  }
+  list += "gone.png 1,1,5,5,0\n";
+  const std::string listPath = studio::test::write_text(dir, "list.txt", list);
+  const std::string names = studio::test::write_text(dir, "names.txt", "circle\nsquare\n");
+
+  MainWindow window;
+  window.resize(1280, 800);
+  window.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&window));
+  studio::DatasetSpec spec;
+  spec.format = studio::DatasetFormat::Txt;
+  spec.annotations = listPath;
+  spec.images = dir.path().toStdString();
+  spec.names = names;
+  auto* document = window.document();
+  QVERIFY(document->open(spec));
+  QTRY_VERIFY_WITH_TIMEOUT(document->hasDataset() && !document->isBusy(), kLoadTimeoutMs);
+  auto* page = window.datasetPage();
+  page->checkAnnotations();
+  QTRY_VERIFY_WITH_TIMEOUT(document->checkReport() != nullptr && !document->isBusy(), kLoadTimeoutMs);
+
+  auto* table = page->findings()->table();
+  QVERIFY(!table->isColumnHidden(studio::ui::FindingsModel::SourceColumn));
+  QCOMPARE(table->model()->headerData(studio::ui::FindingsModel::SourceColumn, Qt::Horizontal).toString(),
+           QStringLiteral("Where"));
+  // Each finding's row, by code and list line, as the checker reported it.
+  struct Expected {
+    const char* code;
+    int line;
+  };
+  const Expected expected[] = {{"bbox_out_of_bounds", 4}, {"bbox_out_of_bounds", 11}, {"missing_file", 12}};
+  const QString listFile = QString::fromStdString(listPath);
+  for (const Expected& e : expected) {
+    const QString source = QStringLiteral("%1:%2").arg(listFile).arg(e.line);
+    int row = -1;
+    for (int r = 0; r < table->model()->rowCount(); ++r)
+      if (table->model()->index(r, 0).data(studio::ui::FindingsModel::CodeRole).toString() ==
+              QLatin1String(e.code) &&
+          table->model()->index(r, 0).data(studio::ui::FindingsModel::SourceRole).toString() == source)
+        row = r;
+    QVERIFY2(row >= 0, qPrintable(QStringLiteral("no %1 finding at %2").arg(e.code, source)));
+    const QModelIndex where = table->model()->index(row, studio::ui::FindingsModel::SourceColumn);
+    QCOMPARE(where.data().toString(), QStringLiteral("list.txt:%1").arg(e.line));
+    QCOMPARE(where.data(Qt::ToolTipRole).toString(), source);
+    const QModelIndex message = table->model()->index(row, studio::ui::FindingsModel::MessageColumn);
+    QVERIFY2(message.data(Qt::ToolTipRole).toString().endsWith(QStringLiteral("at ") + source),
+             qPrintable(message.data(Qt::ToolTipRole).toString()));
+  }
+
+  // By place: line 4 before line 11 before line 12 (as numbers, not as text).
+  table->sortByColumn(studio::ui::FindingsModel::SourceColumn, Qt::AscendingOrder);
+  QStringList places;
+  for (int r = 0; r < table->model()->rowCount(); ++r) {
+    const QString text = table->model()->index(r, studio::ui::FindingsModel::SourceColumn).data().toString();
+    if (!text.isEmpty()) places << text;
+  }
+  const int at4 = places.indexOf(QStringLiteral("list.txt:4"));
+  const int at11 = places.indexOf(QStringLiteral("list.txt:11"));
+  const int at12 = places.indexOf(QStringLiteral("list.txt:12"));
+  QVERIFY2(at4 >= 0 && at4 < at11 && at11 < at12, qPrintable(places.join(QLatin1String(", "))));
+
+  // Selecting the box past the right edge shows it on its image.
+  const QModelIndex cell = table->model()->index(at4, studio::ui::FindingsModel::SourceColumn);
+  table->scrollTo(cell);
+  QTest::mouseClick(table->viewport(), Qt::LeftButton, {}, table->visualRect(cell).center());
+  const studio::Dataset& dataset = document->dataset();
+  QCOMPARE(page->browser()->currentImageId(), std::optional<qint64>(dataset.images[2].id));
+  QVERIFY(page->browser()->canvas()->highlightedAnnotation().has_value());
+  saveShot(window, "findings_txt_where");
 }
 
 void TestGuiDataset::badCocoFileShowsTheReadersError() {
@@ -482,6 +576,23 @@ void TestGuiDataset::importDialogValidatesItsInputs() {
   dialog.setTxt(json_, images_, dir_.filePath(QStringLiteral("names.txt")));
   QVERIFY(!dialog.spec(&problem));
   QVERIFY(problem.contains(QStringLiteral("names file")));
+
+  // A VOC folder with a names file of its own classes (what the SSD recipes read): a missing
+  // names file is named; an existing one goes into the spec.
+  QTemporaryDir voc;
+  QVERIFY(QDir(voc.path()).mkpath(QStringLiteral("Annotations")));
+  QVERIFY(QDir(voc.path()).mkpath(QStringLiteral("ImageSets/Main")));
+  studio::test::write_text(voc, "ImageSets/Main/trainval.txt", "a\n");
+  dialog.setVoc({voc.path()}, QStringLiteral("trainval"), voc.filePath(QStringLiteral("names.txt")));
+  QVERIFY(!dialog.spec(&problem));
+  QVERIFY2(problem.contains(QStringLiteral("names file")), qPrintable(problem));
+  const std::string vocNames = studio::test::write_text(voc, "names.txt", "circle\nsquare\n");
+  const std::optional<studio::DatasetSpec> vocSpec = dialog.spec(&problem);
+  QVERIFY2(vocSpec, qPrintable(problem));
+  QCOMPARE(QString::fromStdString(vocSpec->names), QString::fromStdString(vocNames));
+  saveShot(dialog, "import_dialog_voc_names");
+  dialog.setVoc({voc.path()}, QStringLiteral("trainval"));
+  QVERIFY(dialog.spec(&problem)->names.empty());
 
   // A good COCO pair opens and closes the dialog.
   dialog.setCoco(json_, images_);

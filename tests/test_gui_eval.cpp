@@ -1,7 +1,9 @@
 // The Evaluate and Results pages end to end on the offscreen platform: a hand-made ground truth
 // (2 images, 2 classes, medium-sized boxes) is opened in the main window, results files whose
 // scores are known by construction are evaluated through the page (boxes, and masks whose IoU
-// is known), and the numbers are read back from what the page shows.
+// is known), and the numbers are read back from what the page shows. A hand-written TXT list (a
+// box-only dataset) is scored by VOC07 11-point mAP through the page and compared with
+// evaluate_voc; the metrics offered and the default follow the open dataset's format.
 #include <QComboBox>
 #include <QFile>
 #include <QLabel>
@@ -12,11 +14,16 @@
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <array>
+#include <cmath>
 
+#include "category_metrics_model.h"
 #include "confusion_matrix_view.h"
 #include "data/rle.h"
+#include "data/txt_reader.h"
 #include "dataset_document.h"
 #include "eval/coco_results.h"
+#include "eval/voc_eval.h"
 #include "evaluate_page.h"
 #include "main_window.h"
 #include "pr_curve_plot.h"
@@ -24,6 +31,7 @@
 #include "results_page.h"
 #include "test_support.h"
 
+using studio::ui::CategoryMetricsModel;
 using studio::ui::EvaluatePage;
 using studio::ui::MainWindow;
 
@@ -75,6 +83,26 @@ const char* const kUnknownImage = R"([
   {"image_id": 99, "category_id": 1, "bbox": [10, 10, 50, 50], "score": 0.9}
 ])";
 
+// A box-only TXT list (txt_reader.h: 0-based corners, x2/y2 exclusive, cls into names.txt) of
+// three 200x200 images; circles on every image, squares on two.
+const char* const kTxtList =
+    "a.png 10,10,60,60,0 100,100,160,140,1\n"
+    "b.png 20,30,60,90,0 120,50,170,100,1\n"
+    "c.png 30,30,90,90,0\n";
+
+// One image of a VOC folder (voc_reader.h), enough to open it: <root>/Annotations/a.xml and
+// <root>/ImageSets/Main/trainval.txt; the image itself may be missing for the Evaluate page.
+void writeVocFolder(const QTemporaryDir& dir, const QString& root) {
+  QVERIFY(QDir(dir.path()).mkpath(root + QStringLiteral("/Annotations")));
+  QVERIFY(QDir(dir.path()).mkpath(root + QStringLiteral("/ImageSets/Main")));
+  studio::test::write_text(dir, (root + QStringLiteral("/ImageSets/Main/trainval.txt")).toStdString(), "a\n");
+  studio::test::write_text(
+      dir, (root + QStringLiteral("/Annotations/a.xml")).toStdString(),
+      "<annotation>\n<filename>a.jpg</filename>\n<size><width>200</width><height>200</height></size>\n"
+      "<object><name>dog</name><bndbox><xmin>11</xmin><ymin>11</ymin><xmax>60</xmax><ymax>60</ymax>"
+      "</bndbox></object>\n</annotation>\n");
+}
+
 }  // namespace
 
 class TestGuiEval : public QObject {
@@ -87,9 +115,14 @@ class TestGuiEval : public QObject {
   void unknownImageIdIsReported();
   void segmScoresTheMasksNotTheBoxes();
   void metricsGoToTheResultsPage();
+  void vocMapScoresATxtList();
+  void metricsOfferedFollowTheDataset();
 
  private:
   void openGroundTruth(MainWindow& window);
+  void openSpec(MainWindow& window, const studio::DatasetSpec& spec);
+  // The TXT list (kTxtList), its images and names, written once; its spec.
+  studio::DatasetSpec txtSpec();
   // Evaluates `resultsFile` on the window's Evaluate page and waits until it is done.
   void runEvaluation(MainWindow& window, const QString& resultsFile,
                      EvaluatePage::Metric metric = EvaluatePage::Metric::Bbox);
@@ -126,6 +159,38 @@ void TestGuiEval::openGroundTruth(MainWindow& window) {
   window.showStage(MainWindow::EvaluateStage);
 }
 
+void TestGuiEval::openSpec(MainWindow& window, const studio::DatasetSpec& spec) {
+  if (!window.isVisible()) {
+    window.resize(1280, 800);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+  }
+  QVERIFY(window.document()->open(spec));
+  QTRY_VERIFY_WITH_TIMEOUT(!window.document()->isBusy(), kTimeoutMs);
+  QVERIFY(window.document()->hasDataset());
+  window.showStage(MainWindow::EvaluateStage);
+}
+
+studio::DatasetSpec TestGuiEval::txtSpec() {
+  const QString folder = dir_.filePath(QStringLiteral("txt"));
+  if (!QFileInfo::exists(folder + QStringLiteral("/list.txt"))) {
+    QDir().mkpath(folder);
+    for (const char* name : {"a.png", "b.png", "c.png"}) {
+      QImage image(200, 200, QImage::Format_RGB32);
+      image.fill(QColor(70, 90, 110));
+      image.save(folder + QLatin1Char('/') + QLatin1String(name));
+    }
+    studio::test::write_text(dir_, "txt/names.txt", "circle\nsquare\n");
+    studio::test::write_text(dir_, "txt/list.txt", kTxtList);
+  }
+  studio::DatasetSpec spec;
+  spec.format = studio::DatasetFormat::Txt;
+  spec.annotations = (folder + QStringLiteral("/list.txt")).toStdString();
+  spec.images = folder.toStdString();
+  spec.names = (folder + QStringLiteral("/names.txt")).toStdString();
+  return spec;
+}
+
 void TestGuiEval::runEvaluation(MainWindow& window, const QString& resultsFile, EvaluatePage::Metric metric) {
   EvaluatePage* page = window.evaluatePage();
   page->setResultsPath(dir_.filePath(resultsFile));
@@ -141,8 +206,8 @@ void TestGuiEval::runEvaluation(MainWindow& window, const QString& resultsFile, 
 void TestGuiEval::perfectDetectionsScoreOne() {
   MainWindow window;
   openGroundTruth(window);
-  // Not a VOC dataset: COCO boxes and masks only.
-  QVERIFY(!window.evaluatePage()->setMetric(EvaluatePage::Metric::Voc));
+  // Not a VOC dataset: COCO boxes by default; VOC mAP is on offer all the same.
+  QCOMPARE(window.evaluatePage()->metric(), EvaluatePage::Metric::Bbox);
   runEvaluation(window, QStringLiteral("perfect.json"));
   EvaluatePage* page = window.evaluatePage();
 
@@ -359,6 +424,142 @@ void TestGuiEval::metricsGoToTheResultsPage() {
   results->table()->selectRow(0);
   results->removeSelected();
   QCOMPARE(model->rowCount(), 1);
+}
+
+// A box-only TXT list scored by VOC mAP with the VOC07 11-point rule, as SSD users score theirs:
+// the page's mAP and per-class APs are evaluate_voc's on the same detections. The detections make
+// the two AP rules differ (circles: TP 0.9, a background FP 0.8, TP 0.7 and one missed, area AP
+// 5/9, 11-point AP 6/11), so the number shown tells which rule ran.
+void TestGuiEval::vocMapScoresATxtList() {
+  const studio::DatasetSpec spec = txtSpec();
+  studio::Dataset dataset = studio::read_txt(spec.annotations, spec.images, spec.names);
+  dataset.index();
+  QCOMPARE(dataset.images.size(), std::size_t(3));
+  QCOMPARE(dataset.annotations.size(), std::size_t(5));
+  const auto imageId = [&](const char* file) {
+    for (const auto& image : dataset.images)
+      if (QFileInfo(QString::fromStdString(image.file_name)).fileName() == QLatin1String(file))
+        return image.id;
+    return std::int64_t(-1);
+  };
+  const auto boxOf = [&](std::int64_t image, std::int64_t category) {
+    for (std::size_t index : dataset.annotations_of(image))
+      if (dataset.annotations[index].category_id == category) return dataset.annotations[index].bbox;
+    return std::array<double, 4>{0, 0, 0, 0};
+  };
+  const std::int64_t a = imageId("a.png"), b = imageId("b.png");
+  QVERIFY(a >= 0 && b >= 0);
+  const std::int64_t circle = dataset.categories[0].id, square = dataset.categories[1].id;
+  QVERIFY(dataset.categories[0].name == "circle");
+  const auto detection = [](std::int64_t image, std::int64_t category, std::array<double, 4> box,
+                            double score) {
+    studio::Detection d;  // no segm: a box detector's results
+    d.image_id = image;
+    d.category_id = category;
+    d.bbox = box;
+    d.score = score;
+    return d;
+  };
+  const std::vector<studio::Detection> dets{
+      detection(a, circle, boxOf(a, circle), 0.9),
+      detection(a, circle, {150, 10, 30, 30}, 0.8),  // background
+      detection(b, circle, boxOf(b, circle), 0.7),   // c's circle is never found
+      detection(a, square, boxOf(a, square), 0.95),
+      detection(b, square, {10, 150, 40, 40}, 0.6),  // background
+      detection(b, square, boxOf(b, square), 0.5),
+  };
+  const QString resultsName = QStringLiteral("txt_boxes.json");
+  const std::string results =
+      studio::test::write_text(dir_, resultsName.toStdString(), studio::to_coco_results_json(dets));
+
+  // The reference, on the detections as read back from the file the page reads.
+  const std::vector<studio::Detection> read =
+      studio::read_coco_results(results, dataset, studio::IouType::Bbox);
+  const studio::VocEvalResult points11 = studio::evaluate_voc(dataset, read, studio::VocApMethod::Points11);
+  const studio::VocEvalResult area = studio::evaluate_voc(dataset, read, studio::VocApMethod::Area);
+  QVERIFY2(CategoryMetricsModel::formatValue(points11.map) != CategoryMetricsModel::formatValue(area.map),
+           "the detections should make the two AP rules differ");
+
+  MainWindow window;
+  openSpec(window, spec);
+  EvaluatePage* page = window.evaluatePage();
+  // A TXT list: COCO boxes by default, VOC mAP offered, masks not (the list has none).
+  QCOMPARE(page->metric(), EvaluatePage::Metric::Bbox);
+  QVERIFY(!page->setMetric(EvaluatePage::Metric::Segm));
+  page->setVocMethod(EvaluatePage::VocMethod::Points11);
+  runEvaluation(window, resultsName, EvaluatePage::Metric::Voc);
+
+  QCOMPARE(page->summaryTable()->rowCount(), 1);
+  QCOMPARE(page->summaryValue(QStringLiteral("mAP")), CategoryMetricsModel::formatValue(points11.map));
+  QVERIFY(page->metrics().voc.has_value());
+  QCOMPARE(page->metrics().voc->method, studio::VocApMethod::Points11);
+  QCOMPARE(page->metrics().voc->map, points11.map);
+  QCOMPARE(page->metrics().voc->classes.size(), points11.classes.size());
+  for (std::size_t k = 0; k < points11.classes.size(); ++k) {
+    QCOMPARE(page->metrics().voc->classes[k].category_id, points11.classes[k].category_id);
+    QCOMPARE(page->metrics().voc->classes[k].ap, points11.classes[k].ap);
+  }
+  // The circles' AP as worked out above; the title says which rule ran.
+  QVERIFY(std::abs(points11.classes[0].ap - 6.0 / 11.0) < 1e-12);
+  QVERIFY(std::abs(area.classes[0].ap - 5.0 / 9.0) < 1e-12);
+  QStringList titles;
+  for (const QLabel* label : page->findChildren<QLabel*>())
+    if (label->text().contains(resultsName)) titles << label->text();
+  QCOMPARE(titles.size(), 1);
+  QVERIFY2(titles.first().contains(QStringLiteral("VOC mAP (11-point)")), qPrintable(titles.first()));
+  saveShot(window, "evaluate_txt_voc07");
+
+  // The other rule on the same file gives the other number.
+  page->setVocMethod(EvaluatePage::VocMethod::Area);
+  runEvaluation(window, resultsName, EvaluatePage::Metric::Voc);
+  QCOMPARE(page->summaryValue(QStringLiteral("mAP")), CategoryMetricsModel::formatValue(area.map));
+}
+
+// Which metrics are offered, and the default: COCO (masks too when the set has them), TXT (boxes
+// and VOC mAP), VOC (VOC mAP by default). A metric the user picked stays when another dataset
+// offers it, and the default returns where it is not offered.
+void TestGuiEval::metricsOfferedFollowTheDataset() {
+  const auto offered = [](EvaluatePage* page) { return page->offeredMetrics(); };
+  using M = EvaluatePage::Metric;
+  writeVocFolder(dir_, QStringLiteral("voc"));
+  studio::DatasetSpec voc;
+  voc.format = studio::DatasetFormat::Voc;
+  voc.roots = {dir_.filePath(QStringLiteral("voc")).toStdString()};
+  voc.split = "trainval";
+
+  {
+    MainWindow window;
+    openGroundTruth(window);
+    EvaluatePage* page = window.evaluatePage();
+    QCOMPARE(page->metric(), M::Bbox);
+    QVERIFY(offered(page) == (QList<M>{M::Bbox, M::Segm, M::Voc}));
+  }
+  {
+    MainWindow window;
+    openSpec(window, txtSpec());
+    EvaluatePage* page = window.evaluatePage();
+    QCOMPARE(page->metric(), M::Bbox);
+    QVERIFY(offered(page) == (QList<M>{M::Bbox, M::Voc}));
+    openSpec(window, voc);
+    QCOMPARE(page->metric(), M::Voc);  // VOC folders are scored the VOC way by default
+    QVERIFY(offered(page) == (QList<M>{M::Bbox, M::Voc}));
+    // The AP-rule combo shows with VOC mAP only.
+    QComboBox* rule = nullptr;
+    for (QComboBox* combo : page->findChildren<QComboBox*>())
+      if (combo->findText(QStringLiteral("11-point (VOC2007)")) >= 0) rule = combo;
+    QVERIFY(rule);
+    QVERIFY(rule->isVisible());
+    saveShot(window, "evaluate_voc_default");
+    page->setMetric(M::Bbox);
+    QVERIFY(!rule->isVisible());
+    // Picked by the user: stays on the next VOC dataset and on a TXT list.
+    openSpec(window, voc);
+    QCOMPARE(page->metric(), M::Bbox);
+    page->setMetric(M::Voc);
+    openSpec(window, txtSpec());
+    QCOMPARE(page->metric(), M::Voc);
+    QVERIFY(rule->isVisible());
+  }
 }
 
 QTEST_MAIN(TestGuiEval)

@@ -3,8 +3,10 @@
 // dropped object, a wrong class, extra detections, a shifted mask, low scores), opened on the
 // page. The viewer's draw counts follow the threshold and class filter, and so do its pixels (a
 // mask's interior tinted with its class colour only while its score passes); TP/FP/missed and the
-// sort orders are checked against what the perturbations imply. Bad results files end in an error
-// on an idle page. Predictions from a checkpoint: tests/test_gui_inspect_inference.cpp.
+// sort orders are checked against what the perturbations imply. A box-only model on a box-only
+// dataset (a TXT list, detections without masks) is matched on boxes and drawn as boxes with
+// labels. Bad results files end in an error on an idle page. Predictions from a checkpoint:
+// tests/test_gui_inspect_inference.cpp.
 #include <QComboBox>
 #include <QElapsedTimer>
 #include <QFile>
@@ -15,6 +17,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <optional>
 
@@ -63,6 +66,7 @@ class TestGuiInspect : public QObject, protected studio::test::InspectFixture {
   void sortOrders();
   void groundTruthBesideAndExport();
   void boxOnlyResults();
+  void boxOnlyModelOnABoxOnlyDataset();
   void badResultsFileIsReported_data();
   void badResultsFileIsReported();
   void realPredictions();
@@ -380,6 +384,137 @@ void TestGuiInspect::boxOnlyResults() {
   // Each box is its mask's tight box, the ground truth boxes are the polygons': TP on boxes.
   QCOMPARE(page.viewer()->lastDrawCounts().truePositives, n);
   QCOMPARE(page.totals().missed, int(gt_.annotations.size()) - n);
+}
+
+// An SSD's view of things: a TXT list (boxes only, no masks anywhere) and a box detector's
+// results (no segmentation). Matching runs on boxes: at 0.5, image a has two true positives and a
+// background false positive, image b a true positive, a wrong-class false positive on its circle
+// and the circle missed; the 0.3 detection on b's circle turns it into a true positive below 0.3.
+// The viewer draws each prediction as a box in its match colour with a "class score" label, and no
+// mask.
+void TestGuiInspect::boxOnlyModelOnABoxOnlyDataset() {
+  QTemporaryDir dir;
+  QVERIFY(dir.isValid());
+  for (const char* name : {"a.png", "b.png"}) {
+    QImage image(160, 120, QImage::Format_RGB32);
+    image.fill(QColor(60, 60, 60));
+    QVERIFY(image.save(dir.filePath(QLatin1String(name))));
+  }
+  // x1,y1,x2,y2 (x2/y2 exclusive), cls into names.txt.
+  const std::string list = studio::test::write_text(
+      dir, "list.txt", "a.png 10,10,60,60,0 80,20,140,80,1\nb.png 20,30,60,90,0 100,40,150,100,1\n");
+  const std::string names = studio::test::write_text(dir, "names.txt", "circle\nsquare\n");
+  studio::DatasetSpec spec;
+  spec.format = studio::DatasetFormat::Txt;
+  spec.annotations = list;
+  spec.images = dir.path().toStdString();
+  spec.names = names;
+  studio::ui::DatasetDocument document;
+  QVERIFY(document.open(spec));
+  QTRY_VERIFY_WITH_TIMEOUT(!document.isBusy(), kTimeoutMs);
+  QVERIFY(document.hasDataset());
+  const studio::Dataset& ds = document.dataset();
+  QCOMPARE(ds.annotations.size(), std::size_t(4));
+  for (const auto& a : ds.annotations) QVERIFY(!a.has_mask());
+  const std::int64_t a = ds.images[0].id, b = ds.images[1].id;
+  const std::int64_t circle = ds.categories[0].id, square = ds.categories[1].id;
+  const auto det = [](std::int64_t image, std::int64_t category, std::array<double, 4> box, double score) {
+    studio::Detection d;  // no segm
+    d.image_id = image;
+    d.category_id = category;
+    d.bbox = box;
+    d.score = score;
+    return d;
+  };
+  const std::vector<studio::Detection> dets{
+      det(a, circle, {10, 10, 50, 50}, 0.9),   // TP
+      det(a, square, {84, 22, 60, 60}, 0.8),   // TP, IoU 0.82
+      det(a, circle, {100, 88, 30, 25}, 0.7),  // FP: background
+      det(b, square, {20, 30, 40, 60}, 0.85),  // FP: wrong class, on the circle
+      det(b, square, {100, 40, 50, 60}, 0.6),  // TP
+      det(b, circle, {20, 30, 40, 60}, 0.3),   // TP only below 0.3
+  };
+  const QString path = QString::fromStdString(
+      studio::test::write_text(dir, "ssd_results.json", studio::to_coco_results_json(dets)));
+
+  InspectPage page(&document);
+  openPredictions(page, path);
+  page.setScoreThreshold(0.5);
+  QCOMPARE(page.totals().truePositives, 3);
+  QCOMPARE(page.totals().falsePositives, 2);
+  QCOMPARE(page.totals().missed, 1);
+  QCOMPARE(page.matchOf(a)->true_positives, 2);
+  QCOMPARE(page.matchOf(a)->false_positives, 1);
+  QCOMPARE(page.matchOf(a)->missed_count(), 0);
+  QCOMPARE(page.matchOf(b)->true_positives, 1);
+  QCOMPARE(page.matchOf(b)->false_positives, 1);
+  QCOMPARE(page.matchOf(b)->missed_count(), 1);
+
+  // Image a on screen: three boxes, two green and one red, each labelled, no mask.
+  QVERIFY(page.showImage(a));
+  PredictionViewer* viewer = page.viewer();
+  const QImage shown = viewer->grab().toImage();
+  PredictionViewer::DrawCounts c = viewer->lastDrawCounts();
+  QCOMPARE(c.predictions, 3);
+  QCOMPARE(c.predictionMasks, 0);
+  QCOMPARE(c.truePositives, 2);
+  QCOMPARE(c.falsePositives, 1);
+  QCOMPARE(c.missed, 0);
+  QCOMPARE(c.labels, 3);
+  QStringList labels;
+  for (const PredictionViewer::Item& item : viewer->predictions()) {
+    QVERIFY(!item.hasMask());
+    labels << item.label;
+  }
+  labels.sort();
+  QCOMPARE(labels, (QStringList{"circle 0.70 · background", "circle 0.90", "square 0.80"}));
+  saveShot(page, "inspect_box_only");
+
+  // The boxes by their pixels: somewhere along each box's bottom edge (labels sit on top edges)
+  // the line is in its match colour. The fit centres the image, zoom() widget pixels per pixel.
+  const double scale = viewer->zoom();
+  const QPointF offset((viewer->width() - 160 * scale) / 2, (viewer->height() - 120 * scale) / 2);
+  const auto edgeHas = [&](const QImage& grab, const std::array<double, 4>& box, QColor colour) {
+    const double y = offset.y() + (box[1] + box[3]) * scale;
+    for (double x = box[0] + 3; x < box[0] + box[2] - 3; x += 0.5)
+      for (int dy = -2; dy <= 2; ++dy) {
+        const QPoint p(int(offset.x() + x * scale), int(y) + dy);
+        if (grab.rect().contains(p) && colourDistance(grab.pixelColor(p), colour) < 90) return true;
+      }
+    return false;
+  };
+  const QColor green = PredictionViewer::styleColor(PredictionViewer::Style::TruePositive);
+  const QColor red = PredictionViewer::styleColor(PredictionViewer::Style::FalsePositive);
+  QVERIFY(edgeHas(shown, dets[0].bbox, green));
+  QVERIFY(edgeHas(shown, dets[1].bbox, green));
+  QVERIFY(edgeHas(shown, dets[2].bbox, red));
+  // Above its score the background box is gone from the screen too.
+  page.setScoreThreshold(0.75);
+  const QImage fewer = viewer->grab().toImage();
+  QCOMPARE(viewer->lastDrawCounts().predictions, 2);
+  QVERIFY(!edgeHas(fewer, dets[2].bbox, red));
+
+  // Image b: the wrong-class box and the missed circle (orange, labelled under its box).
+  page.setScoreThreshold(0.5);
+  QVERIFY(page.showImage(b));
+  (void)viewer->grab();
+  c = viewer->lastDrawCounts();
+  QCOMPARE(c.predictions, 2);
+  QCOMPARE(c.truePositives, 1);
+  QCOMPARE(c.falsePositives, 1);
+  QCOMPARE(c.missed, 1);
+  QCOMPARE(c.labels, 3);
+  QStringList missed;
+  for (const PredictionViewer::Item& item : viewer->groundTruth())
+    if (item.style == PredictionViewer::Style::Missed) missed << item.label;
+  QCOMPARE(missed, QStringList{"missed circle"});
+  saveShot(page, "inspect_box_only_missed");
+
+  // Below 0.3 the low-scored circle finds it.
+  page.setScoreThreshold(0.25);
+  QCOMPARE(page.totals().truePositives, 4);
+  QCOMPARE(page.totals().falsePositives, 2);
+  QCOMPARE(page.totals().missed, 0);
 }
 
 // A results file the page cannot use: the error names the file and what is wrong with it, no

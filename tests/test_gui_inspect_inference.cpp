@@ -1,8 +1,9 @@
 // The Inspect page on the offscreen platform, predictions from a checkpoint: a stand-in
 // studio-cli (a shell script that writes the fixture's results, tests/gui_inspect_fixture.h) runs
 // the inference, to check the process, its arguments, its progress, cancelling and the cache; a
-// failing studio-cli and one that cannot start end in an error on an idle page. Viewing and
-// matching: tests/test_gui_inspect.cpp.
+// failing studio-cli and one that cannot start end in an error on an idle page. A VOC folder read
+// with a names file goes to studio-cli as a dataset YAML that names it. Viewing and matching:
+// tests/test_gui_inspect.cpp.
 #include <QComboBox>
 #include <QDateTime>
 #include <QDir>
@@ -13,6 +14,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include "data/dataset_spec.h"
 #include "gui_inspect_fixture.h"
 #include "gui_test_support.h"
 #include "inspect_page.h"
@@ -29,6 +31,7 @@ class TestGuiInspectInference : public QObject, protected studio::test::InspectF
   void checkpointRunsInferenceOnceThenCaches();
   void failingInferenceIsReported();
   void cancelInference();
+  void vocWithNamesFileGoesAsADatasetYaml();
   void studioCliThatCannotStartIsReported_data();
   void studioCliThatCannotStartIsReported();
 
@@ -191,6 +194,74 @@ void TestGuiInspectInference::cancelInference() {
 
 // studio-cli missing, not executable, or an executable that cannot run: the error names it,
 // and the page is idle again, ready to load.
+// A VOC folder opened with a names file (cat, dog): voc:ROOT:SPLIT would make studio-cli read the
+// 20 standard classes, where dog is class 12, not 2, so the dataset goes as a dataset YAML beside
+// the predictions, naming the names file. Opened without it, the same folder goes as its token,
+// and its predictions are cached apart (the description, voc:ROOT:SPLIT, is the same for both).
+void TestGuiInspectInference::vocWithNamesFileGoesAsADatasetYaml() {
+  for (const char* sub : {"voc/Annotations", "voc/ImageSets/Main"}) QVERIFY(QDir(dir_.path()).mkpath(sub));
+  studio::test::write_text(dir_, "voc/ImageSets/Main/trainval.txt", "a\n");
+  studio::test::write_text(
+      dir_, "voc/Annotations/a.xml",
+      "<annotation>\n<size><width>40</width><height>30</height></size>\n<object><name>dog"
+      "</name><bndbox><xmin>2</xmin><ymin>2</ymin><xmax>20</xmax><ymax>20</ymax></bndbox>"
+      "</object>\n</annotation>\n");
+  const std::string names = studio::test::write_text(dir_, "voc/names.txt", "cat\ndog\n");
+  const QString cli = dir_.filePath("fake-studio-cli-voc");
+  writeFakeCli(cli, 0);
+  qputenv("STUDIO_CLI", cli.toLocal8Bit());
+  const QString checkpoint = makeRunWithCheckpoint("voc-run");
+  QVERIFY(!checkpoint.isEmpty());
+
+  studio::DatasetSpec spec;
+  spec.format = studio::DatasetFormat::Voc;
+  spec.roots = {dir_.filePath("voc").toStdString()};
+  spec.split = "trainval";
+  spec.names = names;
+  studio::ui::DatasetDocument document;
+  QVERIFY(document.open(spec));
+  QTRY_VERIFY_WITH_TIMEOUT(!document.isBusy(), kTimeoutMs);
+  QVERIFY(document.hasDataset());
+  QCOMPARE(document.dataset().categories.size(), std::size_t(2));
+
+  InspectPage page(&document);
+  page.resize(1280, 760);
+  page.show();
+  page.setCheckpointPath(checkpoint);
+  const QString cached = page.cachedResultsPath();
+  QSignalSpy inferred(&page, &InspectPage::inferenceFinished);
+  page.load();
+  QTRY_COMPARE_WITH_TIMEOUT(inferred.count(), 1, kTimeoutMs);
+  // The stand-in's predictions are the shapes fixture's, about other images: whether they load
+  // says nothing here; what studio-cli was asked to read does.
+  QTRY_VERIFY_WITH_TIMEOUT(!page.isBusy(), kTimeoutMs);
+  const QStringList args = page.lastInferenceArguments();
+  QVERIFY(!args.contains("--coco"));
+  const QString dataset = args.value(5);
+  QVERIFY2(dataset.endsWith(".yaml") && QFileInfo(dataset).absolutePath() == QFileInfo(cached).absolutePath(),
+           qPrintable(args.join(' ')));
+  const studio::DatasetSpec back = studio::parse_dataset_token(dataset.toStdString());
+  QCOMPARE(int(back.format), int(studio::DatasetFormat::Voc));
+  QCOMPARE(QString::fromStdString(back.names), QString::fromStdString(names));
+  QCOMPARE(QString::fromStdString(back.roots.at(0)), QDir::cleanPath(dir_.filePath("voc")));
+  const studio::Dataset read = studio::load_dataset(back);
+  QCOMPARE(read.categories.size(), std::size_t(2));
+  QCOMPARE(QString::fromStdString(read.categories[1].name), QStringLiteral("dog"));
+
+  // The standard classes: the token, and another cache entry.
+  spec.names.clear();
+  QVERIFY(document.open(spec));
+  QTRY_VERIFY_WITH_TIMEOUT(!document.isBusy(), kTimeoutMs);
+  QCOMPARE(document.dataset().categories.size(), std::size_t(20));
+  page.setCheckpointPath(checkpoint);
+  QVERIFY(page.cachedResultsPath() != cached);
+  page.load();
+  QTRY_COMPARE_WITH_TIMEOUT(inferred.count(), 2, kTimeoutMs);
+  QTRY_VERIFY_WITH_TIMEOUT(!page.isBusy(), kTimeoutMs);
+  QCOMPARE(page.lastInferenceArguments().value(5),
+           QStringLiteral("voc:%1:trainval").arg(QDir::cleanPath(dir_.filePath("voc"))));
+}
+
 void TestGuiInspectInference::studioCliThatCannotStartIsReported_data() {
   studio::test::addUnstartableStudioCliRows();
 }

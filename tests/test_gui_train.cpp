@@ -1,14 +1,16 @@
 // The Train page and what it is built on, on the offscreen platform:
-// - RunFollower on a hand-written events.jsonl that grows (a partial last line waits for its
-//   end), is rewritten shorter on --resume (read again from the start) and is rewritten so that
-//   only unread lines changed (reading goes on);
-// - TrainingPlot's series, EMA smoothing by hand and saving as PNG, PDF and SVG;
+// (RunFollower and TrainingPlot alone: tests/test_gui_run_plot.cpp)
 // - the page end to end: a short shapes run started from the form through studio-cli, points on
 //   the loss chart, Stop ends the process cleanly with last.pt written, and a run that fails
 //   (an unknown recipe key) shows the trainer's message while the studio goes on; Resume
 //   continues a stopped run's folder to its end;
-// - what starts nothing: a studio-cli that cannot start, a recipe that does not read.
+// - what starts nothing: a studio-cli that cannot start, a recipe that does not read;
+// - "Open dataset" naming the open dataset for studio-cli: a TXT list by its token, a VOC folder
+//   read with a names file by a dataset YAML (voc:ROOT:SPLIT cannot carry the names file), read
+//   back to the same classes; the SSD recipes listed, with their fixed 300x300 input.
 // studio-cli's path comes from CMake (STUDIO_CLI_PATH) unless STUDIO_CLI is set.
+#include <qcustomplot.h>
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QFile>
@@ -20,9 +22,10 @@
 #include <QSpinBox>
 #include <QTemporaryDir>
 #include <QtTest>
-#include <qcustomplot.h>
 
+#include "data/dataset_spec.h"
 #include "data/shapes_generator.h"
+#include "dataset_document.h"
 #include "gui_test_support.h"
 #include "main_window.h"
 #include "path_field.h"
@@ -36,50 +39,19 @@ using studio::ui::RunFollower;
 using studio::ui::TrainingPlot;
 using studio::ui::TrainPage;
 
-namespace {
-
-// With STUDIO_GUI_TEST_SHOTS=DIR set, the page is saved at the interesting steps, to look at.
-void saveShot(QWidget& widget, const char* name) {
-  const QByteArray dir = qgetenv("STUDIO_GUI_TEST_SHOTS");
-  if (!dir.isEmpty()) widget.grab().save(QString::fromLocal8Bit(dir) + "/" + name + ".png");
-}
-
-QByteArray trainLine(int iter, double loss) {
-  return QStringLiteral(R"({"type":"train","time":1.5,"epoch":1,"iter":%1,"loss_ins":%2,"loss_cate":0.5,)"
-                        R"("loss":%3,"lr":0.001,"images_per_s":10.0,"data_time":0.01,"step_time":0.2})")
-             .arg(iter)
-             .arg(loss - 0.5)
-             .arg(loss)
-             .toUtf8() +
-         "\n";
-}
-
-void writeFile(const QString& path, const QByteArray& content, bool append = false) {
-  QFile f(path);
-  QVERIFY(f.open(append ? QIODevice::Append : QIODevice::WriteOnly | QIODevice::Truncate));
-  QCOMPARE(f.write(content), qint64(content.size()));
-}
-
-QVector<qint64> iters(const RunFollower& f) {
-  QVector<qint64> out;
-  for (const RunEvent& e : f.events()) out << e.iter;
-  return out;
-}
-
-}  // namespace
+using studio::test::saveShot;
+using studio::test::trainLine;
+using studio::test::writeFile;
 
 class TestGuiTrain : public QObject {
   Q_OBJECT
 
  private slots:
   void initTestCase();
-  void parsesEventLines();
-  void followerReadsOnlyCompleteNewLines();
-  void followerReadsAgainAfterResumeRewrite();
-  void followerWaitsForTheRunFolder();
-  void plotSmoothsAndSaves();
   void pageBuildsTheCommand();
   void pageOffersTheMaskRcnnRecipes();
+  void pageOffersTheSsdRecipes();
+  void openDatasetNamesItForStudioCli();
   void pageTrainsAndStops();
   void failedRunShowsItsError();
   void resumeContinuesTheStoppedRun();
@@ -103,6 +75,8 @@ void TestGuiTrain::initTestCase() {
         if (!text.contains(QLatin1String("propagateSizeHints"))) testLibHandler(type, context, text);
       });
   if (qEnvironmentVariableIsEmpty("STUDIO_CLI")) qputenv("STUDIO_CLI", STUDIO_CLI_PATH);
+  // Dataset YAMLs the page writes (and anything else under AppLocalDataLocation) stay in the test's folder.
+  qputenv("XDG_DATA_HOME", dir_.filePath("xdg").toUtf8());
   recipe_ = QStringLiteral(STUDIO_TEST_DATA_DIR "/../../configs/solov2_r18_fpn_shapes_cpu.yaml");
   QVERIFY(QFileInfo::exists(recipe_));
   // A tiny shapes set: 8 training images (4 iterations an epoch at batch 2), 2 for validation.
@@ -116,183 +90,6 @@ void TestGuiTrain::initTestCase() {
   }
   trainToken_ = QStringLiteral("coco:%1/train/annotations.json:%1/train/images").arg(dir_.path());
   valToken_ = QStringLiteral("coco:%1/val/annotations.json:%1/val/images").arg(dir_.path());
-}
-
-void TestGuiTrain::parsesEventLines() {
-  RunEvent e;
-  QVERIFY(studio::ui::parseRunEvent(
-      R"({"type":"eval","time":2.0,"epoch":3,"iter":120,"segm":{"AP":0.25,"AP50":null},"bbox":{"AP":0.5},"note":"x","flag":true})",
-      e));
-  QCOMPARE(e.type, QStringLiteral("eval"));
-  QCOMPARE(e.epoch, 3);
-  QCOMPARE(e.iter, qint64(120));
-  QCOMPARE(e.groups.value("segm").value("AP"), 0.25);
-  QVERIFY(std::isnan(e.groups.value("segm").value("AP50")));
-  QCOMPARE(e.groups.value("bbox").value("AP"), 0.5);
-  QCOMPARE(e.texts.value("note"), QStringLiteral("x"));
-  QCOMPARE(e.texts.value("flag"), QStringLiteral("true"));
-  QVERIFY(!studio::ui::parseRunEvent(R"({"time":1})", e));  // no type
-  QVERIFY(!studio::ui::parseRunEvent(R"({"type":"train",)", e));
-  QVERIFY(!studio::ui::parseRunEvent(R"([1,2])", e));
-}
-
-void TestGuiTrain::followerReadsOnlyCompleteNewLines() {
-  QTemporaryDir run;
-  const QString events = run.filePath("events.jsonl");
-  const QByteArray third = trainLine(3, 1.5);
-  writeFile(events, R"({"type":"start","time":1,"epoch":0,"iter":0,"total_iters":40})"
-                    "\n" +
-                        trainLine(1, 2.5) + third.left(20));  // the writer is half-way through line 3
-  RunFollower follower;
-  QSignalSpy read(&follower, &RunFollower::eventRead);
-  follower.follow(run.path());
-  QCOMPARE(iters(follower), (QVector<qint64>{0, 1}));
-  QCOMPARE(follower.events()[0].number("total_iters", 0), 40.0);
-  QCOMPARE(follower.events()[1].number("loss", 0), 2.5);
-  QCOMPARE(follower.events()[1].number("loss_ins", 0), 2.0);
-
-  follower.poll();  // nothing new: nothing emitted again
-  QCOMPARE(read.count(), 2);
-  writeFile(events, third.mid(20) + "not json\n" + trainLine(4, 1.25), true);
-  follower.poll();
-  QCOMPARE(iters(follower), (QVector<qint64>{0, 1, 3, 4}));
-  QCOMPARE(follower.events()[2].number("loss", 0), 1.5);
-  QCOMPARE(follower.badLines(), 1);
-  QCOMPARE(read.count(), 4);
-  QCOMPARE(follower.restarts(), 0);
-}
-
-void TestGuiTrain::followerReadsAgainAfterResumeRewrite() {
-  QTemporaryDir run;
-  const QString events = run.filePath("events.jsonl");
-  writeFile(events, trainLine(1, 3) + trainLine(2, 2.75) + trainLine(3, 2.5) + trainLine(4, 2.25));
-  RunFollower follower;
-  QSignalSpy restarted(&follower, &RunFollower::restarted);
-  follower.follow(run.path());
-  QCOMPARE(iters(follower), (QVector<qint64>{1, 2, 3, 4}));
-
-  // --resume from a checkpoint at iteration 2: 3 and 4 move out, a resume event follows. The
-  // file is shorter than what was read: everything is read again.
-  writeFile(events, trainLine(1, 3) + trainLine(2, 2.75) +
-                        R"({"type":"resume","time":5,"epoch":1,"iter":2})"
-                        "\n");
-  follower.poll();
-  QCOMPARE(restarted.count(), 1);
-  QCOMPARE(iters(follower), (QVector<qint64>{1, 2, 2}));
-  QCOMPARE(follower.events().back().type, QStringLiteral("resume"));
-
-  // Another resume from iteration 1 that already grew past the old length before the poll: the
-  // line last read (the resume event) is no longer where it was, so again from the start.
-  writeFile(events, trainLine(1, 3) +
-                        R"({"type":"resume","time":9,"epoch":1,"iter":1,"world_size":2,"padding":"xxxxxxxxxxxxxxxxxxxxxxxxxxx"})"
-                        "\n" +
-                        trainLine(2, 2.7) + trainLine(3, 2.6));
-  follower.poll();
-  QCOMPARE(restarted.count(), 2);
-  QCOMPARE(iters(follower), (QVector<qint64>{1, 1, 2, 3}));
-  QCOMPARE(follower.events()[2].number("loss", 0), 2.7);
-
-  // A rewrite that keeps every line read (only unread lines were dropped) is just more lines.
-  const QByteArray kept = trainLine(1, 3) +
-                          R"({"type":"resume","time":9,"epoch":1,"iter":1,"world_size":2,"padding":"xxxxxxxxxxxxxxxxxxxxxxxxxxx"})"
-                          "\n" +
-                          trainLine(2, 2.7) + trainLine(3, 2.6);
-  writeFile(events, kept + trainLine(4, 2.5));
-  follower.poll();
-  QCOMPARE(restarted.count(), 2);
-  QCOMPARE(iters(follower), (QVector<qint64>{1, 1, 2, 3, 4}));
-}
-
-void TestGuiTrain::followerWaitsForTheRunFolder() {
-  QTemporaryDir parent;
-  const QString runDir = parent.filePath("later");
-  RunFollower follower;
-  follower.setPollInterval(50);
-  follower.follow(runDir, true);
-  QVERIFY(follower.events().isEmpty());
-  QSignalSpy logs(&follower, &RunFollower::logLines);
-  QVERIFY(QDir().mkpath(runDir));
-  writeFile(runDir + "/events.jsonl", trainLine(7, 1.0));
-  writeFile(runDir + "/log.txt", "[2024-01-01 00:00:00] start\n");
-  QTRY_COMPARE_WITH_TIMEOUT(follower.events().size(), 1, 5000);
-  QCOMPARE(follower.events()[0].iter, qint64(7));
-  QTRY_VERIFY_WITH_TIMEOUT(!logs.isEmpty(), 5000);
-  QCOMPARE(logs.first().first().toStringList(), QStringList{"[2024-01-01 00:00:00] start"});
-}
-
-void TestGuiTrain::plotSmoothsAndSaves() {
-  TrainingPlot plot;
-  plot.resize(900, 600);
-  const int a = plot.addRun("a");
-  RunEvent e;
-  QVERIFY(studio::ui::parseRunEvent(trainLine(1, 4.5).trimmed(), e));
-  plot.addEvent(a, e);
-  QVERIFY(studio::ui::parseRunEvent(trainLine(2, 2.5).trimmed(), e));
-  plot.addEvent(a, e);
-  QVERIFY(studio::ui::parseRunEvent(R"({"type":"eval","epoch":1,"iter":2,"segm":{"AP":0.2},"bbox":{"AP":0.3}})", e));
-  plot.addEvent(a, e);
-  QVERIFY(studio::ui::parseRunEvent(R"({"type":"checkpoint","epoch":1,"iter":2,"loss":9})", e));
-  plot.addEvent(a, e);  // not a train event: not drawn
-  QCOMPARE(plot.pointCount(a, "loss"), 2);
-  QCOMPARE(plot.pointCount(a, "loss_cate"), 2);
-  QCOMPARE(plot.pointCount(a, "segm.AP"), 1);
-  QCOMPARE(plot.pointCount(a, "gpu_mem_mb"), 0);
-
-  // No smoothing: loss, loss_cate, loss_ins, 2 points each.
-  plot.show();
-  QVERIFY(QTest::qWaitForWindowExposed(&plot));
-  plot.setSmoothing(0);
-  plot.redrawNow();
-  QCustomPlot* losses = plot.chart(TrainingPlot::Losses);
-  QCOMPARE(losses->graphCount(), 3);
-  QCOMPARE(losses->graph(0)->name(), QStringLiteral("loss"));
-  QCOMPARE(losses->graph(0)->data()->at(1)->value, 2.5);
-
-  // Hovering next to the total loss at iteration 2 shows its value; moving away hides it.
-  losses->replot();
-  auto hover = [losses](QPointF at) {
-    QMouseEvent move(QEvent::MouseMove, at, losses->mapToGlobal(at), Qt::NoButton, Qt::NoButton, Qt::NoModifier);
-    QCoreApplication::sendEvent(losses, &move);
-  };
-  hover(QPointF(losses->xAxis->coordToPixel(2) - 3, losses->yAxis->coordToPixel(2.5) + 2));
-  QCOMPARE(plot.hoverText(TrainingPlot::Losses), QStringLiteral("loss\niteration 2: 2.5"));
-  hover(QPointF(2, 2));
-  QVERIFY(plot.hoverText(TrainingPlot::Losses).isEmpty());
-  QCOMPARE(plot.drawnPoints(TrainingPlot::Evaluation), 2);  // segm and bbox, one epoch
-
-  // EMA 0.5 with the start-up bias removed: 4.5, then (0.5*2.25 + 0.5*2.5) / (1 - 0.25) = 2.5 ... by hand:
-  // last1 = 0.5*4.5 = 2.25 -> 2.25/0.5 = 4.5; last2 = 0.5*2.25 + 0.5*2.5 = 2.375 -> 2.375/0.75.
-  plot.setSmoothing(0.5);
-  plot.redrawNow();
-  QCOMPARE(losses->graphCount(), 6);  // a faint raw curve behind each smoothed one
-  QCPGraph* smoothedLoss = losses->graph(1);
-  QCOMPARE(smoothedLoss->name(), QStringLiteral("loss"));
-  QCOMPARE(smoothedLoss->data()->at(0)->value, 4.5);
-  QVERIFY(qAbs(smoothedLoss->data()->at(1)->value - 2.375 / 0.75) < 1e-12);
-
-  plot.setLogScale(true);
-  QCOMPARE(losses->yAxis->scaleType(), QCPAxis::stLogarithmic);
-  const int b = plot.addRun("b");
-  plot.addEvent(b, e);
-  plot.redrawNow();
-  QCOMPARE(plot.runIds(), (QVector<int>{a, b}));
-
-  QTemporaryDir out;
-  QVERIFY(plot.save(out.filePath("charts.png")));
-  QVERIFY(plot.save(out.filePath("charts.pdf")));
-  QImage image(out.filePath("charts.png"));
-  QCOMPARE(image.size(), QSize(1280, 1080));  // 2 columns x 3 rows of 640 x 360 (no GPU memory chart)
-  QFile pdf(out.filePath("charts.pdf"));
-  QVERIFY(pdf.open(QIODevice::ReadOnly));
-  QVERIFY(pdf.read(5) == "%PDF-");
-  // SVG: a vector file whose drawing names the series it holds.
-  QVERIFY(plot.save(out.filePath("charts.svg")));
-  QFile svg(out.filePath("charts.svg"));
-  QVERIFY(svg.open(QIODevice::ReadOnly));
-  const QByteArray svgText = svg.readAll();
-  QVERIFY(svgText.contains("<svg"));
-  QVERIFY(svgText.contains("viewBox=\"0 0 1280 1080\""));
-  QVERIFY(svgText.contains("<path") || svgText.contains("<polyline"));
 }
 
 TrainPage* TestGuiTrain::makePage(studio::ui::MainWindow& window) {
@@ -380,6 +177,171 @@ void TestGuiTrain::pageOffersTheMaskRcnnRecipes() {
   QVERIFY(page->resolvedYaml().contains("max_size: 96"));
   QVERIFY(page->resolvedYaml().contains(trainToken_));
   saveShot(window, "train_mask_rcnn");
+}
+
+// Every SSD-MobileNetV2-Lite recipe in configs/ is on the list and resolves; its input is the
+// model's fixed 300x300 square (model.image_size), shown and not offered for change, so the form
+// adds no override.
+void TestGuiTrain::pageOffersTheSsdRecipes() {
+  studio::ui::MainWindow window;
+  window.resize(1400, 900);
+  window.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&window));
+  window.showStage(studio::ui::MainWindow::TrainStage);
+  auto* page = window.findChild<TrainPage*>();
+  QVERIFY(page);
+  const QDir configs(QStringLiteral(STUDIO_TEST_DATA_DIR "/../../configs"));
+  const QStringList ssd = configs.entryList({QStringLiteral("ssd_mobilenetv2_lite_*.yaml")}, QDir::Files);
+  QVERIFY2(
+      ssd.contains("ssd_mobilenetv2_lite_voc.yaml") && ssd.contains("ssd_mobilenetv2_lite_shapes_cpu.yaml"),
+      qPrintable(ssd.join(", ")));
+  for (const QString& name : ssd) {
+    QVERIFY2(page->recipeField()->findText(name) >= 0, qPrintable(name));
+    page->setRecipe(configs.filePath(name));
+    QCOMPARE(page->inputSizeField()->value(), 300);
+    QVERIFY(!page->inputSizeField()->isEnabled());
+    QVERIFY2(page->overrides().isEmpty(), qPrintable(page->overrides().join("; ")));
+    // Saving resolves it now: the recipe reads, and the saved YAML is the SSD's.
+    const QString saved = dir_.filePath("resolved_" + name);
+    page->saveRecipe(saved);
+    QVERIFY2(page->errorText().isEmpty(), qPrintable(page->errorText()));
+    QFile file(saved);
+    QVERIFY2(file.open(QIODevice::ReadOnly), qPrintable(saved));
+    QVERIFY2(file.readAll().contains("type: ssd_mobilenetv2_lite"), qPrintable(name));
+  }
+  // Back to a recipe whose input size the form sets.
+  page->setRecipe(recipe_);
+  QVERIFY(page->inputSizeField()->isEnabled());
+}
+
+// "Open dataset" on a TXT list gives its one token (names file included, paths absolute). On a
+// VOC folder read with a names file it gives a dataset YAML that the page wrote, because the
+// token voc:ROOT:SPLIT has no place for the names file: read back as studio-cli reads
+// --train-data, it is the same dataset with the same classes in the names file's order. The same
+// folder without a names file is a plain token again.
+void TestGuiTrain::openDatasetNamesItForStudioCli() {
+  QTemporaryDir data;
+  QVERIFY(data.isValid());
+  // The TXT list: two 32x32 images, classes from names.txt.
+  for (const char* name : {"a.png", "b.png"}) {
+    QImage image(32, 32, QImage::Format_RGB32);
+    image.fill(Qt::darkGray);
+    QVERIFY(image.save(data.filePath(QLatin1String(name))));
+  }
+  const std::string list =
+      studio::test::write_text(data, "list.txt", "a.png 2,2,20,20,0\nb.png 4,4,30,30,1 1,1,9,9,0\n");
+  const std::string txtNames = studio::test::write_text(data, "names.txt", "circle\nsquare\n");
+  // The VOC folder: one image with a dog and a cat; my_classes.txt lists dog, cat, bird, classes
+  // and an order unlike the 20 standard ones (cat before dog), so a reader that dropped the names
+  // file would give other classes and ids.
+  for (const char* sub : {"VOC/Annotations", "VOC/ImageSets/Main", "VOC/JPEGImages"})
+    QVERIFY(QDir(data.path()).mkpath(QLatin1String(sub)));
+  studio::test::write_text(data, "VOC/ImageSets/Main/trainval.txt", "a\n");
+  studio::test::write_text(
+      data, "VOC/Annotations/a.xml",
+      "<annotation>\n<filename>a.jpg</filename>\n<size><width>32</width><height>32</height></size>\n"
+      "<object><name>dog</name><bndbox><xmin>2</xmin><ymin>2</ymin><xmax>20</xmax><ymax>20</ymax></bndbox>"
+      "</object>\n<object><name>cat</name><bndbox><xmin>5</xmin><ymin>5</ymin><xmax>30</xmax><ymax>30</ymax>"
+      "</bndbox></object>\n</annotation>\n");
+  const std::string vocNames = studio::test::write_text(data, "VOC/my_classes.txt", "dog\ncat\nbird\n");
+  const QString vocRoot = data.filePath("VOC");
+
+  studio::ui::MainWindow window;
+  window.resize(1400, 900);
+  window.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&window));
+  window.showStage(studio::ui::MainWindow::TrainStage);
+  auto* page = window.findChild<TrainPage*>();
+  QVERIFY(page);
+  const QString yamlFolder = dir_.filePath("dataset-yamls");
+  page->setDatasetYamlFolder(yamlFolder);
+  page->setRecipe(QStringLiteral(STUDIO_TEST_DATA_DIR "/../../configs/ssd_mobilenetv2_lite_voc.yaml"));
+  page->outputField()->setPath(dir_.filePath("ssd-run"));
+  auto* document = window.document();
+  const auto open = [&](const studio::DatasetSpec& spec) {
+    QVERIFY(document->open(spec));
+    QTRY_VERIFY_WITH_TIMEOUT(!document->isBusy(), 30000);
+    QVERIFY2(document->hasDataset() && document->spec().has_value(), qPrintable(page->errorText()));
+  };
+  const auto trainData = [&] {
+    const QStringList args = page->trainArguments(false);
+    return args.value(args.indexOf("--train-data") + 1);
+  };
+
+  // TXT: the token, with the names file.
+  studio::DatasetSpec txt;
+  txt.format = studio::DatasetFormat::Txt;
+  txt.annotations = list;
+  txt.images = data.path().toStdString();
+  txt.names = txtNames;
+  open(txt);
+  const QString txtToken =
+      QStringLiteral("txt:%1:%2:%3")
+          .arg(QString::fromStdString(list), QDir::cleanPath(data.path()), QString::fromStdString(txtNames));
+  QCOMPARE(page->trainDataField()->text(), txtToken);
+  QCOMPARE(trainData(), txtToken);
+  QTRY_VERIFY(page->resolvedYaml().contains("train: " + txtToken));
+  const studio::DatasetSpec txtBack = studio::parse_dataset_token(txtToken.toStdString());
+  QCOMPARE(QString::fromStdString(txtBack.names), QString::fromStdString(txtNames));
+
+  // VOC with a names file: a dataset YAML.
+  studio::DatasetSpec voc;
+  voc.format = studio::DatasetFormat::Voc;
+  voc.roots = {vocRoot.toStdString()};
+  voc.split = "trainval";
+  voc.names = vocNames;
+  open(voc);
+  const QString yaml = page->trainDataField()->text();
+  QVERIFY2(yaml.startsWith(yamlFolder + "/") && yaml.endsWith(".yaml"), qPrintable(yaml));
+  QVERIFY(QFileInfo(yaml).isFile());
+  QCOMPARE(trainData(), yaml);
+  QTRY_VERIFY2(page->resolvedYaml().contains("train: " + yaml), qPrintable(page->resolvedYaml()));
+  QVERIFY(page->startButton()->isEnabled());
+  QVERIFY(page->logPane()->toPlainText().contains(yaml));
+  saveShot(window, "train_voc_names_yaml");
+  const studio::DatasetSpec back = studio::parse_dataset_token(yaml.toStdString());
+  QCOMPARE(int(back.format), int(studio::DatasetFormat::Voc));
+  QCOMPARE(back.roots.size(), std::size_t(1));
+  QCOMPARE(QString::fromStdString(back.roots[0]), QDir::cleanPath(vocRoot));
+  QCOMPARE(QString::fromStdString(back.split), QStringLiteral("trainval"));
+  QCOMPARE(QString::fromStdString(back.names), QString::fromStdString(vocNames));
+  // Read as studio-cli reads it: the open dataset's classes, in the names file's order.
+  const studio::Dataset fromYaml = studio::load_dataset(back);
+  const studio::Dataset& opened = document->dataset();
+  QCOMPARE(fromYaml.categories.size(), std::size_t(3));
+  QCOMPARE(fromYaml.categories.size(), opened.categories.size());
+  for (std::size_t k = 0; k < opened.categories.size(); ++k) {
+    QCOMPARE(fromYaml.categories[k].id, opened.categories[k].id);
+    QCOMPARE(QString::fromStdString(fromYaml.categories[k].name),
+             QString::fromStdString(opened.categories[k].name));
+  }
+  QCOMPARE(QString::fromStdString(fromYaml.categories[0].name), QStringLiteral("dog"));
+  QCOMPARE(fromYaml.annotations.size(), opened.annotations.size());
+  // Opening it again reuses the same file.
+  open(voc);
+  QCOMPARE(page->trainDataField()->text(), yaml);
+  QCOMPARE(QDir(yamlFolder).entryList({QStringLiteral("*.yaml")}, QDir::Files).size(), 1);
+
+  // The same folder with the standard classes: voc:ROOT:SPLIT says it all.
+  voc.names.clear();
+  open(voc);
+  QCOMPARE(page->trainDataField()->text(), QStringLiteral("voc:%1:trainval").arg(QDir::cleanPath(vocRoot)));
+
+  // A field the user typed in is left alone by the next dataset.
+  page->trainDataField()->clear();
+  QTest::keyClicks(page->trainDataField(), txtToken);
+  open(txt);
+  QCOMPARE(page->trainDataField()->text(), txtToken);
+  voc.names = vocNames;
+  open(voc);
+  QCOMPARE(page->trainDataField()->text(), txtToken);
+  // Until "Open dataset" is pressed.
+  QPushButton* useOpen = nullptr;
+  for (QPushButton* button : page->findChildren<QPushButton*>())
+    if (button->text() == QLatin1String("Open dataset")) useOpen = button;
+  QVERIFY(useOpen);
+  QTest::mouseClick(useOpen, Qt::LeftButton);
+  QCOMPARE(page->trainDataField()->text(), yaml);
 }
 
 void TestGuiTrain::pageTrainsAndStops() {

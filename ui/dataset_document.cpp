@@ -31,7 +31,7 @@ std::optional<DatasetDocument::Operation> DatasetDocument::runningOperation() co
 
 bool DatasetDocument::open(const studio::DatasetSpec& spec) {
   return startOpen([spec](const studio::Progress& progress) { return studio::load_dataset(spec, progress); },
-                   QString::fromStdString(spec.describe()));
+                   QString::fromStdString(spec.describe()), spec);
 }
 
 bool DatasetDocument::openDemo(const QString& folder) {
@@ -44,14 +44,19 @@ bool DatasetDocument::openDemo(const QString& folder) {
   // covering each other.
   options.min_objects = 3;
   options.max_objects = 7;
-  // The generator returns the dataset it wrote, so the demo opens without reading it back.
+  // The generator returns the dataset it wrote, so the demo opens without reading it back. It
+  // writes COCO (shapes_generator.h): annotations.json and images/, which is how studio-cli reads it.
+  studio::DatasetSpec spec;
+  spec.format = studio::DatasetFormat::Coco;
+  spec.annotations = QDir(dir).filePath(QStringLiteral("annotations.json")).toStdString();
+  spec.images = QDir(dir).filePath(QStringLiteral("images")).toStdString();
   return startOpen(
       [options](const studio::Progress& progress) { return studio::generate_shapes(options, progress); },
-      tr("demo: %1").arg(QDir::toNativeSeparators(dir)));
+      tr("demo: %1").arg(QDir::toNativeSeparators(dir)), spec);
 }
 
 bool DatasetDocument::startOpen(std::function<studio::Dataset(const studio::Progress&)> read,
-                                const QString& description) {
+                                const QString& description, std::optional<studio::DatasetSpec> spec) {
   if (job_.isRunning()) return false;
   auto loaded = std::make_shared<std::unique_ptr<Loaded>>();
   operation_ = Operation::Open;
@@ -65,9 +70,9 @@ bool DatasetDocument::startOpen(std::function<studio::Dataset(const studio::Prog
         result->stats = studio::compute_stats(result->dataset);
         *loaded = std::move(result);
       },
-      [this, loaded, description] {
+      [this, loaded, description, spec = std::move(spec)] {
         operation_.reset();
-        install(std::move(*loaded), description);
+        install(std::move(*loaded), description, spec);
       });
 }
 
@@ -101,10 +106,11 @@ void DatasetDocument::setDataset(studio::Dataset dataset, const QString& descrip
   loaded->dataset = std::move(dataset);
   loaded->dataset.index();
   loaded->stats = studio::compute_stats(loaded->dataset);
-  install(std::move(loaded), description);
+  install(std::move(loaded), description, std::nullopt);
 }
 
-void DatasetDocument::install(std::unique_ptr<Loaded> loaded, const QString& description) {
+void DatasetDocument::install(std::unique_ptr<Loaded> loaded, const QString& description,
+                              std::optional<studio::DatasetSpec> spec) {
   // The old report goes first, while the dataset it describes is still there for anyone
   // reading it in their handler.
   if (report_) {
@@ -116,6 +122,7 @@ void DatasetDocument::install(std::unique_ptr<Loaded> loaded, const QString& des
   dataset_->index();
   stats_ = std::make_unique<studio::DatasetStats>(std::move(loaded->stats));
   description_ = description;
+  spec_ = std::move(spec);
   emit datasetChanged();
 }
 

@@ -33,6 +33,10 @@ class DatasetDocument : public QObject {
   [[nodiscard]] const studio::CheckReport* checkReport() const { return report_.get(); }
   // What the dataset was opened from, for titles ("coco:ann.json:images/", "demo: FOLDER").
   [[nodiscard]] QString description() const { return description_; }
+  // The spec the open dataset was read with (the demo: its COCO files), so pages that hand the
+  // dataset to studio-cli name it with everything it was read with (a VOC names file, which the
+  // description's voc:ROOT:SPLIT leaves out). Empty for a dataset installed with setDataset().
+  [[nodiscard]] const std::optional<studio::DatasetSpec>& spec() const { return spec_; }
   // One line for the pages that score against the open dataset: its description, image and class
   // counts, or what to do when none is open.
   [[nodiscard]] QString groundTruthSummary() const;
@@ -71,14 +75,17 @@ class DatasetDocument : public QObject {
     studio::Dataset dataset;
     studio::DatasetStats stats;
   };
-  bool startOpen(std::function<studio::Dataset(const studio::Progress&)> read, const QString& description);
-  void install(std::unique_ptr<Loaded> loaded, const QString& description);
+  bool startOpen(std::function<studio::Dataset(const studio::Progress&)> read, const QString& description,
+                 std::optional<studio::DatasetSpec> spec);
+  void install(std::unique_ptr<Loaded> loaded, const QString& description,
+               std::optional<studio::DatasetSpec> spec);
 
   std::optional<Operation> operation_;
   std::unique_ptr<studio::Dataset> dataset_;
   std::unique_ptr<studio::DatasetStats> stats_;
   std::unique_ptr<studio::CheckReport> report_;
   QString description_;
+  std::optional<studio::DatasetSpec> spec_;
   // Last, so it is destroyed first: its destructor waits for a check still reading dataset_.
   BackgroundJob job_;
 };

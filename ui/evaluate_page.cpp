@@ -18,6 +18,7 @@
 #include <QTableView>
 #include <QTableWidget>
 #include <QVBoxLayout>
+#include <algorithm>
 #include <exception>
 
 #include "category_metrics_model.h"
@@ -84,11 +85,8 @@ EvaluatePage::EvaluatePage(DatasetDocument* document, QWidget* parent)
   connect(document_, &DatasetDocument::datasetChanged, this, &EvaluatePage::onDatasetChanged);
   connect(document_, &DatasetDocument::busyChanged, this, &EvaluatePage::updateButtons);
   connect(resultsField_, &PathField::pathChanged, this, &EvaluatePage::updateButtons);
-  connect(metric_, &QComboBox::currentIndexChanged, this, [this] {
-    const bool voc = metric() == Metric::Voc;
-    vocMethodLabel_->setVisible(voc);
-    vocMethod_->setVisible(voc);
-  });
+  connect(metric_, &QComboBox::currentIndexChanged, this, &EvaluatePage::showVocMethod);
+  connect(metric_, &QComboBox::activated, this, [this] { chosenMetric_ = metric(); });
   connect(evaluateButton_, &QPushButton::clicked, this, &EvaluatePage::evaluate);
   connect(cancelButton_, &QPushButton::clicked, this, &EvaluatePage::cancel);
   connect(saveButton_, &QPushButton::clicked, this, &EvaluatePage::saveMetricsWithDialog);
@@ -123,7 +121,9 @@ QWidget* EvaluatePage::buildInputs() {
   checkpointRow->addWidget(checkpointNote, 1);
 
   metric_ = new QComboBox;
-  metric_->setToolTip(tr("COCO AP on boxes or on masks; VOC mAP for Pascal VOC datasets"));
+  metric_->setToolTip(
+      tr("COCO AP on boxes or on masks; VOC mAP (IoU 0.5, mean over classes) on the boxes "
+         "of any dataset: VOC folders, TXT lists and COCO files"));
   vocMethodLabel_ = new QLabel(tr("AP rule"));
   vocMethod_ = new QComboBox;
   vocMethod_->addItem(tr("area under the curve (VOC2010+)"), int(VocMethod::Area));
@@ -223,14 +223,32 @@ void EvaluatePage::setResultsPath(const QString& path) { resultsField_->setPath(
 QString EvaluatePage::resultsPath() const { return resultsField_->path(); }
 
 bool EvaluatePage::setMetric(Metric metric) {
+  if (!selectMetric(metric)) return false;
+  chosenMetric_ = metric;
+  return true;
+}
+
+bool EvaluatePage::selectMetric(Metric metric) {
   const int index = metric_->findData(int(metric));
   if (index < 0) return false;
   metric_->setCurrentIndex(index);
   return true;
 }
 
+void EvaluatePage::showVocMethod() {
+  const bool voc = metric() == Metric::Voc;
+  vocMethodLabel_->setVisible(voc);
+  vocMethod_->setVisible(voc);
+}
+
 EvaluatePage::Metric EvaluatePage::metric() const {
   return static_cast<Metric>(metric_->currentData().toInt());
+}
+
+QList<EvaluatePage::Metric> EvaluatePage::offeredMetrics() const {
+  QList<Metric> out;
+  for (int i = 0; i < metric_->count(); ++i) out << static_cast<Metric>(metric_->itemData(i).toInt());
+  return out;
 }
 
 void EvaluatePage::setVocMethod(VocMethod method) {
@@ -248,17 +266,27 @@ void EvaluatePage::showBanner(const QString& message) {
 
 void EvaluatePage::onDatasetChanged() {
   groundTruth_->setText(document_->groundTruthSummary());
-  const Metric previous = metric_->count() > 0 ? metric() : Metric::Bbox;
   const QSignalBlocker blocker(metric_);
   metric_->clear();
   metric_->addItem(tr("Boxes (bbox)"), int(Metric::Bbox));
-  metric_->addItem(tr("Masks (segm)"), int(Metric::Segm));
+  // Every annotation of every format has a box, so VOC mAP scores any dataset with objects (SSD
+  // users score TXT lists by VOC07 11-point mAP); masks only where the ground truth has some (a
+  // TXT list or a VOC folder without SegmentationObject has none).
+  bool boxes = false, masks = false;
+  if (document_->hasDataset()) {
+    const auto& annotations = document_->dataset().annotations;
+    boxes = !annotations.empty();
+    masks = std::any_of(annotations.begin(), annotations.end(),
+                        [](const studio::Annotation& a) { return a.has_mask(); });
+  }
+  if (masks) metric_->addItem(tr("Masks (segm)"), int(Metric::Segm));
+  if (boxes) metric_->addItem(tr("VOC mAP"), int(Metric::Voc));
+  // The user's pick stays while offered; otherwise VOC datasets are scored the VOC way, the
+  // others by COCO box AP.
   const bool voc = document_->hasDataset() && document_->dataset().format == studio::DatasetFormat::Voc;
-  if (voc) metric_->addItem(tr("VOC mAP"), int(Metric::Voc));
-  // VOC datasets are scored the VOC way unless the user picks COCO.
-  if (!setMetric(voc && outcome_ == nullptr ? Metric::Voc : previous)) setMetric(Metric::Bbox);
-  vocMethodLabel_->setVisible(metric() == Metric::Voc);
-  vocMethod_->setVisible(metric() == Metric::Voc);
+  if (!chosenMetric_ || !selectMetric(*chosenMetric_))
+    selectMetric(voc && boxes ? Metric::Voc : Metric::Bbox);
+  showVocMethod();
   // Numbers against another ground truth would be misleading next to the new one.
   clearResults();
   banner_->setVisible(false);

@@ -1,10 +1,12 @@
 #pragma once
 // The Evaluate stage: scores a COCO results file against the open dataset (COCO bbox/segm, or
-// VOC mAP for VOC datasets) off the GUI thread and shows the 12 summary numbers, a per-category
-// table, precision-recall curves and the confusion matrix. The metrics can be saved as JSON or
-// sent to the Results page.
+// VOC mAP on the boxes of any format: SSD users score TXT lists by VOC07 11-point mAP) off the GUI
+// thread and shows the 12 summary numbers, a per-category table, precision-recall curves and the
+// confusion matrix. The metrics can be saved as JSON or sent to the Results page.
+#include <QList>
 #include <QWidget>
 #include <memory>
+#include <optional>
 
 #include "eval/metrics_file.h"
 
@@ -32,7 +34,9 @@ class EvaluatePage : public QWidget {
   Q_OBJECT
 
  public:
-  // What is scored; VOC is offered only while the open dataset is a VOC one.
+  // What is scored. Boxes and VOC mAP are offered for every dataset with annotations, masks only
+  // when the dataset has some. VOC mAP is the default for VOC datasets, boxes for the others,
+  // until the user picks a metric: then the pick stays while it is offered.
   enum class Metric { Bbox, Segm, Voc };
   enum class VocMethod { Area, Points11 };
 
@@ -40,9 +44,11 @@ class EvaluatePage : public QWidget {
 
   void setResultsPath(const QString& path);
   [[nodiscard]] QString resultsPath() const;
-  // Returns false when `metric` is not offered for the open dataset.
+  // Returns false when `metric` is not offered for the open dataset. Counts as the user's pick.
   bool setMetric(Metric metric);
   [[nodiscard]] Metric metric() const;
+  // The metrics on offer for the open dataset, in the combo's order.
+  [[nodiscard]] QList<Metric> offeredMetrics() const;
   void setVocMethod(VocMethod method);
 
   [[nodiscard]] bool isRunning() const;
@@ -87,10 +93,14 @@ class EvaluatePage : public QWidget {
   void clearResults();
   void saveMetricsWithDialog();
   void updateButtons();
+  bool selectMetric(Metric metric);
+  void showVocMethod();
 
   DatasetDocument* document_;
   EvaluationJob* job_;
   std::shared_ptr<const EvaluationOutcome> outcome_;
+  // The metric the user picked (combo or setMetric), kept across datasets while offered.
+  std::optional<Metric> chosenMetric_;
 
   QLabel* groundTruth_;
   QRadioButton* fromResults_;

@@ -3,10 +3,28 @@
 #include <QApplication>
 #include <QFileInfo>
 #include <QStyle>
+#include <algorithm>
+#include <utility>
 
 #include "dataset_document.h"
 
 namespace studio::ui {
+
+namespace {
+
+// "FILE:LINE" split at its last colon when digits follow it (a path may hold colons itself);
+// line 0 when the source names a file only.
+std::pair<QString, long> splitSource(const QString& source) {
+  const int colon = source.lastIndexOf(QLatin1Char(':'));
+  if (colon > 0) {
+    bool ok = false;
+    const long line = source.mid(colon + 1).toLong(&ok);
+    if (ok && line > 0) return {source.left(colon), line};
+  }
+  return {source, 0};
+}
+
+}  // namespace
 
 FindingsModel::FindingsModel(DatasetDocument* document, QObject* parent)
     : QAbstractTableModel(parent), document_(document) {
@@ -39,6 +57,8 @@ QVariant FindingsModel::data(const QModelIndex& index, int role) const {
       return static_cast<int>(f.severity);
     case CodeRole:
       return QString::fromStdString(f.code);
+    case SourceRole:
+      return QString::fromStdString(f.source);
     default:
       break;
   }
@@ -76,9 +96,25 @@ QVariant FindingsModel::data(const QModelIndex& index, int role) const {
         return f.annotation_id ? QVariant::fromValue<qint64>(*f.annotation_id)
                                : QVariant::fromValue<qint64>(-1);
       break;
+    case SourceColumn: {
+      if (f.source.empty()) return role == SortRole ? QVariant(QString()) : QVariant();
+      const QString source = QString::fromStdString(f.source);
+      if (role == Qt::DisplayRole) return sourceText(source);
+      if (role == Qt::ToolTipRole) return source;
+      // By file, then by line as a number (a list's line 10 after its line 9).
+      if (role == SortRole) {
+        const auto [file, line] = splitSource(source);
+        return QStringLiteral("%1:%2").arg(file).arg(line, 10, 10, QLatin1Char('0'));
+      }
+      break;
+    }
     case MessageColumn:
-      if (role == Qt::DisplayRole || role == Qt::ToolTipRole || role == SortRole)
-        return QString::fromStdString(f.message);
+      if (role == Qt::DisplayRole || role == SortRole) return QString::fromStdString(f.message);
+      // The tooltip carries the whole place too, for when the source column is narrow.
+      if (role == Qt::ToolTipRole)
+        return f.source.empty()
+                   ? QString::fromStdString(f.message)
+                   : tr("%1\nat %2").arg(QString::fromStdString(f.message), QString::fromStdString(f.source));
       break;
     default:
       break;
@@ -98,11 +134,26 @@ QVariant FindingsModel::headerData(int section, Qt::Orientation orientation, int
       return tr("Image");
     case AnnotationColumn:
       return tr("Annotation");
+    case SourceColumn:
+      return tr("Where");
     case MessageColumn:
       return tr("Message");
     default:
       return {};
   }
+}
+
+bool FindingsModel::hasSources() const {
+  const studio::CheckReport* report = document_->checkReport();
+  if (!report) return false;
+  return std::any_of(report->findings.begin(), report->findings.end(),
+                     [](const studio::Finding& f) { return !f.source.empty(); });
+}
+
+QString FindingsModel::sourceText(const QString& source) {
+  const auto [file, line] = splitSource(source);
+  const QString name = QFileInfo(file).fileName();
+  return line > 0 ? QStringLiteral("%1:%2").arg(name).arg(line) : name;
 }
 
 }  // namespace studio::ui

@@ -53,6 +53,7 @@ FindingsView::FindingsView(DatasetDocument* document, QWidget* parent)
   header->resizeSection(FindingsModel::CodeColumn, 165);
   header->resizeSection(FindingsModel::ImageColumn, 130);
   header->resizeSection(FindingsModel::AnnotationColumn, 85);
+  header->resizeSection(FindingsModel::SourceColumn, 120);
 
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
@@ -115,6 +116,9 @@ void FindingsView::onReportChanged() {
                           .arg(report->images_checked));
   }
   const bool any = report && !report->findings.empty();
+  // Only TXT and VOC readers record where each record is written; a COCO report would show an
+  // empty column.
+  table_->setColumnHidden(FindingsModel::SourceColumn, !model_->hasSources());
   severityCombo_->setEnabled(any);
   codeCombo_->setEnabled(any);
 }

@@ -154,6 +154,13 @@ QWidget* ImportDialog::buildVocTab() {
   vocStandardClasses_ =
       new QCheckBox(tr("The 20 standard VOC classes (uncheck for the classes found in the files)"));
   vocStandardClasses_->setChecked(true);
+  // A names file fixes the classes and their order (a VOC folder of one's own classes, such as
+  // `studio-cli synth --format voc` writes with its names.txt); the checkbox then has no say.
+  vocNames_ = new PathField(PathField::Kind::File, tr("Class names"),
+                            tr("Text files (*.txt *.names);;All files (*)"));
+  vocNames_->setPlaceholderText(tr("optional: one class name a line; only these classes, in this order"));
+  connect(vocNames_, &PathField::pathChanged, this,
+          [this] { vocStandardClasses_->setEnabled(vocNames_->path().isEmpty()); });
 
   auto* form = new QFormLayout(page);
   form->addRow(
@@ -161,6 +168,7 @@ QWidget* ImportDialog::buildVocTab() {
               "split listed in ImageSets/Main/.")));
   form->addRow(tr("Roots:"), roots);
   form->addRow(tr("Split:"), vocSplit_);
+  form->addRow(tr("Names (optional):"), vocNames_);
   form->addRow(QString(), vocStandardClasses_);
   return page;
 }
@@ -190,11 +198,12 @@ void ImportDialog::setCoco(const QString& annotations, const QString& images) {
   cocoImages_->setPath(images);
 }
 
-void ImportDialog::setVoc(const QStringList& roots, const QString& split) {
+void ImportDialog::setVoc(const QStringList& roots, const QString& split, const QString& names) {
   tabs_->setCurrentIndex(VocTab);
   vocRoots_->clear();
   for (const QString& root : roots) vocRoots_->addItem(native(root));
   vocSplit_->setCurrentText(split);
+  vocNames_->setPath(names);
 }
 
 void ImportDialog::setTxt(const QString& list, const QString& images, const QString& names) {
@@ -225,6 +234,7 @@ std::optional<studio::DatasetSpec> ImportDialog::spec(QString* problem) const {
       const QString split = vocSplit_->currentText().trimmed();
       spec.split = split.toStdString();
       spec.voc_standard_classes = vocStandardClasses_->isChecked();
+      spec.names = vocNames_->path().toStdString();
       if (vocRoots_->count() == 0)
         issue = tr("Add at least one VOC root (the folder holding Annotations/ and JPEGImages/).");
       if (issue.isEmpty() && split.isEmpty())
@@ -240,6 +250,8 @@ std::optional<studio::DatasetSpec> ImportDialog::spec(QString* problem) const {
           issue = tr("%1 has no split file ImageSets/Main/%2.txt.").arg(root, split);
         spec.roots.push_back(root.toStdString());
       }
+      if (issue.isEmpty() && !vocNames_->path().isEmpty())
+        issue = fileProblem(vocNames_->path(), tr("names file"));
       break;
     }
     case TxtTab:

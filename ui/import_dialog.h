@@ -29,7 +29,7 @@ class ImportDialog : public QDialog {
   explicit ImportDialog(DatasetDocument* document, QWidget* parent = nullptr);
 
   void setCoco(const QString& annotations, const QString& images);
-  void setVoc(const QStringList& roots, const QString& split);
+  void setVoc(const QStringList& roots, const QString& split, const QString& names = {});
   void setTxt(const QString& list, const QString& images, const QString& names = {});
 
   // The spec the current tab describes, or nullopt with `problem` saying what to fix.
@@ -57,6 +57,7 @@ class ImportDialog : public QDialog {
   QListWidget* vocRoots_;
   QComboBox* vocSplit_;
   QCheckBox* vocStandardClasses_;
+  PathField* vocNames_;
   PathField* txtList_;
   PathField* txtImages_;
   PathField* txtNames_;

@@ -1,8 +1,6 @@
 // InspectPage, first half: the inputs (dataset, a results file or a checkpoint and recipe to run
 // inference with) and loading them, off the GUI thread. The image list and the viewer are in
 // inspect_page.cpp.
-#include "inspect_page.h"
-
 #include <QCheckBox>
 #include <QComboBox>
 #include <QCryptographicHash>
@@ -37,10 +35,12 @@
 #include "common/run_folder.h"
 #include "data/coco_io.h"
 #include "data/dataset_spec.h"
+#include "dataset_argument.h"
 #include "dataset_document.h"
 #include "error_banner.h"
 #include "inference_process.h"
 #include "inspect_image_model.h"
+#include "inspect_page.h"
 #include "path_field.h"
 #include "studio_cli.h"
 
@@ -263,6 +263,9 @@ QString InspectPage::cachedResultsPath() const {
         QString::number(QFileInfo(recipeField_->path()).lastModified().toMSecsSinceEpoch()),
         document_->description(), QString::number(ds.images.size()), QString::number(ds.annotations.size())})
     hash.addData(part.toUtf8() + '\n');
+  // The description leaves a VOC names file out; another names file gives other class ids.
+  if (document_->spec() && !document_->spec()->names.empty())
+    hash.addData(QByteArray::fromStdString(document_->spec()->names) + '\n');
   const QString name =
       QStringLiteral("%1-%2.json")
           .arg(checkpoint.completeBaseName(), QString::fromLatin1(hash.result().toHex().left(12)));
@@ -292,11 +295,28 @@ void InspectPage::startInference() {
 
   QStringList args{QStringLiteral("infer"), QStringLiteral("--config"), recipeField_->path(),
                    QStringLiteral("--weights"), checkpointField_->path()};
-  // The open dataset as the command line names it; a dataset with no such name (the demo, an
-  // imported one) is written beside the predictions as COCO JSON.
+  // The open dataset as the command line names it: its token, or a dataset YAML beside the
+  // predictions when the token would drop something it was read with (voc:ROOT:SPLIT has no place
+  // for a names file, and without it the classes and their ids differ from the open dataset's).
+  // A dataset read elsewhere (imported) is written beside the predictions as COCO JSON.
   const studio::Dataset& ds = document_->dataset();
-  if (parsesAsDatasetToken(document_->description())) {
-    args << document_->description();
+  QString datasetArgument;
+  if (const std::optional<studio::DatasetSpec>& spec = document_->spec()) {
+    datasetArgument = exactDatasetToken(*spec);
+    if (datasetArgument.isEmpty()) {
+      try {
+        datasetArgument = writeDatasetYaml(*spec, cacheDir.absolutePath());
+      } catch (const std::exception& e) {
+        showBanner(
+            tr("Could not write the dataset for studio-cli: %1").arg(QString::fromStdString(e.what())));
+        return;
+      }
+    }
+  } else if (parsesAsDatasetToken(document_->description())) {
+    datasetArgument = document_->description();
+  }
+  if (!datasetArgument.isEmpty()) {
+    args << datasetArgument;
   } else {
     const QString gtPath =
         cacheDir.filePath(QFileInfo(target).completeBaseName() + QStringLiteral("-gt.json"));

@@ -34,6 +34,7 @@
 #include "common/atomic_file.h"
 #include "common/config.h"
 #include "common/run_folder.h"
+#include "dataset_argument.h"
 #include "dataset_document.h"
 #include "error_banner.h"
 #include "path_field.h"
@@ -61,18 +62,27 @@ struct FormValues {
   int epochs = 0, batch = 0, inputSize = 0, longSide = 0;
   double lr = 0;
   bool modelResizes = false;  // data.input.resize: false: the sizes are model.transform's keys
+  bool fixedSize = false;     // model.image_size (the SSDs): shown, not changed from the form
 };
 // Where a recipe keeps its input size: the loader's data.input.short_side / long_side, or, when
 // the loader leaves the images at their own size (data.input.resize: false, two-stage models that
-// resize inside the model as torchvision does), model.transform.min_size / max_size.
+// resize inside the model as torchvision does), model.transform.min_size / max_size. The SSDs
+// work on one square, model.image_size, that their priors are laid out for (SSD-MobileNetV2-Lite
+// accepts 300 only), so the form shows it and leaves it alone.
 FormValues readFormValues(const studio::Config& config, const FormValues& fallback) {
   const studio::ConfigNode train = config.at("train");
   const studio::ConfigNode input = config.at("data.input");
+  const studio::ConfigNode model = config.at("model");
   FormValues v;
   v.epochs = train.get_int("epochs", fallback.epochs);
   v.batch = train.get_int("batch_size", fallback.batch);
   v.lr = train.child("optimizer").get_double("lr", fallback.lr);
   v.modelResizes = !input.get_bool("resize", true);
+  if (model.has("image_size")) {
+    v.fixedSize = true;
+    v.inputSize = v.longSide = model.get_int("image_size");
+    return v;
+  }
   const studio::ConfigNode sizes = v.modelResizes ? config.at("model.transform") : input;
   v.inputSize = largestOf(sizes.get_int_list(v.modelResizes ? "min_size" : "short_side", {}), fallback.inputSize);
   v.longSide = sizes.get_int(v.modelResizes ? "max_size" : "long_side", fallback.longSide);
@@ -82,7 +92,10 @@ FormValues readFormValues(const studio::Config& config, const FormValues& fallba
 }  // namespace
 
 TrainPage::TrainPage(DatasetDocument* document, QWidget* parent)
-    : QWidget(parent), document_(document), resolveTimer_(new QTimer(this)) {
+    : QWidget(parent),
+      document_(document),
+      resolveTimer_(new QTimer(this)),
+      datasetYamlFolder_(defaultDatasetYamlFolder()) {
   resolveTimer_->setSingleShot(true);
   resolveTimer_->setInterval(kResolveDelayMs);
   connect(resolveTimer_, &QTimer::timeout, this, &TrainPage::resolve);
@@ -137,8 +150,10 @@ QWidget* TrainPage::buildForm() {
 
   trainData_ = new QLineEdit;
   trainData_->setPlaceholderText(tr("the recipe's data.train"));
-  trainData_->setToolTip(tr("A dataset token (coco:ANN.json:IMAGES, voc:ROOT:SPLIT, txt:LIST:IMAGES) or a "
-                            "dataset YAML; empty uses the recipe's data.train"));
+  trainData_->setToolTip(
+      tr("A dataset token (coco:ANN.json:IMAGES, voc:ROOT:SPLIT, txt:LIST:IMAGES[:NAMES]) or "
+         "a dataset YAML; empty uses the recipe's data.train. Open dataset writes a dataset "
+         "YAML when a token cannot say everything (a VOC names file)"));
   useOpenButton_ = new QPushButton(tr("Open dataset"));
   useOpenButton_->setToolTip(tr("Train on the dataset open on the Dataset page"));
   auto* trainRow = new QHBoxLayout;
@@ -372,6 +387,7 @@ void TrainPage::fillFormFromRecipe() {
       recipeValues_.longSide = v.longSide;
       recipeValues_.lr = v.lr;
       recipeValues_.modelResizes = v.modelResizes;
+      recipeValues_.fixedSize = v.fixedSize;
       recipeValues_.ok = true;
     } catch (const std::exception&) {
       // resolve() shows the error (it reads the same keys); the form keeps neutral values meanwhile.
@@ -382,6 +398,12 @@ void TrainPage::fillFormFromRecipe() {
   batch_->setValue(recipeValues_.batch);
   lr_->setValue(recipeValues_.lr);
   inputSize_->setValue(recipeValues_.inputSize);
+  inputSize_->setEnabled(!recipeValues_.fixedSize);
+  inputSize_->setToolTip(
+      recipeValues_.fixedSize
+          ? tr("model.image_size: the model's priors are laid out for this square, so the "
+               "recipe fixes it")
+          : tr("Short side of the resized images; the long side keeps the recipe's ratio"));
   scheduleResolve();
 }
 
@@ -391,7 +413,7 @@ QStringList TrainPage::overrides() const {
   if (batch_->value() != recipeValues_.batch) out << QStringLiteral("train.batch_size=%1").arg(batch_->value());
   if (std::abs(lr_->value() - recipeValues_.lr) > 1e-9 * std::max(1.0, recipeValues_.lr))
     out << QStringLiteral("train.optimizer.lr=%1").arg(lr_->value(), 0, 'g', 8);
-  if (inputSize_->value() != recipeValues_.inputSize) {
+  if (!recipeValues_.fixedSize && inputSize_->value() != recipeValues_.inputSize) {
     const int shortSide = inputSize_->value();
     const int longSide =
         int(std::lround(double(shortSide) * recipeValues_.longSide / std::max(1, recipeValues_.inputSize)));
@@ -465,21 +487,37 @@ void TrainPage::onDeviceChanged() {
 
 void TrainPage::useOpenDataset() {
   if (!document_ || !document_->hasDataset()) return;
-  const QString description = document_->description();
-  QString token;
-  const QString demo = QStringLiteral("demo: ");
-  if (description.startsWith(demo)) {
-    // The demo is written as COCO (shapes_generator.h): annotations.json and images/.
-    const QDir dir(description.mid(demo.size()));
-    token = QStringLiteral("coco:%1:%2").arg(dir.filePath(QStringLiteral("annotations.json")),
-                                            dir.filePath(QStringLiteral("images")));
-  } else if (description.startsWith(QLatin1String("coco:")) || description.startsWith(QLatin1String("voc:")) ||
-             description.startsWith(QLatin1String("txt:"))) {
-    token = description;
+  QString argument;
+  if (const std::optional<studio::DatasetSpec>& spec = document_->spec()) {
+    // The token when it says everything the dataset was read with; otherwise (a VOC names file,
+    // which voc:ROOT:SPLIT has no place for) a dataset YAML saying it, passed the same way.
+    argument = exactDatasetToken(*spec);
+    if (argument.isEmpty()) {
+      try {
+        argument = writeDatasetYaml(*spec, datasetYamlFolder_);
+      } catch (const std::exception& e) {
+        showBanner(tr("Could not write the open dataset as a dataset YAML for studio-cli: %1")
+                       .arg(QString::fromLocal8Bit(e.what())));
+        return;
+      }
+      appendLog(tr("training data: %1, the open dataset (%2) as a dataset YAML: no token says everything "
+                   "it was read with (a VOC names file)")
+                    .arg(argument, QString::fromStdString(spec->describe())));
+    }
+  } else {
+    // Installed from elsewhere: usable only when its description is a token itself.
+    const QString description = document_->description();
+    for (const char* prefix : {"coco:", "voc:", "txt:"})
+      if (description.startsWith(QLatin1String(prefix))) argument = description;
   }
-  if (token.isEmpty()) return;
-  trainData_->setText(token);
+  if (argument.isEmpty()) return;
+  trainData_->setText(argument);
   trainDataEdited_ = false;
+}
+
+void TrainPage::setDatasetYamlFolder(const QString& folder) {
+  datasetYamlFolder_ = folder;
+  if (!trainDataEdited_) useOpenDataset();
 }
 
 void TrainPage::suggestOutput() {

@@ -51,6 +51,10 @@ class TrainPage : public QWidget {
   [[nodiscard]] QStringList trainArguments(bool resume) const;
   // The resolved recipe as shown (or the error reading it).
   [[nodiscard]] QString resolvedYaml() const;
+  // Where "Open dataset" writes the dataset YAML of an open dataset no token can name (a VOC
+  // names file); defaultDatasetYamlFolder() unless set. Setting it fills the field again.
+  void setDatasetYamlFolder(const QString& folder);
+  [[nodiscard]] QString datasetYamlFolder() const { return datasetYamlFolder_; }
 
   // Form fields, for tests and for callers that fill them.
   [[nodiscard]] QComboBox* recipeField() const { return recipe_; }
@@ -155,12 +159,14 @@ class TrainPage : public QWidget {
   TrainingPlot* plot_;
   QPlainTextEdit* log_;
   QTimer* resolveTimer_;
+  QString datasetYamlFolder_;
 
   // Recipe values the form started from, to send only what the user changed.
   struct RecipeValues {
     int epochs = 12, batch = 2, inputSize = 800, longSide = 1333;
     double lr = 0.01;
     bool modelResizes = false;  // the input size is model.transform's min_size / max_size
+    bool fixedSize = false;     // model.image_size: shown, not overridden
     bool ok = false;
   } recipeValues_;
   QString resolved_;

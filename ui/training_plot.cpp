@@ -229,10 +229,13 @@ void TrainingPlot::addEvent(int run, const RunEvent& event) {
       s.y << n.value();
     }
   } else if (event.type == QLatin1String(event_type::kEval)) {
+    // COCO groups ({"segm": {"AP": ..}, "bbox": {..}}) chart their AP; a VOC evaluation
+    // ({"voc": {"mAP": ..}}, the SSD recipes) its mAP.
     for (auto g = event.groups.begin(); g != event.groups.end(); ++g) {
-      const auto ap = g.value().find(QStringLiteral("AP"));
+      const QString key = g.key() == QLatin1String("voc") ? QStringLiteral("mAP") : QStringLiteral("AP");
+      const auto ap = g.value().find(key);
       if (ap == g.value().end()) continue;
-      Series& s = it->series[g.key() + QStringLiteral(".AP")];
+      Series& s = it->series[g.key() + QLatin1Char('.') + key];
       s.x << double(event.epoch);
       s.y << ap.value();
     }
@@ -316,7 +319,7 @@ QStringList TrainingPlot::keysOf(Chart chart) const {
     case Throughput: out << QStringLiteral("images_per_s"); break;
     case Timing: out << QStringLiteral("data_time") << QStringLiteral("step_time"); break;
     case GpuMemory: out << QStringLiteral("gpu_mem_mb"); break;
-    case Evaluation: out << QStringLiteral("segm.AP") << QStringLiteral("bbox.AP"); break;
+    case Evaluation: out << QStringLiteral("segm.AP") << QStringLiteral("bbox.AP") << QStringLiteral("voc.mAP"); break;
     case ChartCount: break;
   }
   QStringList present;
