@@ -1,13 +1,19 @@
 #pragma once
 // Helpers shared by the GUI tests: the stand-ins for a studio-cli that cannot start
 // (tests/test_gui_train.cpp, tests/test_gui_inspect_inference.cpp), screenshots on request, and
-// events.jsonl lines and files (tests/test_gui_train.cpp, tests/test_gui_run_plot.cpp).
+// events.jsonl lines and files (tests/test_gui_train.cpp, tests/test_gui_run_plot.cpp), box-only
+// detections (tests/test_gui_eval.cpp, tests/test_gui_inspect.cpp).
 #include <QByteArray>
 #include <QFile>
 #include <QString>
 #include <QTemporaryDir>
 #include <QWidget>
 #include <QtTest>
+
+#include <array>
+#include <cstdint>
+
+#include "eval/coco_results.h"
 
 namespace studio::test {
 
@@ -61,6 +67,16 @@ inline void writeFile(const QString& path, const QByteArray& content, bool appen
   QFile f(path);
   QVERIFY(f.open(append ? QIODevice::Append : QIODevice::WriteOnly | QIODevice::Truncate));
   QCOMPARE(f.write(content), qint64(content.size()));
+}
+
+// A box detector's result (no segm) on `image`, for results-file and Inspect tests.
+inline Detection boxDetection(std::int64_t image, std::int64_t category, std::array<double, 4> box, double score) {
+  Detection d;
+  d.image_id = image;
+  d.category_id = category;
+  d.bbox = box;
+  d.score = score;
+  return d;
 }
 
 }  // namespace studio::test

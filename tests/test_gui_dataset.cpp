@@ -35,27 +35,34 @@
 #include "image_canvas.h"
 #include "image_list_model.h"
 #include "import_dialog.h"
+#include "gui_test_support.h"
 #include "main_window.h"
 #include "test_support.h"
 
 using studio::ui::ImageCanvas;
 using studio::ui::MainWindow;
 
+using studio::test::saveShot;
+
 namespace {
 
 constexpr int kLoadTimeoutMs = 30000;
-
-// With STUDIO_GUI_TEST_SHOTS=DIR set, the window is saved at the interesting steps, to look at.
-void saveShot(QWidget& window, const char* name) {
-  const QByteArray dir = qgetenv("STUDIO_GUI_TEST_SHOTS");
-  if (!dir.isEmpty()) window.grab().save(QString::fromLocal8Bit(dir) + "/" + name + ".png");
-}
 
 studio::DatasetSpec cocoSpec(const QString& json, const QString& images) {
   studio::DatasetSpec spec;
   spec.format = studio::DatasetFormat::Coco;
   spec.annotations = json.toStdString();
   spec.images = images.toStdString();
+  return spec;
+}
+
+// A TXT list (names file optional) read from `images`.
+studio::DatasetSpec txtSpec(const std::string& list, const std::string& images, const std::string& names = "") {
+  studio::DatasetSpec spec;
+  spec.format = studio::DatasetFormat::Txt;
+  spec.annotations = list;
+  spec.images = images;
+  spec.names = names;
   return spec;
 }
 
@@ -461,13 +468,8 @@ void TestGuiDataset::txtFindingsShowTheirListLine() {
   window.resize(1280, 800);
   window.show();
   QVERIFY(QTest::qWaitForWindowExposed(&window));
-  studio::DatasetSpec spec;
-  spec.format = studio::DatasetFormat::Txt;
-  spec.annotations = listPath;
-  spec.images = dir.path().toStdString();
-  spec.names = names;
   auto* document = window.document();
-  QVERIFY(document->open(spec));
+  QVERIFY(document->open(txtSpec(listPath, dir.path().toStdString(), names)));
   QTRY_VERIFY_WITH_TIMEOUT(document->hasDataset() && !document->isBusy(), kLoadTimeoutMs);
   auto* page = window.datasetPage();
   page->checkAnnotations();
@@ -631,11 +633,7 @@ void TestGuiDataset::missingImageIsDrawnAsAStandIn() {
   window.resize(1280, 800);
   window.show();
   QVERIFY(QTest::qWaitForWindowExposed(&window));
-  studio::DatasetSpec spec;
-  spec.format = studio::DatasetFormat::Txt;
-  spec.annotations = list;
-  spec.images = dir.path().toStdString();
-  QVERIFY(window.document()->open(spec));
+  QVERIFY(window.document()->open(txtSpec(list, dir.path().toStdString())));
   QTRY_VERIFY_WITH_TIMEOUT(window.document()->hasDataset() && !window.document()->isBusy(), kLoadTimeoutMs);
   auto* canvas = window.datasetPage()->browser()->canvas();
   const QImage shot = canvas->grab().toImage();

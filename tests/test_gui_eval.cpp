@@ -25,6 +25,7 @@
 #include "eval/coco_results.h"
 #include "eval/voc_eval.h"
 #include "evaluate_page.h"
+#include "gui_test_support.h"
 #include "main_window.h"
 #include "pr_curve_plot.h"
 #include "results_model.h"
@@ -35,15 +36,11 @@ using studio::ui::CategoryMetricsModel;
 using studio::ui::EvaluatePage;
 using studio::ui::MainWindow;
 
+using studio::test::saveShot;
+
 namespace {
 
 constexpr int kTimeoutMs = 30000;
-
-// With STUDIO_GUI_TEST_SHOTS=DIR set, pages are saved at the interesting steps, to look at.
-void saveShot(QWidget& widget, const char* name) {
-  const QByteArray dir = qgetenv("STUDIO_GUI_TEST_SHOTS");
-  if (!dir.isEmpty()) widget.grab().save(QString::fromLocal8Bit(dir) + "/" + name + ".png");
-}
 
 // Every box is between 32² and 96² in area, so only the "medium" range has ground truth and
 // the small/large numbers are undefined (-1).
@@ -451,15 +448,7 @@ void TestGuiEval::vocMapScoresATxtList() {
   QVERIFY(a >= 0 && b >= 0);
   const std::int64_t circle = dataset.categories[0].id, square = dataset.categories[1].id;
   QVERIFY(dataset.categories[0].name == "circle");
-  const auto detection = [](std::int64_t image, std::int64_t category, std::array<double, 4> box,
-                            double score) {
-    studio::Detection d;  // no segm: a box detector's results
-    d.image_id = image;
-    d.category_id = category;
-    d.bbox = box;
-    d.score = score;
-    return d;
-  };
+  const auto detection = studio::test::boxDetection;  // no segm: a box detector's results
   const std::vector<studio::Detection> dets{
       detection(a, circle, boxOf(a, circle), 0.9),
       detection(a, circle, {150, 10, 30, 30}, 0.8),  // background

@@ -26,6 +26,7 @@
 #include "data/rle.h"
 #include "dataset_document.h"
 #include "eval/coco_results.h"
+#include "gui_test_support.h"
 #include "gui_inspect_fixture.h"
 #include "inspect_page.h"
 #include "prediction_viewer.h"
@@ -418,14 +419,7 @@ void TestGuiInspect::boxOnlyModelOnABoxOnlyDataset() {
   for (const auto& a : ds.annotations) QVERIFY(!a.has_mask());
   const std::int64_t a = ds.images[0].id, b = ds.images[1].id;
   const std::int64_t circle = ds.categories[0].id, square = ds.categories[1].id;
-  const auto det = [](std::int64_t image, std::int64_t category, std::array<double, 4> box, double score) {
-    studio::Detection d;  // no segm
-    d.image_id = image;
-    d.category_id = category;
-    d.bbox = box;
-    d.score = score;
-    return d;
-  };
+  const auto det = studio::test::boxDetection;  // no segm: a box detector's results
   const std::vector<studio::Detection> dets{
       det(a, circle, {10, 10, 50, 50}, 0.9),   // TP
       det(a, square, {84, 22, 60, 60}, 0.8),   // TP, IoU 0.82

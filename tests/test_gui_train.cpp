@@ -61,6 +61,9 @@ class TestGuiTrain : public QObject {
   void badRecipeStartsNothing();
 
  private:
+  // The window shown on its Train page (nullptr when it does not come up).
+  TrainPage* showPage(studio::ui::MainWindow& window);
+  // showPage with the shapes recipe, the test's datasets and a short, small run in the form.
   TrainPage* makePage(studio::ui::MainWindow& window);
 
   QTemporaryDir dir_;
@@ -92,12 +95,16 @@ void TestGuiTrain::initTestCase() {
   valToken_ = QStringLiteral("coco:%1/val/annotations.json:%1/val/images").arg(dir_.path());
 }
 
-TrainPage* TestGuiTrain::makePage(studio::ui::MainWindow& window) {
+TrainPage* TestGuiTrain::showPage(studio::ui::MainWindow& window) {
   window.resize(1400, 900);
   window.show();
   if (!QTest::qWaitForWindowExposed(&window)) return nullptr;
   window.showStage(studio::ui::MainWindow::TrainStage);
-  auto* page = window.findChild<TrainPage*>();
+  return window.findChild<TrainPage*>();
+}
+
+TrainPage* TestGuiTrain::makePage(studio::ui::MainWindow& window) {
+  TrainPage* page = showPage(window);
   if (!page) return nullptr;
   page->setRecipe(recipe_);
   page->trainDataField()->setText(trainToken_);
@@ -150,11 +157,7 @@ void TestGuiTrain::pageBuildsTheCommand() {
 // the images at their own size, data.input.resize: false), and so are the form's overrides.
 void TestGuiTrain::pageOffersTheMaskRcnnRecipes() {
   studio::ui::MainWindow window;
-  window.resize(1400, 900);
-  window.show();
-  QVERIFY(QTest::qWaitForWindowExposed(&window));
-  window.showStage(studio::ui::MainWindow::TrainStage);
-  auto* page = window.findChild<TrainPage*>();
+  TrainPage* page = showPage(window);
   QVERIFY(page);
   const QComboBox* recipes = page->recipeField();
   for (const char* name : {"mask_rcnn_r18_fpn_shapes_cpu.yaml", "mask_rcnn_r50_fpn_1x_coco.yaml"})
@@ -184,11 +187,7 @@ void TestGuiTrain::pageOffersTheMaskRcnnRecipes() {
 // adds no override.
 void TestGuiTrain::pageOffersTheSsdRecipes() {
   studio::ui::MainWindow window;
-  window.resize(1400, 900);
-  window.show();
-  QVERIFY(QTest::qWaitForWindowExposed(&window));
-  window.showStage(studio::ui::MainWindow::TrainStage);
-  auto* page = window.findChild<TrainPage*>();
+  TrainPage* page = showPage(window);
   QVERIFY(page);
   const QDir configs(QStringLiteral(STUDIO_TEST_DATA_DIR "/../../configs"));
   const QStringList ssd = configs.entryList({QStringLiteral("ssd_mobilenetv2_lite_*.yaml")}, QDir::Files);
@@ -247,11 +246,7 @@ void TestGuiTrain::openDatasetNamesItForStudioCli() {
   const QString vocRoot = data.filePath("VOC");
 
   studio::ui::MainWindow window;
-  window.resize(1400, 900);
-  window.show();
-  QVERIFY(QTest::qWaitForWindowExposed(&window));
-  window.showStage(studio::ui::MainWindow::TrainStage);
-  auto* page = window.findChild<TrainPage*>();
+  TrainPage* page = showPage(window);
   QVERIFY(page);
   const QString yamlFolder = dir_.filePath("dataset-yamls");
   page->setDatasetYamlFolder(yamlFolder);
