@@ -21,6 +21,7 @@
 
 #include "common/config.h"
 #include "common/error.h"
+#include "common/run_folder.h"
 #include "data/shapes_generator.h"
 #include "data/txt_reader.h"
 #include "data/voc_reader.h"
@@ -115,7 +116,7 @@ int main(int argc, char** argv) {
     if (e->has_voc || e->has_segm) {
       const double target = e->has_voc ? 0.7 : 0.5;
       const char* what = e->has_voc ? "VOC mAP" : "mask AP";
-      std::ifstream events(setup.run_dir + "/events.jsonl");
+      std::ifstream events(RunFolder{setup.run_dir}.events());
       std::string line;
       double start = -1, reached_at = -1, reached_value = 0;
       int reached_epoch = 0;

@@ -3,6 +3,9 @@
 #include <cmath>
 #include <filesystem>
 #include <sstream>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include <pugixml.hpp>
 
@@ -40,19 +43,35 @@ std::string names_text(const Dataset& ds) {
   return text;
 }
 
-int class_position(const Dataset& ds, const Annotation& a) {
-  const int k = ds.category_index(a.category_id);
-  if (k < 0)
-    throw Error("annotation id " + std::to_string(a.id) + ": category_id " + std::to_string(a.category_id) +
-                " is not among the dataset's categories");
-  return k;
+// Each image's annotations (in dataset order) with their category's 0-based position, read from
+// the caller's dataset as it is (index() would need a copy to build its lookups).
+struct Grouped {
+  std::unordered_map<std::int64_t, std::vector<std::pair<const Annotation*, int>>> by_image;
+  [[nodiscard]] const std::vector<std::pair<const Annotation*, int>>& of(std::int64_t image_id) const {
+    static const std::vector<std::pair<const Annotation*, int>> kNone;
+    const auto it = by_image.find(image_id);
+    return it == by_image.end() ? kNone : it->second;
+  }
+};
+Grouped group_annotations(const Dataset& ds) {
+  std::unordered_map<std::int64_t, int> position;
+  for (std::size_t k = 0; k < ds.categories.size(); ++k) position.emplace(ds.categories[k].id, static_cast<int>(k));
+  Grouped g;
+  for (const Annotation& a : ds.annotations) {
+    const auto it = position.find(a.category_id);
+    if (it == position.end())
+      throw Error("annotation id " + std::to_string(a.id) + ": category_id " + std::to_string(a.category_id) +
+                  " is not among the dataset's categories");
+    g.by_image[a.image_id].emplace_back(&a, it->second);
+  }
+  return g;
 }
 
 }  // namespace
 
 void write_voc_folder(const Dataset& dataset, const std::string& root, const std::string& split) {
-  Dataset ds = dataset;  // index() needs a mutable copy; the caller's stays as it is
-  ds.index();
+  const Dataset& ds = dataset;
+  const Grouped grouped = group_annotations(ds);
   const fs::path base(root);
   make_folder(base / "Annotations");
   make_folder(base / "ImageSets" / "Main");
@@ -68,9 +87,9 @@ void write_voc_folder(const Dataset& dataset, const std::string& root, const std
     size.append_child("height").text().set(im.height);
     size.append_child("depth").text().set(3);
     ann.append_child("segmented").text().set(0);
-    for (std::size_t i : ds.annotations_of(im.id)) {
-      const Annotation& a = ds.annotations[i];
-      const Category& c = ds.categories[static_cast<std::size_t>(class_position(ds, a))];
+    for (const auto& [object, position] : grouped.of(im.id)) {
+      const Annotation& a = *object;
+      const Category& c = ds.categories[static_cast<std::size_t>(position)];
       const Corners k = corners_of(a);
       pugi::xml_node obj = ann.append_child("object");
       obj.append_child("name").text().set(c.name.c_str());
@@ -94,18 +113,17 @@ void write_voc_folder(const Dataset& dataset, const std::string& root, const std
 }
 
 void write_txt_list(const Dataset& dataset, const std::string& list_path, const std::string& names_path) {
-  Dataset ds = dataset;
-  ds.index();
+  const Dataset& ds = dataset;
+  const Grouped grouped = group_annotations(ds);
   std::string text;
   for (const ImageInfo& im : ds.images) {
     if (im.file_name.find_first_of(" \t\n") != std::string::npos)
       throw Error(im.file_name + ": a TXT list cannot hold a file name with white space");
     text += im.file_name;
-    for (std::size_t i : ds.annotations_of(im.id)) {
-      const Annotation& a = ds.annotations[i];
-      const Corners k = corners_of(a);
+    for (const auto& [ann, position] : grouped.of(im.id)) {
+      const Corners k = corners_of(*ann);
       text += " " + std::to_string(k.x1) + "," + std::to_string(k.y1) + "," + std::to_string(k.x2) + "," +
-              std::to_string(k.y2) + "," + std::to_string(class_position(ds, a));
+              std::to_string(k.y2) + "," + std::to_string(position);
     }
     text += "\n";
   }
