@@ -23,8 +23,9 @@ inline torch::Tensor wave(int64_t n, double freq, double amplitude = 1.0, double
 // The tensors of tests/data/qfgaohao/<file> by name; a missing name throws, naming it.
 class QfFixture {
  public:
-  void load(const std::string& file) {
-    for (auto& e : read_pth(std::string(STUDIO_TEST_DATA_DIR) + "/qfgaohao/" + file)) tensors_[e.name] = e.tensor;
+  // `folder` under tests/data: qfgaohao, or mindspore (tests/mindspore/make_*_fixtures.py).
+  void load(const std::string& file, const std::string& folder = "qfgaohao") {
+    for (auto& e : read_pth(std::string(STUDIO_TEST_DATA_DIR) + "/" + folder + "/" + file)) tensors_[e.name] = e.tensor;
   }
   [[nodiscard]] torch::Tensor operator()(const std::string& name) const {
     auto it = tensors_.find(name);

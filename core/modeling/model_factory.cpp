@@ -9,6 +9,7 @@
 #include "modeling/meta_arch/mask_rcnn.h"
 #include "modeling/meta_arch/solov2.h"
 #include "modeling/meta_arch/ssd_lite.h"
+#include "modeling/meta_arch/ssd_resnet50_fpn.h"
 #include "modeling/neck/fpn.h"
 
 namespace studio {
@@ -37,6 +38,10 @@ DetectorPtr build_ssd_lite(const ConfigNode& model, int num_classes) {
   return std::make_shared<SSDLite>(ssd_lite_options_from_config(model, num_classes));
 }
 
+DetectorPtr build_ssd_resnet_fpn(const ConfigNode& model, int num_classes) {
+  return std::make_shared<SSDResNetFPN>(ssd_resnet_fpn_options_from_config(model, num_classes));
+}
+
 // The builders, registered by this explicit call (not static initialisers a static library drops).
 const std::map<std::string, Builder>& builders() {
   static const std::map<std::string, Builder> registry = [] {
@@ -44,6 +49,7 @@ const std::map<std::string, Builder>& builders() {
     r.emplace("solov2", build_solov2);
     r.emplace("mask_rcnn", build_mask_rcnn);
     r.emplace("ssd_mobilenetv2_lite", build_ssd_lite);
+    r.emplace("ssd_resnet50_fpn", build_ssd_resnet_fpn);
     return r;
   }();
   return registry;
