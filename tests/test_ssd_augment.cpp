@@ -213,6 +213,166 @@ class TestSsdAugment : public QObject {
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, (void)ssd_augment(im, {}, {}, o, r));
   }
 
+  // MindSpore's RandomColorAdjust, recomputed from the same draws: permutation rng() % 6 of
+  // (brightness, contrast, saturation), then the three factors U(0.6, 1.4); clipped to 0..255
+  // after each step. Strength 0 draws nothing and changes nothing.
+  void ms_color_adjust_matches_formulas() {
+    static constexpr int kPerms[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+    const std::vector<float> source{200, 100, 50, 250, 240, 230, 10, 20, 30};
+    bool clipped = false;
+    for (std::uint64_t seed = 0; seed < 30; ++seed) {
+      std::mt19937_64 rng(seed), replay(seed);
+      FloatImage im;
+      im.width = 3;
+      im.height = 1;
+      im.pixels = source;
+      ms_color_adjust(im, 0.4f, rng);
+      const int* order = kPerms[replay() % 6];
+      double f[3];
+      for (double& v : f) v = 0.6 + 0.8 * uniform01(replay);
+      std::vector<double> e(source.begin(), source.end());
+      const auto grey = [&](std::size_t p) {
+        return 0.299 * e[3 * p] + 0.587 * e[3 * p + 1] + 0.114 * e[3 * p + 2];
+      };
+      for (int k = 0; k < 3; ++k) {
+        const double fk = f[order[k]];
+        const double mean = (grey(0) + grey(1) + grey(2)) / 3;
+        std::vector<double> g{grey(0), grey(1), grey(2)};
+        for (std::size_t i = 0; i < e.size(); ++i) {
+          const double blend = order[k] == 0 ? 0.0 : order[k] == 1 ? mean : g[i / 3];
+          e[i] = std::clamp(fk * e[i] + (1 - fk) * blend, 0.0, 255.0);
+        }
+      }
+      for (std::size_t i = 0; i < e.size(); ++i)
+        QVERIFY2(std::abs(im.pixels[i] - e[i]) < 1e-3,
+                 qPrintable(QString("seed %1 value %2").arg(seed).arg(i)));
+      clipped = clipped || *std::max_element(im.pixels.begin(), im.pixels.end()) == 255.f;
+      QCOMPARE(rng(), replay());  // exactly four draws
+    }
+    QVERIFY(clipped);
+    std::mt19937_64 rng(4), untouched(4);
+    FloatImage im;
+    im.width = 3;
+    im.height = 1;
+    im.pixels = source;
+    ms_color_adjust(im, 0.f, rng);
+    QVERIFY(im.pixels == source);
+    QCOMPARE(rng(), untouched());
+  }
+
+  // MindSpore's random_sample_crop on a whole-image box A and a tiny box B: B's IoU with any patch
+  // is < 0.02, A's is the patch's area / 10000, so a patch overlapping B is rejected exactly when
+  // its area exceeds (min IoU + 0.2) * 10000. Kept boxes overlap the patch with their centre inside
+  // it, clipped; min IoU "None" (first draw % 6 == 0) leaves everything unchanged.
+  void ms_crop_follows_the_reference() {
+    static constexpr double kMinIou[6] = {0, 0.1, 0.3, 0.5, 0.7, 0.9};
+    int unchanged_by_none = 0, small_with_b = 0, without_b = 0;
+    for (std::uint64_t seed = 0; seed < 300; ++seed) {
+      std::mt19937_64 rng(seed), replay(seed);
+      const std::size_t mode = replay() % 6;
+      FloatImage im = coordinate_image(100, 100);
+      const std::vector<Box> original{{0, 0, 100, 100}, {20, 20, 24, 24}};
+      std::vector<Box> boxes = original;
+      std::vector<std::int64_t> labels{5, 6};
+      ms_random_sample_crop(im, boxes, labels, rng);
+      if (mode == 0) {
+        ++unchanged_by_none;
+        QCOMPARE(im.width, 100);
+        QCOMPARE(im.height, 100);
+        QVERIFY(boxes == original);
+        QCOMPARE(rng(), replay());  // only the min-IoU draw
+        continue;
+      }
+      if (im.width == 100 && im.height == 100) continue;  // 50 misses
+      const int left = static_cast<int>(pixel(im, 0, 0)[0]), top = static_cast<int>(pixel(im, 0, 0)[1]);
+      const int right = left + im.width, bottom = top + im.height;
+      const bool a_kept = left < 50 && top < 50 && right > 50 && bottom > 50;
+      const bool b_kept = left < 22 && top < 22 && right > 22 && bottom > 22;
+      const bool b_overlaps = left < 24 && top < 24 && right > 20 && bottom > 20;
+      std::vector<std::int64_t> expected_labels;
+      if (a_kept) expected_labels.push_back(5);
+      if (b_kept) expected_labels.push_back(6);
+      QVERIFY(labels == expected_labels && boxes.size() == labels.size());
+      if (a_kept) QVERIFY((boxes[0] == Box{0, 0, float(im.width), float(im.height)}));
+      if (b_kept)
+        QVERIFY(
+            (boxes.back() == Box{std::max(20.f, float(left)) - left, std::max(20.f, float(top)) - top,
+                                 std::min(24.f, float(right)) - left, std::min(24.f, float(bottom)) - top}));
+      if (b_overlaps) {
+        QVERIFY(im.width * im.height <= (kMinIou[mode] + 0.2) * 10000 + 1e-6);
+        if (mode == 1) ++small_with_b;
+      } else {
+        ++without_b;
+      }
+    }
+    QVERIFY(unchanged_by_none > 25);
+    QVERIFY(small_with_b > 0 && without_b > 0);
+  }
+
+  // MindSpore-style ssd_augment without crop: boxes scaled to size x size, then mirrored when the
+  // one flip draw is < 0.5; the colour adjustment comes last, on the resized image.
+  void ms_augment_resizes_and_flips() {
+    RgbImage im;
+    im.width = 100;
+    im.height = 80;
+    im.pixels.assign(100 * 80 * 3, 30);
+    for (int y = 0; y < 80; ++y)
+      for (int x = 50; x < 100; ++x) im.pixels[(static_cast<std::size_t>(y) * 100 + x) * 3] = 200;
+    SsdAugmentOptions o;
+    o.style = SsdStyle::MindSpore;
+    o.size = 50;
+    o.crop = false;
+    o.color_jitter = 0.f;
+    int flipped = 0;
+    for (std::uint64_t seed = 0; seed < 20; ++seed) {
+      std::mt19937_64 rng(seed), replay(seed);
+      const SsdAugmented a = ssd_augment(im, {{10, 8, 30, 40}}, {3}, o, rng);
+      const bool flip = uniform01(replay) < 0.5;
+      flipped += flip;
+      QCOMPARE(a.image.width, 50);
+      QCOMPARE(a.image.height, 50);
+      QVERIFY(a.boxes[0] == (flip ? Box{35, 5, 45, 25} : Box{5, 5, 15, 25}));
+      QCOMPARE(a.image.pixels[0], flip ? 200.f : 30.f);
+      SsdAugmentOptions jitter = o;
+      jitter.color_jitter = 0.4f;
+      std::mt19937_64 r1(seed), r2(seed);
+      const SsdAugmented j = ssd_augment(im, {{10, 8, 30, 40}}, {3}, jitter, r1);
+      SsdAugmented expected = ssd_augment(im, {{10, 8, 30, 40}}, {3}, o, r2);
+      ms_color_adjust(expected.image, 0.4f, r2);
+      QVERIFY(j.image.pixels == expected.image.pixels);
+    }
+    QVERIFY(flipped > 3 && flipped < 17);
+    o.crop = true;
+    o.color_jitter = 0.4f;
+    for (std::uint64_t seed = 0; seed < 20; ++seed) {
+      std::mt19937_64 rng(seed);
+      const SsdAugmented a = ssd_augment(im, {{10, 8, 30, 40}, {60, 30, 95, 75}}, {3, 4}, o, rng);
+      QVERIFY(!a.boxes.empty() && a.boxes.size() == a.labels.size());
+      for (const Box& b : a.boxes)
+        QVERIFY(b[0] >= -1e-4f && b[1] >= -1e-4f && b[2] <= 50.0001f && b[3] <= 50.0001f);
+    }
+  }
+
+  // data.input.ssd_style and color_jitter.
+  void ms_recipe_keys() {
+    const auto parse = [](const std::string& input) {
+      return data_options_from_config(
+          Config::parse("data:\n  input:\n    resize: false\n" + input, "r.yaml").at("data"));
+    };
+    const DataOptions d = parse("    augment: ssd\n    ssd_style: mindspore\n    color_jitter: 0.25\n");
+    QVERIFY(d.train_input.ssd.style == SsdStyle::MindSpore);
+    QCOMPARE(d.train_input.ssd.color_jitter, 0.25f);
+    QVERIFY(parse("    augment: ssd\n").train_input.ssd.style == SsdStyle::PytorchSsd);
+    STUDIO_EXPECT_ERROR((void)parse("    augment: ssd\n    ssd_style: tf\n"),
+                        "data.input.ssd_style: expected pytorch_ssd or mindspore, got 'tf'");
+    STUDIO_EXPECT_ERROR((void)parse("    ssd_style: mindspore\n"),
+                        "data.input.ssd_style: only used with augment: ssd");
+    STUDIO_EXPECT_ERROR((void)parse("    augment: ssd\n    color_jitter: 0.2\n"),
+                        "data.input.color_jitter: only used with augment: ssd and ssd_style: mindspore");
+    STUDIO_EXPECT_ERROR((void)parse("    augment: ssd\n    ssd_style: mindspore\n    color_jitter: 1\n"),
+                        "data.input.color_jitter: expected a number in [0, 1)");
+  }
+
   // The loader's augment: ssd: every training image comes out ssd_size squared as float pixel
   // values (not normalised), with boxes inside it; no masks; inference is unchanged.
   void loader_augment_ssd() {

@@ -155,7 +155,110 @@ void random_crop(cv::Mat& m, std::vector<Box>& boxes, std::vector<std::int64_t>&
   }
 }
 
+// MindSpore's random_sample_crop (see the header): one min-IoU draw, up to 50 patches, no retry.
+void ms_crop(cv::Mat& m, std::vector<Box>& boxes, std::vector<std::int64_t>& labels, std::mt19937_64& rng) {
+  static constexpr double kMinIou[6] = {0, 0.1, 0.3, 0.5, 0.7, 0.9};  // [0]: None, the image unchanged
+  const std::size_t mode = below(rng, 6);
+  if (mode == 0) return;
+  const double min_iou = kMinIou[mode];
+  const double width = m.cols, height = m.rows;
+  std::vector<double> overlap(boxes.size());
+  for (int trial = 0; trial < 50; ++trial) {
+    const double w = uniform(rng, 0.3, 1.0) * width;
+    const double h = uniform(rng, 0.3, 1.0) * height;
+    if (h / w < 0.5 || h / w > 2) continue;
+    const double left = uniform01(rng) * (width - w);
+    const double top = uniform01(rng) * (height - h);
+    const int rect[4] = {static_cast<int>(left), static_cast<int>(top), static_cast<int>(left + w),
+                         static_cast<int>(top + h)};
+    double lowest = std::numeric_limits<double>::infinity(), highest = 0;
+    for (std::size_t i = 0; i < boxes.size(); ++i) {
+      overlap[i] = iou(boxes[i], rect);
+      if (overlap[i] > 0) {
+        lowest = std::min(lowest, overlap[i]);
+        highest = std::max(highest, overlap[i]);
+      }
+    }
+    if (!(highest > 0)) continue;                               // drop_mask.any() is false
+    if (lowest < min_iou && highest > min_iou + 0.2) continue;  // the reference's IoU test
+    std::vector<Box> kept;
+    std::vector<std::int64_t> kept_labels;
+    for (std::size_t i = 0; i < boxes.size(); ++i) {
+      const Box& b = boxes[i];
+      const float cx = (b[0] + b[2]) / 2.f, cy = (b[1] + b[3]) / 2.f;
+      if (!(overlap[i] > 0 && rect[0] < cx && rect[1] < cy && rect[2] > cx && rect[3] > cy)) continue;
+      kept.push_back({std::max(b[0], static_cast<float>(rect[0])) - static_cast<float>(rect[0]),
+                      std::max(b[1], static_cast<float>(rect[1])) - static_cast<float>(rect[1]),
+                      std::min(b[2], static_cast<float>(rect[2])) - static_cast<float>(rect[0]),
+                      std::min(b[3], static_cast<float>(rect[3])) - static_cast<float>(rect[1])});
+      kept_labels.push_back(labels[i]);
+    }
+    if (kept.empty()) continue;
+    m = m(cv::Rect(rect[0], rect[1], rect[2] - rect[0], rect[3] - rect[1])).clone();
+    boxes = std::move(kept);
+    labels = std::move(kept_labels);
+    return;
+  }
+}
+
+// RandomColorAdjust(brightness, contrast, saturation) on `count` RGB float pixels (see the header
+// for the order and the draws).
+void ms_color(float* px, std::size_t count, float strength, std::mt19937_64& rng) {
+  if (!(strength > 0)) return;
+  static constexpr int kPerms[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+  const int* order = kPerms[below(rng, 6)];
+  float factor[3];
+  for (float& f : factor) f = static_cast<float>(uniform(rng, 1.0 - strength, 1.0 + strength));
+  const auto grey = [](const float* p) { return 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2]; };
+  const auto clip = [](float v) { return std::min(255.f, std::max(0.f, v)); };
+  for (int k = 0; k < 3; ++k) {
+    const float f = factor[order[k]];
+    if (order[k] == 0) {
+      for (std::size_t i = 0; i < 3 * count; ++i) px[i] = clip(f * px[i]);
+    } else if (order[k] == 1) {
+      double sum = 0;
+      for (std::size_t i = 0; i < count; ++i) sum += grey(px + 3 * i);
+      const float mean = count ? static_cast<float>(sum / static_cast<double>(count)) : 0.f;
+      for (std::size_t i = 0; i < 3 * count; ++i) px[i] = clip(f * px[i] + (1 - f) * mean);
+    } else {
+      for (std::size_t i = 0; i < count; ++i) {
+        float* p = px + 3 * i;
+        const float g = grey(p);
+        for (int c = 0; c < 3; ++c) p[c] = clip(f * p[c] + (1 - f) * g);
+      }
+    }
+  }
+}
+
+SsdAugmented ms_augment(cv::Mat& m, SsdAugmented out, const SsdAugmentOptions& options,
+                        std::mt19937_64& rng) {
+  if (options.crop) ms_crop(m, out.boxes, out.labels, rng);
+  const auto S = static_cast<float>(options.size);
+  const float sx = S / static_cast<float>(m.cols), sy = S / static_cast<float>(m.rows);
+  for (Box& b : out.boxes) b = {b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy};
+  cv::Mat resized;
+  cv::resize(m, resized, cv::Size(options.size, options.size), 0, 0, cv::INTER_LINEAR);
+  if (options.flip > 0 && uniform01(rng) < options.flip) {
+    cv::flip(resized, resized, 1);
+    for (Box& b : out.boxes) b = {S - b[2], b[1], S - b[0], b[3]};
+  }
+  out.image = from_mat(resized);
+  ms_color(out.image.pixels.data(), out.image.pixels.size() / 3, options.color_jitter, rng);
+  return out;
+}
+
 }  // namespace
+
+void ms_random_sample_crop(FloatImage& image, std::vector<Box>& boxes, std::vector<std::int64_t>& labels,
+                           std::mt19937_64& rng) {
+  cv::Mat m = to_mat(image);
+  ms_crop(m, boxes, labels, rng);
+  image = from_mat(m);
+}
+
+void ms_color_adjust(FloatImage& image, float strength, std::mt19937_64& rng) {
+  ms_color(image.pixels.data(), image.pixels.size() / 3, strength, rng);
+}
 
 void ssd_photometric_distort(FloatImage& image, std::mt19937_64& rng) {
   cv::Mat m = to_mat(image);
@@ -186,6 +289,7 @@ SsdAugmented ssd_augment(const RgbImage& image, const std::vector<Box>& boxes, c
   SsdAugmented out;
   out.boxes = boxes;
   out.labels = labels;
+  if (options.style == SsdStyle::MindSpore) return ms_augment(m, std::move(out), options, rng);
   if (options.photometric) photometric(m, rng);
   if (options.expand) expand(m, out.boxes, options.fill, rng);
   if (options.crop) random_crop(m, out.boxes, out.labels, options.crop_rule, rng);

@@ -50,8 +50,8 @@ struct Cancelled {};
 }  // namespace
 
 InputOptions input_options_from_config(const ConfigNode& input, const InputOptions& defaults) {
-  input.allow({"short_side", "long_side", "size_divisor", "flip", "mean", "std", "resize", "augment", "ssd_size",
-               "ssd_fill", "crop_rule"});
+  input.allow({"short_side", "long_side", "size_divisor", "flip", "mean", "std", "resize", "augment",
+               "ssd_size", "ssd_fill", "crop_rule", "ssd_style", "color_jitter"});
   InputOptions o = defaults;
   const auto bad = [&](const std::string& key, const std::string& message) {
     throw Error(input.where(key) + ": " + message);
@@ -93,7 +93,7 @@ InputOptions input_options_from_config(const ConfigNode& input, const InputOptio
   else
     bad("augment", "expected standard or ssd, got '" + augment + "'");
   const bool ssd = o.augment == InputOptions::Augment::Ssd;
-  for (const char* key : {"ssd_size", "ssd_fill", "crop_rule"})
+  for (const char* key : {"ssd_size", "ssd_fill", "crop_rule", "ssd_style"})
     if (input.has(key) && !ssd) bad(key, "only used with augment: ssd");
   if (ssd && o.resize)
     bad("augment", "ssd needs resize: false (SSD's pipeline resizes to ssd_size squared and the model normalises)");
@@ -109,6 +109,19 @@ InputOptions input_options_from_config(const ConfigNode& input, const InputOptio
   else
     bad("crop_rule", "expected reference (pytorch-ssd's behaviour: the IoU test never rejects) or min_iou, got '" +
                          rule + "'");
+  const std::string style =
+      input.get_string("ssd_style", defaults.ssd.style == SsdStyle::MindSpore ? "mindspore" : "pytorch_ssd");
+  if (style == "pytorch_ssd")
+    o.ssd.style = SsdStyle::PytorchSsd;
+  else if (style == "mindspore")
+    o.ssd.style = SsdStyle::MindSpore;
+  else
+    bad("ssd_style", "expected pytorch_ssd or mindspore, got '" + style + "'");
+  if (input.has("color_jitter") && !(ssd && o.ssd.style == SsdStyle::MindSpore))
+    bad("color_jitter", "only used with augment: ssd and ssd_style: mindspore");
+  o.ssd.color_jitter = static_cast<float>(input.get_double("color_jitter", defaults.ssd.color_jitter));
+  if (!(o.ssd.color_jitter >= 0 && o.ssd.color_jitter < 1))
+    bad("color_jitter", "expected a number in [0, 1), got " + std::to_string(o.ssd.color_jitter));
   o.ssd.flip = o.flip;
   return o;
 }
