@@ -174,6 +174,50 @@ class TestTrainer : public QObject {
     QVERIFY(std::abs(w.lr(0) - 0.002) < 1e-12);  // cos(0) = 1, times the ratio
   }
 
+  void warmup_cosine_schedule_as_mindspore() {
+    // MindSpore's SSD get_lr with lr_init 0.01333, lr 0.05, 2 warmup epochs of 10 iterations, 6 epochs.
+    LrScheduleOptions o;
+    o.policy = LrPolicy::WarmupCosine;
+    o.warmup_epochs = 2;
+    o.warmup_ratio = 0.01333 / 0.05;
+    const LrSchedule s(o, 0.05, 6, 10);
+    QVERIFY(std::abs(s.lr(0) - 0.01333) < 1e-12);
+    QVERIFY(std::abs(s.lr(5) - (0.01333 + (0.05 - 0.01333) * 5 / 20.0)) < 1e-12);
+    QVERIFY(std::abs(s.lr(20) - 0.05) < 1e-12);                                  // cosine starts at the top
+    QVERIFY(std::abs(s.lr(40) - 0.025) < 1e-12);                                 // half-way through the 40 left
+    QVERIFY(std::abs(s.lr(30) - 0.025 * (1 + std::cos(M_PI / 4))) < 1e-12);
+    const Config c = Config::parse("train:\n  schedule: {type: warmup_cosine, warmup_epochs: 2, warmup_ratio: 0.2666}\n",
+                                   "r.yaml");
+    const LrScheduleOptions from = lr_schedule_options_from_config(c.at("train.schedule"));
+    QVERIFY(from.policy == LrPolicy::WarmupCosine);
+    QCOMPARE(from.warmup_epochs, 2.0);
+    const Config bad = Config::parse("train:\n  schedule: {warmup_epochs: -1}\n", "r.yaml");
+    STUDIO_EXPECT_ERROR(lr_schedule_options_from_config(bad.at("train.schedule")), "r.yaml", "warmup_epochs");
+  }
+
+  void no_weight_decay_on_norms() {
+    // MindSpore's default: no decay on BatchNorm's gamma and beta; convolution biases decay.
+    torch::nn::Sequential net(torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 4, 3)), torch::nn::BatchNorm2d(4));
+    const Config c = Config::parse("train:\n  optimizer: {lr: 0.1, weight_decay: 0.0004, norm_decay: false}\n", "r.yaml");
+    const std::unique_ptr<torch::optim::Optimizer> opt = build_optimizer(*net, optimizer_options_from_config(c.at("train.optimizer")));
+    QCOMPARE(opt->param_groups().size(), size_t{2});
+    QCOMPARE(opt->param_groups()[0].params().size(), size_t{2});  // conv weight and bias
+    QCOMPARE(opt->param_groups()[1].params().size(), size_t{2});  // BN weight and bias
+    QCOMPARE(static_cast<const torch::optim::SGDOptions&>(opt->param_groups()[0].options()).weight_decay(), 0.0004);
+    QCOMPARE(static_cast<const torch::optim::SGDOptions&>(opt->param_groups()[1].options()).weight_decay(), 0.0);
+    set_learning_rate(*opt, 0.5);
+    QCOMPARE(static_cast<const torch::optim::SGDOptions&>(opt->param_groups()[1].options()).lr(), 0.5);
+    // One step from 1 with zero gradients: only the decayed group moves.
+    torch::NoGradGuard no_grad;
+    for (auto& p : net->parameters()) {
+      p.fill_(1);
+      p.mutable_grad() = torch::zeros_like(p);
+    }
+    opt->step();
+    QVERIFY(std::abs(net[0]->as<torch::nn::Conv2dImpl>()->bias[0].item<double>() - (1 - 0.5 * 0.0004)) < 1e-6);
+    QCOMPARE(net[1]->as<torch::nn::BatchNorm2dImpl>()->weight[0].item<double>(), 1.0);
+  }
+
   void schedule_from_config() {
     const Config c = Config::parse("train:\n  schedule:\n    type: cosine\n    warmup: none\n", "r.yaml");
     const LrScheduleOptions o = lr_schedule_options_from_config(c.at("train.schedule"));

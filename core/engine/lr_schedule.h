@@ -6,6 +6,9 @@
 //   step:   regular = base * gamma^(number of steps s with epoch >= s), epoch = iter / iters_per_epoch
 //           (steps [8, 11]: epochs 0..7 at base, 8..10 at base*gamma, 11.. at base*gamma^2)
 //   cosine: regular = base * (1 + cos(pi * iter / total_iters)) / 2, down to 0 at the last iteration
+//   warmup_cosine: MindSpore's SSD get_lr: the linear warmup rises from warmup_ratio * base to base
+//           (base * (r + (1 - r) * iter / W)), then base * (1 + cos(pi * (iter - W) / (total - W))) / 2
+// warmup_epochs > 0 sets warmup_iters to warmup_epochs * iters_per_epoch (MindSpore counts epochs).
 #include <cstdint>
 #include <vector>
 
@@ -13,7 +16,7 @@
 
 namespace studio {
 
-enum class LrPolicy { Step, Cosine };
+enum class LrPolicy { Step, Cosine, WarmupCosine };
 
 struct LrScheduleOptions {
   LrPolicy policy = LrPolicy::Step;
@@ -22,8 +25,9 @@ struct LrScheduleOptions {
   bool warmup = true;       // linear warmup; false = none
   int warmup_iters = 500;
   double warmup_ratio = 0.001;
+  double warmup_epochs = 0;  // > 0: replaces warmup_iters by warmup_epochs * iters_per_epoch
 };
-// `schedule` is the recipe's train.schedule (keys type, steps, gamma, warmup, warmup_iters, warmup_ratio).
+// `schedule` is the recipe's train.schedule (keys type, steps, gamma, warmup, warmup_iters, warmup_ratio, warmup_epochs).
 [[nodiscard]] LrScheduleOptions lr_schedule_options_from_config(const ConfigNode& schedule);
 
 class LrSchedule {
@@ -40,6 +44,7 @@ class LrSchedule {
   double base_lr_;
   int epochs_;
   std::int64_t iters_per_epoch_;
+  std::int64_t warmup_iters_;
 };
 
 }  // namespace studio

@@ -1,5 +1,6 @@
 #include "engine/optimizer.h"
 
+#include <set>
 #include <tuple>
 #include <utility>
 
@@ -8,7 +9,7 @@
 namespace studio {
 
 OptimizerOptions optimizer_options_from_config(const ConfigNode& opt) {
-  opt.allow({"type", "lr", "momentum", "weight_decay", "betas"});
+  opt.allow({"type", "lr", "momentum", "weight_decay", "betas", "norm_decay"});
   OptimizerOptions o;
   o.type = opt.get_choice("type", {"sgd", "adamw"}, "sgd");
   const std::vector<double> betas = opt.get_double_list("betas", {o.betas[0], o.betas[1]});
@@ -21,6 +22,7 @@ OptimizerOptions optimizer_options_from_config(const ConfigNode& opt) {
   if (!(o.lr > 0)) throw Error(opt.where("lr") + ": expected a number > 0");
   if (o.momentum < 0 || o.momentum >= 1) throw Error(opt.where("momentum") + ": expected a number in [0, 1)");
   if (o.weight_decay < 0) throw Error(opt.where("weight_decay") + ": expected a number >= 0");
+  o.norm_decay = opt.get_bool("norm_decay", o.norm_decay);
   return o;
 }
 
@@ -35,6 +37,36 @@ std::unique_ptr<torch::optim::Optimizer> build_optimizer(std::vector<torch::Tens
     return std::make_unique<torch::optim::SGD>(
         std::move(parameters),
         torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay));
+  throw Error("train.optimizer.type: '" + o.type + "' is not one of: sgd, adamw");
+}
+
+std::unique_ptr<torch::optim::Optimizer> build_optimizer(const torch::nn::Module& model, const OptimizerOptions& o) {
+  if (o.norm_decay || o.weight_decay == 0) return build_optimizer(model.parameters(), o);
+  std::vector<torch::Tensor> decayed, norms;
+  std::set<const void*> in_norm;
+  for (const auto& m : model.modules(/*include_self=*/true))
+    if (m->as<torch::nn::BatchNorm1dImpl>() || m->as<torch::nn::BatchNorm2dImpl>() ||
+        m->as<torch::nn::BatchNorm3dImpl>() || m->as<torch::nn::GroupNormImpl>())
+      for (const auto& p : m->parameters(/*recurse=*/false)) in_norm.insert(p.unsafeGetTensorImpl());
+  for (const auto& p : model.parameters()) (in_norm.count(p.unsafeGetTensorImpl()) ? norms : decayed).push_back(p);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  if (o.type == "adamw") {
+    const auto options = [&](double wd) {
+      return std::make_unique<torch::optim::AdamWOptions>(
+          torch::optim::AdamWOptions(o.lr).betas(std::make_tuple(o.betas[0], o.betas[1])).weight_decay(wd));
+    };
+    groups.emplace_back(decayed, options(o.weight_decay));
+    groups.emplace_back(norms, options(0.0));
+    return std::make_unique<torch::optim::AdamW>(std::move(groups), *options(o.weight_decay));
+  }
+  if (o.type == "sgd") {
+    const auto options = [&](double wd) {
+      return std::make_unique<torch::optim::SGDOptions>(torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(wd));
+    };
+    groups.emplace_back(decayed, options(o.weight_decay));
+    groups.emplace_back(norms, options(0.0));
+    return std::make_unique<torch::optim::SGD>(std::move(groups), *options(o.weight_decay));
+  }
   throw Error("train.optimizer.type: '" + o.type + "' is not one of: sgd, adamw");
 }
 

@@ -156,7 +156,7 @@ Trainer::Trainer(Config recipe, TrainerSetup setup) : config_(std::move(recipe))
     std::shared_ptr<DistContext> keep = setup_.dist;
     model_->set_count_reducer(CountReducer{[keep](double v) { return keep->all_reduce_sum(v); }, d->world_size()});
   }
-  optimizer_ = build_optimizer(model_->parameters(), options_.optimizer);
+  optimizer_ = build_optimizer(*model_, options_.optimizer);
 
   LoaderOptions lo;
   lo.batch_size = options_.batch_size;
