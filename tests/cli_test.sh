@@ -255,6 +255,33 @@ fi
 expect_rc "weights import of a non-pth file is exit 2" 2 "$CLI" weights import "$T/gt.json" --arch resnet18
 expect_grep "weights error names the file" 'gt\.json: not a PyTorch state dict file' "$T/err"
 
+# MindSpore's ssd_resnet50_fpn (.ckpt, the reference's names and shapes, 3 classes + background, no
+# "network." prefix; written by a numpy script: Debian's python3-numpy, which python3-torchvision
+# brings): every weight matches and the checkpoint is written; another model's .ckpt and a .pth are
+# refused, naming the tensor or the format, and nothing is written.
+MSPY=python3
+[ -x /usr/bin/python3 ] && MSPY=/usr/bin/python3
+if "$MSPY" "$(dirname "$0")/mindspore/write_ssd_r50fpn_ckpt.py" "$T/ms" ssd_r50fpn_infer.ckpt other_model.ckpt >/dev/null; then
+  expect_rc "weights import ssd_resnet50_fpn" 0 "$CLI" weights import "$T/ms/ssd_r50fpn_infer.ckpt" \
+    --arch ssd_resnet50_fpn --out "$T/pre/r50fpn.ckpt"
+  expect_grep "ssd_resnet50_fpn: classes from the head" '3 classes \+ background' "$T/out"
+  expect_grep "ssd_resnet50_fpn: every weight matched" '^matched: 476$' "$T/out"
+  expect_grep "ssd_resnet50_fpn: none missing" '^missing: 0$' "$T/out"
+  [ -f "$T/pre/r50fpn.ckpt" ] && ok "ssd_resnet50_fpn checkpoint written" || bad "ssd_resnet50_fpn checkpoint not written"
+  expect_rc "weights import of another model's .ckpt as ssd_resnet50_fpn is exit 2" 2 "$CLI" weights import \
+    "$T/ms/other_model.ckpt" --arch ssd_resnet50_fpn --out "$T/pre/r2.ckpt"
+  expect_grep "not ssd_resnet50_fpn: names the tensor" "tensor 'network\.backbone\.conv1\.weight' is not a parameter" "$T/err"
+  [ ! -e "$T/pre/r2.ckpt" ] && ok "refused ssd_resnet50_fpn import writes nothing" || bad "refused ssd_resnet50_fpn import wrote r2.ckpt"
+  if [ -f "$T/r18.pth" ]; then
+    expect_rc "weights import of a .pth as ssd_resnet50_fpn is exit 2" 2 "$CLI" weights import "$T/r18.pth" \
+      --arch ssd_resnet50_fpn
+    expect_grep "a .pth as ssd_resnet50_fpn: says it wants a MindSpore .ckpt" 'a PyTorch state dict file; --arch ssd_resnet50_fpn imports MindSpore checkpoints' "$T/err"
+  fi
+  rm -rf "$T/ms" "$T/pre/r50fpn.ckpt"  # 260 MB
+else
+  bad "weights import ssd_resnet50_fpn: $MSPY (with numpy) could not write the .ckpt files"
+fi
+
 # The structure a recipe builds: torchvision's Mask R-CNN R50-FPN, 81 outputs for COCO's 80 classes
 # (torchvision's 91-output model has 44,401,393; 10 classes fewer remove 10 x (1024 + 1) scores,
 # 40 x (1024 + 1) deltas and 10 x (256 + 1) mask logits); its anchors for a 480x640 image resized

@@ -6,7 +6,12 @@
 // --weights` and `train --resume`-free fine-tuning read, with torchvision's COCO categories.
 // --arch mb2_ssd_lite does the same for qfgaohao's SSD-MobileNetV2-Lite (VOC's 20 classes when the
 // file has 21 outputs, in the reference's order).
+// --arch ssd_resnet50_fpn imports MindSpore's ssd_resnet50_fpn from its .ckpt (a training checkpoint,
+// whose optimizer state is dropped, or one exported for inference): the import must be whole (every
+// parameter, no unexpected tensor, no shape mismatch) or nothing is written; COCO's 80 categories
+// when the file has 81 classes, in the reference's order.
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -15,6 +20,8 @@
 #include "modeling/backbone/backbone.h"
 #include "modeling/meta_arch/mask_rcnn.h"
 #include "modeling/meta_arch/ssd_lite.h"
+#include "modeling/meta_arch/ssd_resnet50_fpn.h"
+#include "modeling/weights/mindspore_ckpt.h"
 #include "modeling/weights/pth_file.h"
 #include "modeling/weights/weight_import.h"
 
@@ -110,6 +117,67 @@ int run_import_ssd_lite(const ImportArgs& a, const StateDictEntries& entries) {
   return write_detector(a, report, model, categories);
 }
 
+// MindSpore's ssd_resnet50_fpn (.ckpt): the number of classes comes from the class head,
+// multi_box.cls_layers.0.bias [6 (C + 1)].
+int run_import_ssd_resnet_fpn(const ImportArgs& a) {
+  {
+    // A PyTorch file (zip: "PK", legacy: a pickle's 0x80) would read as a corrupt checkpoint.
+    std::ifstream in(a.file, std::ios::binary);
+    char head[2] = {0, 0};
+    in.read(head, 2);
+    if (in.gcount() == 2 && ((head[0] == 'P' && head[1] == 'K') || static_cast<unsigned char>(head[0]) == 0x80))
+      throw Error(a.file + ": a PyTorch state dict file; --arch ssd_resnet50_fpn imports MindSpore checkpoints (.ckpt, "
+                  "what mindspore.save_checkpoint writes)");
+  }
+  const StateDictEntries ckpt = read_mindspore_checkpoint(a.file);
+  std::vector<std::string> dropped;
+  const StateDictEntries entries = mindspore_ssd_resnet_fpn_entries(ckpt, a.file, &dropped);
+  const std::string head_key = "multi_box.cls_layers.0.bias";
+  const torch::Tensor* head = nullptr;
+  for (const auto& e : entries)
+    if (e.name == head_key) head = &e.tensor;
+  if (head == nullptr || head->dim() != 1 || head->size(0) % 6 != 0 || head->size(0) < 12)
+    throw Error(a.file + ": not a MindSpore ssd_resnet50_fpn checkpoint (" + head_key +
+                (head ? " has shape " + std::string(c10::str(head->sizes())) + ", expected [6 (C + 1)]" : " is missing") +
+                ")");
+  SSDResNetFPNOptions options;
+  options.num_classes = static_cast<int>(head->size(0) / 6) - 1;
+  SSDResNetFPN model(options);
+  ImportReport report = import_entries(model, entries, a.arch);
+  report.dropped.insert(report.dropped.end(), dropped.begin(), dropped.end());
+  std::cout << a.file << ": " << ckpt.size() << " tensors, architecture " << a.arch << ", " << options.num_classes
+            << " classes + background\n";
+  std::cout << "matched: " << report.matched.size() << "\n";
+  print_keys("missing", report.missing);
+  print_keys("unexpected", report.unexpected);
+  print_keys("shape mismatches", report.shape_mismatch);
+  std::cout << "dropped (optimizer state, num_batches_tracked): " << report.dropped.size() << "\n";
+  if (!report.ok() || !report.unexpected.empty())
+    throw Error(a.file + ": does not fit MindSpore's ssd_resnet50_fpn with " + std::to_string(options.num_classes) +
+                " classes (" + report.summary() + ")" + (a.out.empty() ? "" : "; not writing " + a.out));
+  // The reference's classes (config/ssd_resnet50_fpn_config.yaml) are COCO's 80 in category id order:
+  // torchvision's list less its unused ids.
+  std::vector<Category> categories;
+  if (options.num_classes == 80) {
+    const auto& names = torchvision_coco_names();
+    for (size_t id = 1; id < names.size(); ++id) {
+      if (names[id] == "N/A") continue;
+      Category c;
+      c.id = static_cast<int64_t>(id);
+      c.name = names[id];
+      categories.push_back(c);
+    }
+  } else {
+    for (int k = 1; k <= options.num_classes; ++k) {
+      Category c;
+      c.id = k;
+      c.name = "class_" + std::to_string(k);
+      categories.push_back(c);
+    }
+  }
+  return write_detector(a, report, model, categories);
+}
+
 // A whole torchvision Mask R-CNN: the number of classes comes from the file's box predictor.
 int run_import_detector(const ImportArgs& a, const StateDictEntries& entries) {
   if (a.arch == "mb2_ssd_lite") return run_import_ssd_lite(a, entries);
@@ -166,6 +234,7 @@ int run_import(const ImportArgs& a) {
   namespace fs = std::filesystem;
   if (!a.out.empty() && fs::exists(a.out) && !a.force)
     throw Error(a.out + ": already exists (pass --force to overwrite)");
+  if (a.arch == "ssd_resnet50_fpn") return run_import_ssd_resnet_fpn(a);
   if (is_detector_arch(a.arch)) return run_import_detector(a, read_pth(a.file));
   BackboneOptions options;
   options.type = a.arch;
@@ -199,14 +268,14 @@ int run_import(const ImportArgs& a) {
 }  // namespace
 
 void add_weights_command(CLI::App& app, CommandList& out) {
-  auto* sub = app.add_subcommand("weights", "Import pretrained weights from PyTorch .pth files");
+  auto* sub = app.add_subcommand("weights", "Import pretrained weights from PyTorch .pth files (MindSpore .ckpt for ssd_resnet50_fpn)");
   sub->require_subcommand(1);
   auto* imp = sub->add_subcommand("import",
                                   "Map a PyTorch state dict onto a backbone and report the keys; exit 1 "
                                   "when a key is missing or has the wrong shape");
   auto args = std::make_shared<ImportArgs>();
-  imp->add_option("file", args->file, "The .pth/.pt state dict (zip format or legacy)")->required();
-  imp->add_option("--arch", args->arch, "Backbone (resnet50, ...) or detector (maskrcnn_resnet50_fpn, mb2_ssd_lite) architecture")
+  imp->add_option("file", args->file, "The .pth/.pt state dict (zip format or legacy); a MindSpore .ckpt for ssd_resnet50_fpn")->required();
+  imp->add_option("--arch", args->arch, "Backbone (resnet50, ...) or detector (maskrcnn_resnet50_fpn, mb2_ssd_lite, ssd_resnet50_fpn) architecture")
       ->required()
       ->check(CLI::IsMember(import_archs()));
   imp->add_option("--out", args->out,

@@ -46,10 +46,13 @@ std::string ImportReport::summary() const {
 }
 
 std::vector<std::string> import_archs() {
-  return {"resnet18", "resnet34", "resnet50", "resnet101", "mobilenet_v2", "maskrcnn_resnet50_fpn", "mb2_ssd_lite"};
+  return {"resnet18",     "resnet34",        "resnet50",    "resnet101", "mobilenet_v2", "maskrcnn_resnet50_fpn",
+          "mb2_ssd_lite", "ssd_resnet50_fpn"};
 }
 
-bool is_detector_arch(const std::string& arch) { return arch == "maskrcnn_resnet50_fpn" || arch == "mb2_ssd_lite"; }
+bool is_detector_arch(const std::string& arch) {
+  return arch == "maskrcnn_resnet50_fpn" || arch == "mb2_ssd_lite" || arch == "ssd_resnet50_fpn";
+}
 
 namespace {
 
@@ -86,11 +89,12 @@ std::optional<std::string> map_torchvision_key(const std::string& arch, const st
   const auto archs = import_archs();
   if (std::find(archs.begin(), archs.end(), arch) == archs.end())
     throw Error("unknown architecture '" + arch +
-                "' (expected resnet18, resnet34, resnet50, resnet101, mobilenet_v2, maskrcnn_resnet50_fpn or "
-                "mb2_ssd_lite)");
+                "' (expected resnet18, resnet34, resnet50, resnet101, mobilenet_v2, maskrcnn_resnet50_fpn, "
+                "mb2_ssd_lite or ssd_resnet50_fpn)");
   std::string k = starts_with(key, "module.") ? key.substr(7) : key;  // saved from DataParallel
   if (ends_with(k, ".num_batches_tracked")) return std::nullopt;      // a counter, not a weight
   if (arch == "mb2_ssd_lite") return k;  // our names are qfgaohao's pytorch-ssd's
+  if (arch == "ssd_resnet50_fpn") return k;  // renamed by mindspore_ssd_resnet_fpn_entries (or ours already)
   if (is_detector_arch(arch)) return map_legacy_mask_rcnn_key(k, nullptr);  // our names are torchvision's
   // The ImageNet classifier has no place in a detection backbone.
   if (arch == "mobilenet_v2" ? starts_with(k, "classifier.") : starts_with(k, "fc.")) return std::nullopt;
@@ -198,6 +202,81 @@ StateDictEntries mobilenet_v2_as_ssd_base(const StateDictEntries& entries, const
       mapped = "conv." + std::to_string(flat) + "." + param;
     }
     out.push_back({std::to_string(index) + "." + mapped, e.tensor});
+  }
+  return out;
+}
+
+namespace {
+
+// MindSpore's optimizer and loss-scale state in a training checkpoint (not weights).
+bool is_mindspore_training_state(const std::string& k) {
+  static const std::set<std::string> scalars = {"learning_rate", "global_step", "momentum", "scale_sense",
+                                                "current_iterator_step", "last_overflow_iterator_step",
+                                                "epoch_num", "step_num"};
+  return starts_with(k, "moments.") || scalars.count(k) > 0;
+}
+
+// "gamma" -> "weight", ...; nullopt for a name that is not a BatchNorm's.
+std::optional<std::string> mindspore_bn_name(const std::string& param) {
+  if (param == "gamma") return std::string("weight");
+  if (param == "beta") return std::string("bias");
+  if (param == "moving_mean") return std::string("running_mean");
+  if (param == "moving_variance") return std::string("running_var");
+  return std::nullopt;
+}
+
+bool all_digits(const std::string& s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos; }
+
+std::vector<std::string> split_dots(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t from = 0;
+  for (std::size_t dot; (dot = s.find('.', from)) != std::string::npos; from = dot + 1) out.push_back(s.substr(from, dot - from));
+  out.push_back(s.substr(from));
+  return out;
+}
+
+}  // namespace
+
+StateDictEntries mindspore_ssd_resnet_fpn_entries(const StateDictEntries& ckpt, const std::string& file,
+                                                   std::vector<std::string>* dropped) {
+  StateDictEntries out;
+  for (const auto& e : ckpt) {
+    const std::string k = starts_with(e.name, "network.") ? e.name.substr(8) : e.name;
+    if (is_mindspore_training_state(k)) {
+      if (dropped) dropped->push_back(e.name);
+      continue;
+    }
+    if (!starts_with(k, "feature_extractor.") && !starts_with(k, "multi_box."))
+      throw Error(file + ": tensor '" + e.name +
+                  "' is not a parameter of MindSpore's ssd_resnet50_fpn (expected feature_extractor.*, multi_box.* "
+                  "or optimizer state)");
+    std::vector<std::string> parts = split_dots(k);
+    // multi_box.addition_layer_{loc,cls}.LEVEL.K.features.{0,1}.PARAM: ConvBNReLU K of a level's tower.
+    if (parts.size() == 7 && parts[0] == "multi_box" &&
+        (parts[1] == "addition_layer_loc" || parts[1] == "addition_layer_cls") && all_digits(parts[2]) &&
+        all_digits(parts[3]) && parts[4] == "features") {
+      const std::string tower = parts[1].substr(15);  // loc, cls
+      if (parts[5] == "0" && parts[2] == "0") {
+        // The conv shared by the 5 levels, named after level 0's path.
+        out.push_back({"multi_box." + tower + "_convs." + parts[3] + "." + parts[6], e.tensor});
+        continue;
+      }
+      const auto bn = mindspore_bn_name(parts[6]);
+      if (parts[5] == "1" && bn) {
+        out.push_back({"multi_box." + parts[1] + "." + parts[2] + "." + parts[3] + "." + *bn, e.tensor});
+        continue;
+      }
+      out.push_back({k, e.tensor});  // no place in our model: reported as unexpected
+      continue;
+    }
+    if (const auto bn = mindspore_bn_name(parts.back())) {
+      parts.back() = *bn;
+      std::string name = parts[0];
+      for (std::size_t i = 1; i < parts.size(); ++i) name += "." + parts[i];
+      out.push_back({name, e.tensor});
+      continue;
+    }
+    out.push_back({k, e.tensor});
   }
   return out;
 }

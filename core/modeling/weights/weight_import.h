@@ -30,7 +30,8 @@ struct ImportReport {
 // The architectures import knows: resnet18, resnet34, resnet50, resnet101, mobilenet_v2 (backbones)
 // and the whole detectors maskrcnn_resnet50_fpn (torchvision's Mask R-CNN state dict, current or
 // legacy key names) and mb2_ssd_lite (qfgaohao's pytorch-ssd SSD-MobileNetV2-Lite, e.g.
-// mb2-ssd-lite-mp-0_686.pth: its key names are ours).
+// mb2-ssd-lite-mp-0_686.pth: its key names are ours) and ssd_resnet50_fpn (MindSpore's
+// ssd_resnet50_fpn .ckpt after mindspore_ssd_resnet_fpn_entries, or our own names).
 [[nodiscard]] std::vector<std::string> import_archs();
 // True for the archs that name a whole detector rather than a backbone.
 [[nodiscard]] bool is_detector_arch(const std::string& arch);
@@ -62,6 +63,23 @@ ImportReport import_backbone_weights(torch::nn::Module& backbone, const std::str
 // (N.conv.0.weight, ...). The classifier is left out; a file whose keys are neither layout's is
 // a studio::Error naming `file` and the first key that fits neither.
 [[nodiscard]] StateDictEntries mobilenet_v2_as_ssd_base(const StateDictEntries& entries, const std::string& file);
+
+// The tensors of a MindSpore ssd_resnet50_fpn checkpoint (read_mindspore_checkpoint; a training
+// checkpoint, every name under "network.", or one exported for inference, without it) renamed to
+// SSDResNetFPN's keys for import_entries(model, ..., "ssd_resnet50_fpn"):
+//   BN gamma, beta, moving_mean, moving_variance -> weight, bias, running_mean, running_var;
+//   multi_box.addition_layer_{loc,cls}.0.K.features.0.{weight,bias} (the tower conv K, one cell shared
+//     by the 5 levels, which MindSpore names after level 0) -> multi_box.{loc,cls}_convs.K.{weight,bias};
+//   multi_box.addition_layer_{loc,cls}.L.K.features.1.<bn> -> multi_box.addition_layer_{loc,cls}.L.K.<ours>;
+//   every other name is kept (less "network.").
+// The optimizer state of a training checkpoint (moments.*, learning_rate, global_step, momentum,
+// scale_sense, current_iterator_step, last_overflow_iterator_step, epoch_num, step_num) is left out
+// and its names (as in the file) appended to `dropped`. A tensor that is none of these (not
+// feature_extractor.* or multi_box.*: a checkpoint of another model) is a studio::Error naming `file`
+// and the tensor. Names under feature_extractor.* and multi_box.* are not checked here: what fits no
+// parameter is import_entries' unexpected.
+[[nodiscard]] StateDictEntries mindspore_ssd_resnet_fpn_entries(const StateDictEntries& ckpt, const std::string& file,
+                                                                std::vector<std::string>* dropped = nullptr);
 
 // All parameters and buffers of `module` (named_parameters, then named_buffers not already
 // listed) as state dict entries; write_pth(path, module_entries(m)) saves a module's weights
