@@ -301,6 +301,17 @@ expect_grep "model: SSD parameter count" '3,388,228 parameters' "$T/out"
 [ "$(wc -l < "$T/priors.txt")" -eq 3000 ] && ok "model --anchors: 3000 SSD priors" \
   || bad "model --anchors: $(wc -l < "$T/priors.txt") SSD priors, wanted 3000"
 expect_grep "model --anchors: the first SSD prior" '^-22(\.0*[0-9]*)? -22(\.0*[0-9]*)? 38 38$' "$T/priors.txt"
+# SSD-ResNet50-FPN's COCO recipe: MindSpore's 33,294,654 parameters (the sum over the reference's
+# parameter shapes, tests/mindspore/write_ssd_r50fpn_ckpt.py) and its 51,150 grid anchors, the first
+# the 32-pixel square around (4, 4), the last 512 wide and 1024 high around (576, 576).
+R50FPN="$(cd "$(dirname "$0")/.." && pwd)/configs/ssd_resnet50_fpn_coco.yaml"
+expect_rc "model --config ssd_resnet50_fpn" 0 "$CLI" model --config "$R50FPN" --anchors "$T/grid.txt"
+expect_grep "model: SSD-ResNet50-FPN parameter count" '33,294,654 parameters' "$T/out"
+[ "$(wc -l < "$T/grid.txt")" -eq 51150 ] && ok "model --anchors: 51150 grid anchors" \
+  || bad "model --anchors: $(wc -l < "$T/grid.txt") grid anchors, wanted 51150"
+expect_grep "model --anchors: the first grid anchor" '^-12 -12 20 20$' "$T/grid.txt"
+[ "$(tail -n 1 "$T/grid.txt")" = "320 64 832 1088" ] && ok "model --anchors: the last grid anchor" \
+  || bad "model --anchors: the last grid anchor is $(tail -n 1 "$T/grid.txt")"
 expect_rc "model --anchors of an anchor-free model is exit 2" 2 "$CLI" model --config "$CFG" --anchors "$T/a2.txt"
 expect_grep "anchor-free named" 'anchor-free' "$T/err"
 expect_rc "model --image-size must be HxW" 2 "$CLI" model --config "$MRCNN" --anchors "$T/a3.txt" --image-size 480
@@ -454,6 +465,16 @@ for r in shapes_cpu shapes_txt_cpu; do
     --threads 1 -o train.epochs=1 -o train.batch_size=2 -o train.eval_interval=1 -o data.workers=0
   expect_grep "SSD recipe $r is scored by VOC07 mAP" '"type": *"eval".*"voc": *\{"mAP"' "$T/ssd/run_$r/events.jsonl"
 done
+
+# SSD-ResNet50-FPN's shapes recipe as shipped: MindSpore's augmentation and schedule, one short
+# epoch, scored by COCO box AP.
+cp "$REPO"/configs/ssd_resnet50_fpn_{coco,shapes_cpu}.yaml "$T/ssd/configs/"
+expect_rc "synth shapes128" 0 "$CLI" synth --out "$T/ssd/out/shapes128-train" --images 4 --seed 1 --size 128
+expect_rc "synth shapes128 val" 0 "$CLI" synth --out "$T/ssd/out/shapes128-val" --images 2 --seed 2 --size 128
+expect_rc "SSD-ResNet50-FPN shapes recipe trains" 0 "$CLI" train --config "$T/ssd/configs/ssd_resnet50_fpn_shapes_cpu.yaml" \
+  --out "$T/ssd/run_r50fpn" --threads 1 -o train.epochs=1 -o train.batch_size=2 -o train.eval_interval=1 -o data.workers=0
+expect_grep "SSD-ResNet50-FPN logs its focal and box terms" '"loss_cls":.*"loss_bbox":' "$T/ssd/run_r50fpn/events.jsonl"
+expect_grep "SSD-ResNet50-FPN is scored by COCO box AP" '"type": *"eval".*"bbox": *\{' "$T/ssd/run_r50fpn/events.jsonl"
 
 # An error on the workers (a train.amp value the Trainer refuses; the launcher only parses the YAML)
 # is printed with each rank.

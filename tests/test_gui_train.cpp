@@ -182,31 +182,33 @@ void TestGuiTrain::pageOffersTheMaskRcnnRecipes() {
   saveShot(window, "train_mask_rcnn");
 }
 
-// Every SSD-MobileNetV2-Lite recipe in configs/ is on the list and resolves; its input is the
-// model's fixed 300x300 square (model.image_size), shown and not offered for change, so the form
-// adds no override.
+// Every SSD recipe in configs/ (SSD-MobileNetV2-Lite and SSD-ResNet50-FPN) is on the list and
+// resolves; its input is the model's fixed square (model.image_size: 300, 640, or 128 for the CPU
+// shapes recipe), shown and not offered for change, so the form adds no override.
 void TestGuiTrain::pageOffersTheSsdRecipes() {
   studio::ui::MainWindow window;
   TrainPage* page = showPage(window);
   QVERIFY(page);
   const QDir configs(QStringLiteral(STUDIO_TEST_DATA_DIR "/../../configs"));
-  const QStringList ssd = configs.entryList({QStringLiteral("ssd_mobilenetv2_lite_*.yaml")}, QDir::Files);
-  QVERIFY2(
-      ssd.contains("ssd_mobilenetv2_lite_voc.yaml") && ssd.contains("ssd_mobilenetv2_lite_shapes_cpu.yaml"),
-      qPrintable(ssd.join(", ")));
+  const QStringList ssd = configs.entryList({QStringLiteral("ssd_*.yaml")}, QDir::Files);
+  for (const char* must : {"ssd_mobilenetv2_lite_voc.yaml", "ssd_mobilenetv2_lite_shapes_cpu.yaml",
+                           "ssd_resnet50_fpn_coco.yaml", "ssd_resnet50_fpn_shapes_cpu.yaml"})
+    QVERIFY2(ssd.contains(QLatin1String(must)), qPrintable(ssd.join(", ")));
   for (const QString& name : ssd) {
+    const bool r50 = name.startsWith("ssd_resnet50_fpn");
     QVERIFY2(page->recipeField()->findText(name) >= 0, qPrintable(name));
     page->setRecipe(configs.filePath(name));
-    QCOMPARE(page->inputSizeField()->value(), 300);
+    QCOMPARE(page->inputSizeField()->value(), !r50 ? 300 : name.contains("shapes") ? 128 : 640);
     QVERIFY(!page->inputSizeField()->isEnabled());
     QVERIFY2(page->overrides().isEmpty(), qPrintable(page->overrides().join("; ")));
     // Saving resolves it now: the recipe reads, and the saved YAML is the SSD's.
     const QString saved = dir_.filePath("resolved_" + name);
     page->saveRecipe(saved);
     QVERIFY2(page->errorText().isEmpty(), qPrintable(page->errorText()));
+    if (name == "ssd_resnet50_fpn_coco.yaml") saveShot(window, "train_ssd_resnet50_fpn");
     QFile file(saved);
     QVERIFY2(file.open(QIODevice::ReadOnly), qPrintable(saved));
-    QVERIFY2(file.readAll().contains("type: ssd_mobilenetv2_lite"), qPrintable(name));
+    QVERIFY2(file.readAll().contains(r50 ? "type: ssd_resnet50_fpn" : "type: ssd_mobilenetv2_lite"), qPrintable(name));
   }
   // Back to a recipe whose input size the form sets.
   page->setRecipe(recipe_);

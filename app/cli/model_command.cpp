@@ -81,6 +81,7 @@ int run_model(const ModelArgs& a) {
   // The structure without weights files: pretrained backbones are not read here.
   if (model_node.child("backbone").has("pretrained")) recipe.set("model.backbone.pretrained", "", "studio-cli model");
   if (model_node.has("pretrained_base")) recipe.set("model.pretrained_base", "", "studio-cli model");
+  if (model_node.has("pretrained")) recipe.set("model.pretrained", "", "studio-cli model");
   DetectorPtr model = build_model(recipe.at("model"));
   const Counts total = count(*model);
   std::cout << a.config << ": " << recipe.at("model").get_string("type") << ", " << model->num_classes()
