@@ -113,6 +113,30 @@ double iou(const Box& b, const int r[4]) {
   return inter / (area_b + area_r - inter);
 }
 
+// The crop both pipelines share: keeps the boxes whose centre lies strictly inside `rect` (and, when
+// `overlap` is given, that overlap it), clipped to it and shifted into it; crops `m` to it. False
+// (nothing changed) when no box is kept.
+bool crop_to(cv::Mat& m, std::vector<Box>& boxes, std::vector<std::int64_t>& labels, const int rect[4],
+             const std::vector<double>* overlap) {
+  std::vector<Box> kept;
+  std::vector<std::int64_t> kept_labels;
+  const auto x0 = static_cast<float>(rect[0]), y0 = static_cast<float>(rect[1]);
+  for (std::size_t i = 0; i < boxes.size(); ++i) {
+    const Box& b = boxes[i];
+    const float cx = (b[0] + b[2]) / 2.f, cy = (b[1] + b[3]) / 2.f;
+    if (overlap && !((*overlap)[i] > 0)) continue;
+    if (!(rect[0] < cx && rect[1] < cy && rect[2] > cx && rect[3] > cy)) continue;
+    kept.push_back({std::max(b[0], x0) - x0, std::max(b[1], y0) - y0,
+                    std::min(b[2], static_cast<float>(rect[2])) - x0, std::min(b[3], static_cast<float>(rect[3])) - y0});
+    kept_labels.push_back(labels[i]);
+  }
+  if (kept.empty()) return false;
+  m = m(cv::Rect(rect[0], rect[1], rect[2] - rect[0], rect[3] - rect[1])).clone();
+  boxes = std::move(kept);
+  labels = std::move(kept_labels);
+  return true;
+}
+
 void random_crop(cv::Mat& m, std::vector<Box>& boxes, std::vector<std::int64_t>& labels, CropRule rule,
                  std::mt19937_64& rng) {
   static constexpr double kMinIou[6] = {0, 0.1, 0.3, 0.7, 0.9, -1};  // [0]: keep the image; -1: any patch
@@ -134,23 +158,7 @@ void random_crop(cv::Mat& m, std::vector<Box>& boxes, std::vector<std::int64_t>&
         for (const Box& b : boxes) lowest = std::min(lowest, iou(b, rect));
         if (lowest < min_iou) continue;
       }
-      std::vector<Box> kept;
-      std::vector<std::int64_t> kept_labels;
-      for (std::size_t i = 0; i < boxes.size(); ++i) {
-        const Box& b = boxes[i];
-        const float cx = (b[0] + b[2]) / 2.f, cy = (b[1] + b[3]) / 2.f;
-        if (!(rect[0] < cx && rect[1] < cy && rect[2] > cx && rect[3] > cy)) continue;
-        kept.push_back({std::max(b[0], static_cast<float>(rect[0])) - static_cast<float>(rect[0]),
-                        std::max(b[1], static_cast<float>(rect[1])) - static_cast<float>(rect[1]),
-                        std::min(b[2], static_cast<float>(rect[2])) - static_cast<float>(rect[0]),
-                        std::min(b[3], static_cast<float>(rect[3])) - static_cast<float>(rect[1])});
-        kept_labels.push_back(labels[i]);
-      }
-      if (kept.empty()) continue;
-      m = m(cv::Rect(rect[0], rect[1], rect[2] - rect[0], rect[3] - rect[1])).clone();
-      boxes = std::move(kept);
-      labels = std::move(kept_labels);
-      return;
+      if (crop_to(m, boxes, labels, rect, nullptr)) return;
     }
   }
 }
@@ -181,23 +189,7 @@ void ms_crop(cv::Mat& m, std::vector<Box>& boxes, std::vector<std::int64_t>& lab
     }
     if (!(highest > 0)) continue;                               // drop_mask.any() is false
     if (lowest < min_iou && highest > min_iou + 0.2) continue;  // the reference's IoU test
-    std::vector<Box> kept;
-    std::vector<std::int64_t> kept_labels;
-    for (std::size_t i = 0; i < boxes.size(); ++i) {
-      const Box& b = boxes[i];
-      const float cx = (b[0] + b[2]) / 2.f, cy = (b[1] + b[3]) / 2.f;
-      if (!(overlap[i] > 0 && rect[0] < cx && rect[1] < cy && rect[2] > cx && rect[3] > cy)) continue;
-      kept.push_back({std::max(b[0], static_cast<float>(rect[0])) - static_cast<float>(rect[0]),
-                      std::max(b[1], static_cast<float>(rect[1])) - static_cast<float>(rect[1]),
-                      std::min(b[2], static_cast<float>(rect[2])) - static_cast<float>(rect[0]),
-                      std::min(b[3], static_cast<float>(rect[3])) - static_cast<float>(rect[1])});
-      kept_labels.push_back(labels[i]);
-    }
-    if (kept.empty()) continue;
-    m = m(cv::Rect(rect[0], rect[1], rect[2] - rect[0], rect[3] - rect[1])).clone();
-    boxes = std::move(kept);
-    labels = std::move(kept_labels);
-    return;
+    if (crop_to(m, boxes, labels, rect, &overlap)) return;
   }
 }
 

@@ -6,6 +6,7 @@
 #include <ATen/autocast_mode.h>
 
 #include "common/error.h"
+#include "modeling/layers/resize.h"
 #include "modeling/weights/weight_import.h"
 
 namespace studio {
@@ -192,24 +193,7 @@ torch::Tensor SSDLite::normalise(const ImageBatch& batch) const {
   const torch::Tensor& images = batch.images;
   if (!images.defined() || images.dim() != 4 || images.size(1) != 3)
     throw Error("ssd_lite: expected images [B, 3, H, W]");
-  bool square = images.size(2) == s && images.size(3) == s;
-  for (const auto& size : batch.image_sizes) square = square && size[0] == s && size[1] == s;
-  torch::Tensor x = images.to(torch::kFloat);
-  if (!square) {
-    std::vector<torch::Tensor> resized;
-    for (int64_t b = 0; b < images.size(0); ++b) {
-      const auto size = b < static_cast<int64_t>(batch.image_sizes.size())
-                            ? batch.image_sizes[static_cast<size_t>(b)]
-                            : std::array<int, 2>{static_cast<int>(images.size(2)), static_cast<int>(images.size(3))};
-      const torch::Tensor image = x[b].slice(1, 0, size[0]).slice(2, 0, size[1]).unsqueeze(0);
-      namespace F = torch::nn::functional;
-      resized.push_back(F::interpolate(image, F::InterpolateFuncOptions()
-                                                  .size(std::vector<int64_t>{s, s})
-                                                  .mode(torch::kBilinear)
-                                                  .align_corners(false)));
-    }
-    x = torch::cat(resized);
-  }
+  const torch::Tensor x = resize_images_to_square(images, batch.image_sizes, s);
   return (x - options_.mean) / options_.std;
 }
 

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "common/error.h"
+#include "modeling/layers/resize.h"
 #include "modeling/weights/weight_import.h"
 
 namespace studio {
@@ -65,24 +66,24 @@ torch::nn::Sequential conv_bn_relu6(int64_t in, int64_t out, int64_t k, int64_t 
 // ResidualBlock (bottleneck, expansion 4) or, for depth 18, a basic block of two 3x3 convs.
 class BlockImpl : public torch::nn::Module {
  public:
-  BlockImpl(int64_t in, int64_t out, int64_t stride, bool bottleneck) : bottleneck_(bottleneck) {
+  BlockImpl(int64_t in, int64_t out, int64_t stride, bool bottleneck, double m) : bottleneck_(bottleneck) {
     const int64_t mid = bottleneck ? out / 4 : out;
     if (bottleneck) {
       conv1 = register_module("conv1", SameConv2d(in, mid, 1, 1, false));
-      bn1 = register_module("bn1", bn(mid, 1e-3, 0.997));
+      bn1 = register_module("bn1", bn(mid, 1e-3, m));
       conv2 = register_module("conv2", SameConv2d(mid, mid, 3, stride, false));
-      bn2 = register_module("bn2", bn(mid, 1e-3, 0.997));
+      bn2 = register_module("bn2", bn(mid, 1e-3, m));
       conv3 = register_module("conv3", SameConv2d(mid, out, 1, 1, false));
-      bn3 = register_module("bn3", bn(out, 1e-3, 0.997));
+      bn3 = register_module("bn3", bn(out, 1e-3, m));
     } else {
       conv1 = register_module("conv1", SameConv2d(in, out, 3, stride, false));
-      bn1 = register_module("bn1", bn(out, 1e-3, 0.997));
+      bn1 = register_module("bn1", bn(out, 1e-3, m));
       conv2 = register_module("conv2", SameConv2d(out, out, 3, 1, false));
-      bn2 = register_module("bn2", bn(out, 1e-3, 0.997));
+      bn2 = register_module("bn2", bn(out, 1e-3, m));
     }
     if (stride != 1 || in != out)
       down_sample_layer = register_module(
-          "down_sample_layer", torch::nn::Sequential(SameConv2d(in, out, 1, stride, false), bn(out, 1e-3, 0.997)));
+          "down_sample_layer", torch::nn::Sequential(SameConv2d(in, out, 1, stride, false), bn(out, 1e-3, m)));
     torch::NoGradGuard no_grad;  // _bn_last: the block's last BN starts at gamma 0
     (bottleneck ? bn3 : bn2)->weight.zero_();
   }
@@ -105,18 +106,18 @@ TORCH_MODULE(Block);
 
 class ResNetImpl : public torch::nn::Module {
  public:
-  explicit ResNetImpl(int depth) {
+  ResNetImpl(int depth, double m) {
     const bool bottleneck = depth == 50;
     const std::array<int, 4> blocks = depth == 50 ? std::array<int, 4>{3, 4, 6, 3} : std::array<int, 4>{2, 2, 2, 2};
     const int64_t expansion = bottleneck ? 4 : 1;
     conv1 = register_module("conv1", SameConv2d(3, 64, 7, 2, false));
-    bn1 = register_module("bn1", bn(64, 1e-3, 0.997));
+    bn1 = register_module("bn1", bn(64, 1e-3, m));
     int64_t in = 64;
     for (int l = 0; l < 4; ++l) {
       const int64_t out = (int64_t{64} << l) * expansion;
       torch::nn::Sequential layer;
       for (int b = 0; b < blocks[static_cast<size_t>(l)]; ++b) {
-        layer->push_back(Block(in, out, b == 0 && l > 0 ? 2 : 1, bottleneck));
+        layer->push_back(Block(in, out, b == 0 && l > 0 ? 2 : 1, bottleneck, m));
         in = out;
       }
       layers.push_back(register_module("layer" + std::to_string(l + 1), layer));
@@ -146,8 +147,8 @@ TORCH_MODULE(ResNet);
 // ResNetV1Fpn: resnet -> FpnTopDown -> BottomUp(2).
 class FeatureExtractorImpl : public torch::nn::Module {
  public:
-  FeatureExtractorImpl(int depth, int64_t channels) {
-    resnet = register_module("resnet", ResNet(depth));
+  FeatureExtractorImpl(int depth, double bn_momentum, int64_t channels) {
+    resnet = register_module("resnet", ResNet(depth, bn_momentum));
     auto fpn = register_module("fpn", std::make_shared<torch::nn::Module>());
     lateral = torch::nn::ModuleList();
     outputs = torch::nn::ModuleList();
@@ -247,7 +248,8 @@ void truncated_normal_(torch::Tensor t, double sigma) {
 
 SSDResNetFPNOptions ssd_resnet_fpn_options_from_config(const ConfigNode& model, int num_classes) {
   model.allow({"type", "num_classes", "image_size", "depth", "fpn_channels", "tower_convs", "mean", "std",
-               "anchor_scale", "match_iou", "focal_gamma", "focal_alpha", "cls_prior_prob", "pretrained", "test"});
+               "anchor_scale", "match_iou", "focal_gamma", "focal_alpha", "cls_prior_prob", "resnet_bn_momentum",
+               "pretrained", "test"});
   SSDResNetFPNOptions o;
   o.num_classes = num_classes;
   const auto positive = [&](const char* key, int fallback) {
@@ -281,6 +283,10 @@ SSDResNetFPNOptions ssd_resnet_fpn_options_from_config(const ConfigNode& model, 
   o.cls_prior_prob = model.get_double("cls_prior_prob", o.cls_prior_prob);
   if (!(o.cls_prior_prob >= 0 && o.cls_prior_prob < 1))
     throw Error(model.where("cls_prior_prob") + ": expected 0 (bias 0, the reference) or a probability in (0, 1)");
+  o.resnet_bn_momentum = model.get_double("resnet_bn_momentum", o.resnet_bn_momentum);
+  if (!(o.resnet_bn_momentum >= 0 && o.resnet_bn_momentum < 1))
+    throw Error(model.where("resnet_bn_momentum") + ": expected a value in [0, 1) (MindSpore's convention: the share of "
+                "the running statistics kept at each step)");
   o.pretrained = model.get_path("pretrained", "");
   const ConfigNode test = model.child("test");
   test.allow({"score_thr", "nms_thr", "max_per_class", "max_per_img"});
@@ -301,7 +307,7 @@ SSDResNetFPN::SSDResNetFPN(SSDResNetFPNOptions options) : options_(std::move(opt
   ao.image_shape = {options_.image_size, options_.image_size};
   ao.scale = options_.anchor_scale;
   anchors_ = grid_anchors(ao);
-  auto extractor = FeatureExtractor(options_.depth, options_.fpn_channels);
+  auto extractor = FeatureExtractor(options_.depth, options_.resnet_bn_momentum, options_.fpn_channels);
   auto head = MultiBox(options_.fpn_channels, options_.tower_convs, static_cast<int>(ao.steps.size()),
                        ao.anchors_per_location(), options_.num_classes + 1);
   extractor_ = register_module("feature_extractor", extractor);
@@ -342,24 +348,7 @@ torch::Tensor SSDResNetFPN::normalise(const ImageBatch& batch) const {
   const torch::Tensor& images = batch.images;
   if (!images.defined() || images.dim() != 4 || images.size(1) != 3)
     throw Error("ssd_resnet50_fpn: expected images [B, 3, H, W]");
-  bool square = images.size(2) == s && images.size(3) == s;
-  for (const auto& size : batch.image_sizes) square = square && size[0] == s && size[1] == s;
-  torch::Tensor x = images.to(torch::kFloat);
-  if (!square) {
-    std::vector<torch::Tensor> resized;
-    for (int64_t b = 0; b < images.size(0); ++b) {
-      const auto size = b < static_cast<int64_t>(batch.image_sizes.size())
-                            ? batch.image_sizes[static_cast<size_t>(b)]
-                            : std::array<int, 2>{static_cast<int>(images.size(2)), static_cast<int>(images.size(3))};
-      namespace F = torch::nn::functional;
-      resized.push_back(F::interpolate(x[b].slice(1, 0, size[0]).slice(2, 0, size[1]).unsqueeze(0),
-                                       F::InterpolateFuncOptions()
-                                           .size(std::vector<int64_t>{s, s})
-                                           .mode(torch::kBilinear)
-                                           .align_corners(false)));
-    }
-    x = torch::cat(resized);
-  }
+  const torch::Tensor x = resize_images_to_square(images, batch.image_sizes, s);
   const auto opts = x.options();
   const torch::Tensor mean = torch::tensor({options_.mean[0], options_.mean[1], options_.mean[2]}).to(opts).view({1, 3, 1, 1});
   const torch::Tensor std = torch::tensor({options_.std[0], options_.std[1], options_.std[2]}).to(opts).view({1, 3, 1, 1});

@@ -58,6 +58,10 @@ struct SSDResNetFPNOptions {
   // -log((1 - p) / p) on the object columns (RetinaNet's 0.01, TF-OD-API's -4.6) and the opposite
   // on the background column; faster from scratch.
   double cls_prior_prob = 0.0;
+  // The ResNet's BatchNorm momentum in MindSpore's convention (running = m * running + (1 - m) *
+  // batch): 0.997, the reference's. Its statistics then trail a network trained from scratch for a
+  // few hundred steps; small CPU recipes use 0.9 (PyTorch's 0.1).
+  double resnet_bn_momentum = 0.997;
   // An ImageNet ResNet-50 for feature_extractor.resnet (torchvision's resnet50 .pth, or what
   // `weights import --arch resnet50 --out` wrote). Empty: the reference's TruncatedNormal(0.02) init.
   std::string pretrained;
@@ -65,7 +69,7 @@ struct SSDResNetFPNOptions {
 };
 
 // model: {type: ssd_resnet50_fpn, num_classes, image_size, depth, fpn_channels, tower_convs, mean, std,
-//         anchor_scale, match_iou, focal_gamma, focal_alpha, cls_prior_prob, pretrained,
+//         anchor_scale, match_iou, focal_gamma, focal_alpha, cls_prior_prob, resnet_bn_momentum, pretrained,
 //         test: {score_thr, nms_thr, max_per_class, max_per_img}}.
 [[nodiscard]] SSDResNetFPNOptions ssd_resnet_fpn_options_from_config(const ConfigNode& model, int num_classes);
 
