@@ -2,11 +2,26 @@
 // and registers itself through commands.h.
 #include <CLI/CLI.hpp>
 
+#include <cstdio>
 #include <iostream>
+#include <string>
 
 #include "cli/commands.h"
 #include "common/error.h"
 #include "common/progress.h"
+
+namespace {
+
+// One line to stderr in one write: the workers of `train --nproc` share their launcher's stderr,
+// and an error printed piece by piece interleaves with the other ranks' ("error: error: rank 1: ...").
+void print_line(const std::string& text) {
+  const std::string line = text + "\n";
+  std::fflush(stderr);
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"studio-cli: datasets, training, evaluation and export for the studio, headless"};
@@ -24,13 +39,13 @@ int main(int argc, char** argv) {
     try {
       return c.run();
     } catch (const studio::Error& e) {
-      std::cerr << "error: " << e.what() << "\n";
+      print_line("error: " + std::string(e.what()));
       return 2;
     } catch (const studio::Cancelled&) {
       std::cerr << "cancelled\n";
       return 130;
     } catch (const std::exception& e) {
-      std::cerr << "error: " << e.what() << "\n";
+      print_line("error: " + std::string(e.what()));
       return 2;
     }
   }
