@@ -26,18 +26,36 @@ OptimizerOptions optimizer_options_from_config(const ConfigNode& opt) {
   return o;
 }
 
+namespace {
+
+// The optimiser over parameter groups, each with its weight decay; the other options are the recipe's.
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(
+    const std::vector<std::pair<std::vector<torch::Tensor>, double>>& groups, const OptimizerOptions& o) {
+  std::vector<torch::optim::OptimizerParamGroup> param_groups;
+  if (o.type == "adamw") {
+    const auto options = [&](double wd) {
+      return std::make_unique<torch::optim::AdamWOptions>(
+          torch::optim::AdamWOptions(o.lr).betas(std::make_tuple(o.betas[0], o.betas[1])).weight_decay(wd));
+    };
+    for (const auto& [params, wd] : groups) param_groups.emplace_back(params, options(wd));
+    return std::make_unique<torch::optim::AdamW>(std::move(param_groups), *options(o.weight_decay));
+  }
+  if (o.type == "sgd") {
+    const auto options = [&](double wd) {
+      return std::make_unique<torch::optim::SGDOptions>(
+          torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(wd));
+    };
+    for (const auto& [params, wd] : groups) param_groups.emplace_back(params, options(wd));
+    return std::make_unique<torch::optim::SGD>(std::move(param_groups), *options(o.weight_decay));
+  }
+  throw Error("train.optimizer.type: '" + o.type + "' is not one of: sgd, adamw");
+}
+
+}  // namespace
+
 std::unique_ptr<torch::optim::Optimizer> build_optimizer(std::vector<torch::Tensor> parameters,
                                                          const OptimizerOptions& o) {
-  if (o.type == "adamw")
-    return std::make_unique<torch::optim::AdamW>(std::move(parameters),
-                                                 torch::optim::AdamWOptions(o.lr)
-                                                     .betas(std::make_tuple(o.betas[0], o.betas[1]))
-                                                     .weight_decay(o.weight_decay));
-  if (o.type == "sgd")
-    return std::make_unique<torch::optim::SGD>(
-        std::move(parameters),
-        torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay));
-  throw Error("train.optimizer.type: '" + o.type + "' is not one of: sgd, adamw");
+  return make_optimizer({{std::move(parameters), o.weight_decay}}, o);
 }
 
 std::unique_ptr<torch::optim::Optimizer> build_optimizer(const torch::nn::Module& model, const OptimizerOptions& o) {
@@ -49,25 +67,7 @@ std::unique_ptr<torch::optim::Optimizer> build_optimizer(const torch::nn::Module
         m->as<torch::nn::BatchNorm3dImpl>() || m->as<torch::nn::GroupNormImpl>())
       for (const auto& p : m->parameters(/*recurse=*/false)) in_norm.insert(p.unsafeGetTensorImpl());
   for (const auto& p : model.parameters()) (in_norm.count(p.unsafeGetTensorImpl()) ? norms : decayed).push_back(p);
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  if (o.type == "adamw") {
-    const auto options = [&](double wd) {
-      return std::make_unique<torch::optim::AdamWOptions>(
-          torch::optim::AdamWOptions(o.lr).betas(std::make_tuple(o.betas[0], o.betas[1])).weight_decay(wd));
-    };
-    groups.emplace_back(decayed, options(o.weight_decay));
-    groups.emplace_back(norms, options(0.0));
-    return std::make_unique<torch::optim::AdamW>(std::move(groups), *options(o.weight_decay));
-  }
-  if (o.type == "sgd") {
-    const auto options = [&](double wd) {
-      return std::make_unique<torch::optim::SGDOptions>(torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(wd));
-    };
-    groups.emplace_back(decayed, options(o.weight_decay));
-    groups.emplace_back(norms, options(0.0));
-    return std::make_unique<torch::optim::SGD>(std::move(groups), *options(o.weight_decay));
-  }
-  throw Error("train.optimizer.type: '" + o.type + "' is not one of: sgd, adamw");
+  return make_optimizer({{decayed, o.weight_decay}, {norms, 0.0}}, o);
 }
 
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
