@@ -353,7 +353,7 @@ class TestSsdAugment : public QObject {
     }
   }
 
-  // data.input.ssd_style and color_jitter.
+  // data.input.ssd_style, color_jitter and ssd_crop.
   void ms_recipe_keys() {
     const auto parse = [](const std::string& input) {
       return data_options_from_config(
@@ -363,6 +363,9 @@ class TestSsdAugment : public QObject {
     QVERIFY(d.train_input.ssd.style == SsdStyle::MindSpore);
     QCOMPARE(d.train_input.ssd.color_jitter, 0.25f);
     QVERIFY(parse("    augment: ssd\n").train_input.ssd.style == SsdStyle::PytorchSsd);
+    QVERIFY(d.train_input.ssd.crop);
+    QVERIFY(!parse("    augment: ssd\n    ssd_style: mindspore\n    ssd_crop: false\n").train_input.ssd.crop);
+    STUDIO_EXPECT_ERROR((void)parse("    ssd_crop: false\n"), "data.input.ssd_crop: only used with augment: ssd");
     STUDIO_EXPECT_ERROR((void)parse("    augment: ssd\n    ssd_style: tf\n"),
                         "data.input.ssd_style: expected pytorch_ssd or mindspore, got 'tf'");
     STUDIO_EXPECT_ERROR((void)parse("    ssd_style: mindspore\n"),

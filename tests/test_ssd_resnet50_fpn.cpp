@@ -9,6 +9,7 @@
 #include <QElapsedTimer>
 #include <QtTest>
 #include <cmath>
+#include <map>
 #include <set>
 #include <string>
 
@@ -301,6 +302,37 @@ class TestSSDResNet50FPN : public QObject {
                                                         "k.yaml")
                                               .at("model")),
                         "nms");
+    STUDIO_EXPECT_ERROR((void)build_model(Config::parse("model:\n  type: ssd_resnet50_fpn\n  num_classes: 3\n"
+                                                        "  backbone_init: xavier\n",
+                                                        "i.yaml")
+                                              .at("model")),
+                        "i.yaml:4", "model.backbone_init", "kaiming", "xavier");
+  }
+
+  // backbone_init: the reference's TruncatedNormal(0.02) everywhere, or torchvision's kaiming normal
+  // (std sqrt(2 / fan_out)) on the ResNet's convs only: a 3x3 conv of layer1 (64 outputs) at std
+  // sqrt(2 / 576) = 0.059; the head's convs keep the reference's init either way.
+  void backbone_init() {
+    const auto stds = [](const std::string& init) {
+      torch::manual_seed(3);
+      SSDResNetFPNOptions o;
+      o.num_classes = 3;
+      o.image_size = 128;
+      o.depth = 18;
+      o.fpn_channels = 16;
+      o.backbone_init = init;
+      SSDResNetFPN model(o);
+      std::map<std::string, double> out;
+      for (const auto& p : model.named_parameters())
+        if (p.key() == "feature_extractor.resnet.layer1.0.conv1.weight" || p.key() == "multi_box.loc_convs.0.weight")
+          out[p.key()] = p.value().std().item<double>();
+      return out;
+    };
+    const auto reference = stds("truncated_normal"), kaiming = stds("kaiming");
+    QCOMPARE(reference.size(), size_t{2});
+    QVERIFY(std::abs(reference.at("feature_extractor.resnet.layer1.0.conv1.weight") - 0.0176) < 0.002);
+    QVERIFY(std::abs(kaiming.at("feature_extractor.resnet.layer1.0.conv1.weight") - std::sqrt(2.0 / 576)) < 0.003);
+    QVERIFY(std::abs(kaiming.at("multi_box.loc_convs.0.weight") - 0.0176) < 0.002);
   }
 };
 

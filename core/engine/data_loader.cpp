@@ -51,7 +51,7 @@ struct Cancelled {};
 
 InputOptions input_options_from_config(const ConfigNode& input, const InputOptions& defaults) {
   input.allow({"short_side", "long_side", "size_divisor", "flip", "mean", "std", "resize", "augment",
-               "ssd_size", "ssd_fill", "crop_rule", "ssd_style", "color_jitter"});
+               "ssd_size", "ssd_fill", "crop_rule", "ssd_style", "color_jitter", "ssd_crop"});
   InputOptions o = defaults;
   const auto bad = [&](const std::string& key, const std::string& message) {
     throw Error(input.where(key) + ": " + message);
@@ -93,7 +93,7 @@ InputOptions input_options_from_config(const ConfigNode& input, const InputOptio
   else
     bad("augment", "expected standard or ssd, got '" + augment + "'");
   const bool ssd = o.augment == InputOptions::Augment::Ssd;
-  for (const char* key : {"ssd_size", "ssd_fill", "crop_rule", "ssd_style"})
+  for (const char* key : {"ssd_size", "ssd_fill", "crop_rule", "ssd_style", "ssd_crop"})
     if (input.has(key) && !ssd) bad(key, "only used with augment: ssd");
   if (ssd && o.resize)
     bad("augment", "ssd needs resize: false (SSD's pipeline resizes to ssd_size squared and the model normalises)");
@@ -122,6 +122,7 @@ InputOptions input_options_from_config(const ConfigNode& input, const InputOptio
   o.ssd.color_jitter = static_cast<float>(input.get_double("color_jitter", defaults.ssd.color_jitter));
   if (!(o.ssd.color_jitter >= 0 && o.ssd.color_jitter < 1))
     bad("color_jitter", "expected a number in [0, 1), got " + std::to_string(o.ssd.color_jitter));
+  o.ssd.crop = input.get_bool("ssd_crop", defaults.ssd.crop);
   o.ssd.flip = o.flip;
   return o;
 }

@@ -36,8 +36,9 @@ struct InputOptions {
   // only with resize: false). Training only; inference reads images as with resize: false.
   enum class Augment { Standard, Ssd };
   Augment augment = Augment::Standard;
-  // data.input.ssd_size, ssd_fill, crop_rule (reference | min_iou), ssd_style (pytorch_ssd |
-  // mindspore), color_jitter (mindspore only)
+  // data.input.ssd_size, ssd_fill, crop_rule (reference | min_iou), ssd_crop (true: the random
+  // crop, as both references; false leaves it out), ssd_style (pytorch_ssd | mindspore),
+  // color_jitter (mindspore only)
   SsdAugmentOptions ssd;
 };
 // `input` is data.input or data.test_input; test_input falls back to input's keys it lacks.

@@ -249,7 +249,7 @@ void truncated_normal_(torch::Tensor t, double sigma) {
 SSDResNetFPNOptions ssd_resnet_fpn_options_from_config(const ConfigNode& model, int num_classes) {
   model.allow({"type", "num_classes", "image_size", "depth", "fpn_channels", "tower_convs", "mean", "std",
                "anchor_scale", "match_iou", "focal_gamma", "focal_alpha", "cls_prior_prob", "resnet_bn_momentum",
-               "pretrained", "test"});
+               "pretrained", "backbone_init", "test"});
   SSDResNetFPNOptions o;
   o.num_classes = num_classes;
   const auto positive = [&](const char* key, int fallback) {
@@ -288,6 +288,10 @@ SSDResNetFPNOptions ssd_resnet_fpn_options_from_config(const ConfigNode& model, 
     throw Error(model.where("resnet_bn_momentum") + ": expected a value in [0, 1) (MindSpore's convention: the share of "
                 "the running statistics kept at each step)");
   o.pretrained = model.get_path("pretrained", "");
+  o.backbone_init = model.get_string("backbone_init", o.backbone_init);
+  if (o.backbone_init != "truncated_normal" && o.backbone_init != "kaiming")
+    throw Error(model.where("backbone_init") + ": expected truncated_normal (the reference) or kaiming, got '" +
+                o.backbone_init + "'");
   const ConfigNode test = model.child("test");
   test.allow({"score_thr", "nms_thr", "max_per_class", "max_per_img"});
   o.test.score_thr = test.get_double("score_thr", o.test.score_thr);
@@ -320,6 +324,10 @@ SSDResNetFPN::SSDResNetFPN(SSDResNetFPNOptions options) : options_(std::move(opt
       truncated_normal_(c->weight, 0.02);
       if (c->bias.defined()) c->bias.zero_();
     }
+  if (options_.backbone_init == "kaiming")
+    for (auto& m : extractor->resnet->modules(false))
+      if (auto* c = m->as<torch::nn::Conv2dImpl>())
+        torch::nn::init::kaiming_normal_(c->weight, 0.0, torch::kFanOut, torch::kReLU);
   if (options_.cls_prior_prob > 0) {
     // Object columns start at the prior, the background column (a target of 1 on every unmatched
     // anchor) at 1 - prior. Channel a * (C + 1) + c is anchor a's column c.

@@ -65,11 +65,17 @@ struct SSDResNetFPNOptions {
   // An ImageNet ResNet-50 for feature_extractor.resnet (torchvision's resnet50 .pth, or what
   // `weights import --arch resnet50 --out` wrote). Empty: the reference's TruncatedNormal(0.02) init.
   std::string pretrained;
+  // The ResNet's initial conv weights without `pretrained`: "truncated_normal" (the reference's
+  // init_net_param, TruncatedNormal(0.02), which an ImageNet ResNet then replaces) or "kaiming"
+  // (torchvision's ResNet init, normal with std sqrt(2 / fan_out)): a ResNet trained from scratch
+  // learns faster from it.
+  std::string backbone_init = "truncated_normal";
   SSDResNetFPNTestOptions test;
 };
 
 // model: {type: ssd_resnet50_fpn, num_classes, image_size, depth, fpn_channels, tower_convs, mean, std,
 //         anchor_scale, match_iou, focal_gamma, focal_alpha, cls_prior_prob, resnet_bn_momentum, pretrained,
+//         backbone_init,
 //         test: {score_thr, nms_thr, max_per_class, max_per_img}}.
 [[nodiscard]] SSDResNetFPNOptions ssd_resnet_fpn_options_from_config(const ConfigNode& model, int num_classes);
 
