@@ -100,6 +100,31 @@ class TestConfig : public QObject {
     STUDIO_EXPECT_ERROR(Config::load(ok, {"train.lr.x=1"}), "'train.lr' is a value, not a mapping");
   }
 
+  // What YAML allows and a recipe must not hold is refused with the file and line, never followed:
+  // an alias inside the node it names (a cycle: the tree walk would recurse for ever), a key given
+  // twice in one mapping, nesting beyond 64 levels, aliases expanding to millions of values.
+  // Aliases that do not cycle stay allowed.
+  void yaml_trees_that_are_not_recipes() {
+    QTemporaryDir dir;
+    const std::string cycle = write_text(dir, "cycle.yaml", "model: &m\n  type: solov2\n  self: *m\n");
+    STUDIO_EXPECT_ERROR(Config::load(cycle), "cycle.yaml:", "model.self", "cycle");
+    STUDIO_EXPECT_ERROR(Config::parse("a: &l [1, *l]\n", "list.yaml"), "list.yaml:1", "a[1]", "cycle");
+    const std::string twice = write_text(dir, "twice.yaml", "train:\n  lr: 0.1\n  epochs: 2\n  lr: 0.2\n");
+    STUDIO_EXPECT_ERROR(Config::load(twice), "twice.yaml:4", "train.lr", "twice", "line 2");
+    std::string deep;
+    for (int i = 0; i < 70; ++i) deep += std::string(static_cast<size_t>(2 * i), ' ') + "k" + std::to_string(i) + ":\n";
+    deep += std::string(140, ' ') + "v: 1\n";
+    STUDIO_EXPECT_ERROR(Config::parse(deep, "deep.yaml"), "deep.yaml:", "64 levels");
+    std::string laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+    for (char c = 'b'; c <= 'i'; ++c)
+      laughs += std::string(1, c) + ": &" + c + " [*" + char(c - 1) + ", *" + char(c - 1) + ", *" + char(c - 1) +
+                ", *" + char(c - 1) + ", *" + char(c - 1) + ", *" + char(c - 1) + ", *" + char(c - 1) + ", *" +
+                char(c - 1) + ", *" + char(c - 1) + ", *" + char(c - 1) + "]\n";
+    STUDIO_EXPECT_ERROR(Config::parse(laughs, "laughs.yaml"), "laughs.yaml:", "aliases are expanded");
+    const Config shared = Config::parse("x: &s {lr: 0.5}\ntrain: *s\n", "shared.yaml");
+    QCOMPARE(shared.at("train").get_double("lr"), 0.5);
+  }
+
   void relative_paths_follow_the_file_that_set_them() {
     QTemporaryDir dir;
     QVERIFY(QDir(dir.path()).mkpath("sub"));

@@ -132,6 +132,9 @@ class TestDatasetSpec : public QObject {
     QTest::newRow("empty path") << "format: txt\nannotations:\nimages: i\n" << "d.yaml:2: annotations: expected a non-empty path";
     QTest::newRow("not a mapping") << "- format\n- coco\n" << "d.yaml:1: expected a mapping with the keys format";
     QTest::newRow("malformed yaml") << "format: coco\nannotations: [a.json\nimages: i\n" << "malformed YAML";
+    QTest::newRow("key twice") << "format: coco\nannotations: a.json\nimages: i\nannotations: b.json\n"
+                               << "d.yaml:4: annotations: the key appears twice in one mapping (first at line 2)";
+    QTest::newRow("alias cycle") << "format: voc\nroots: &r\n  - a\n  - *r\n" << "roots[1]: an alias refers to a node that contains it";
   }
   void yaml_errors() {
     QFETCH(QString, content);

@@ -409,6 +409,23 @@ class TestTrainer : public QObject {
     QTest::newRow("adamw") << "adamw";  // step counts and both moments
   }
 
+  // The whole recipe is checked before the run folder is touched: an unknown top-level key, or a
+  // value only the model (built after the data and train sections) rejects, leaves no folder.
+  void bad_recipe_writes_nothing() {
+    QTemporaryDir dir;
+    const std::string root = dir.path().toStdString();
+    auto train = shapes(root + "/train", 2, 1);
+    const TrainerSetup setup = fake_setup(root + "/run", train);
+    STUDIO_EXPECT_ERROR(Trainer(tiny_recipe({"foo=bar"}), setup), "foo", "unknown key", "model, data, train");
+    QVERIFY(!fs::exists(setup.run_dir));
+    TrainerSetup failing = setup;
+    failing.build_model = [](const ConfigNode& model) -> DetectorPtr {
+      throw Error(model.where("channels") + ": expected a positive number");
+    };
+    STUDIO_EXPECT_ERROR(Trainer(tiny_recipe(), failing), "model.channels");
+    QVERIFY(!fs::exists(setup.run_dir));
+  }
+
   void resume_matches_uninterrupted_run() {
     QFETCH(QString, optimizer);
     const std::vector<std::string> opt{"train.optimizer.type=" + optimizer.toStdString()};

@@ -1,6 +1,7 @@
 #include "common/config.h"
 
 #include <filesystem>
+#include <map>
 #include <sstream>
 
 #include "common/atomic_file.h"
@@ -35,15 +36,72 @@ std::string join(const std::vector<std::string>& items, const char* sep) {
   return out;
 }
 
+// What YAML allows but a recipe must not hold: an alias that refers to a node containing it (a
+// cycle every walk of the tree would follow for ever), a key given twice in one mapping (yaml-cpp
+// keeps both and lookups see only one), nesting deeper than any recipe needs, and aliases that
+// expand to more nodes than a recipe has (a "billion laughs" document).
+struct TreeCheck {
+  const std::string& name;
+  std::vector<YAML::Node> ancestors;
+  std::size_t visited = 0;
+
+  static constexpr std::size_t kMaxDepth = 64;
+  static constexpr std::size_t kMaxNodes = 1000000;
+
+  void walk(const YAML::Node& n, const std::string& keypath) {
+    if (++visited > kMaxNodes)
+      fail_at(name, n.Mark().line + 1,
+              "more than " + std::to_string(kMaxNodes) + " values once aliases are expanded; a recipe has a few hundred");
+    if (!n.IsMap() && !n.IsSequence()) return;
+    const std::string here = keypath.empty() ? std::string("the top level") : keypath;
+    if (ancestors.size() >= kMaxDepth)
+      fail_at(name, n.Mark().line + 1, here + ": nested more than " + std::to_string(kMaxDepth) + " levels deep");
+    for (const YAML::Node& a : ancestors)
+      if (a.is(n))
+        fail_at(name, n.Mark().line + 1, here + ": an alias refers to a node that contains it (a cycle); expected a tree");
+    ancestors.push_back(n);
+    if (n.IsMap()) {
+      std::map<std::string, int> lines;
+      for (auto it = n.begin(); it != n.end(); ++it) {
+        const YAML::Node& key = it->first;
+        const int line = key.Mark().line + 1;
+        if (key.IsScalar()) {
+          const auto [seen, fresh] = lines.emplace(key.Scalar(), line);
+          if (!fresh)
+            fail_at(name, line, join_key(keypath, key.Scalar()) + ": the key appears twice in one mapping (first at line " +
+                                    std::to_string(seen->second) + ")");
+          walk(it->second, join_key(keypath, key.Scalar()));
+        } else {
+          walk(key, keypath);
+          walk(it->second, keypath);
+        }
+      }
+    } else {
+      for (std::size_t i = 0; i < n.size(); ++i) walk(n[i], keypath + "[" + std::to_string(i) + "]");
+    }
+    ancestors.pop_back();
+  }
+};
+
 YAML::Node parse_yaml_text(const std::string& text, const std::string& name) {
+  YAML::Node doc;
   try {
-    return YAML::Load(text);
+    doc = YAML::Load(text);
   } catch (const YAML::ParserException& e) {
     fail_at(name, e.mark.line + 1, "not valid YAML: " + e.msg);
+  } catch (const YAML::Exception& e) {
+    fail_at(name, e.mark.line + 1, "not valid YAML: " + e.msg);
   }
+  check_yaml_tree(doc, name);
+  return doc;
 }
 
 }  // namespace
+
+void check_yaml_tree(const YAML::Node& document, const std::string& name) {
+  TreeCheck check{name, {}};
+  check.walk(document, "");
+}
 
 // ---- ConfigNode ----
 

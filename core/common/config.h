@@ -76,6 +76,11 @@ class ConfigNode {
   YAML::Node node_;
 };
 
+// Refuses what YAML allows but no recipe or dataset file needs, naming the file and line: an
+// alias to a node that contains it (a cycle), a key twice in one mapping, nesting deeper than 64
+// levels, aliases expanding to over a million values. Every recipe is checked on reading.
+void check_yaml_tree(const YAML::Node& document, const std::string& name);
+
 class Config {
  public:
   Config();

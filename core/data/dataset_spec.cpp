@@ -9,6 +9,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "common/config.h"
 #include "common/error.h"
 #include "data/coco_io.h"
 #include "data/txt_reader.h"
@@ -174,6 +175,7 @@ DatasetSpec load_dataset_yaml(const std::string& path) {
   } catch (const YAML::ParserException& e) {
     fail_at(path, static_cast<long>(e.mark.line) + 1, "malformed YAML: " + e.msg);
   }
+  check_yaml_tree(loaded, path);
   return dataset_spec_from_yaml(loaded, path, fs::path(path).parent_path().string());
 }
 

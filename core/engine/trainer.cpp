@@ -86,6 +86,7 @@ TrainerOptions trainer_options_from_config(const ConfigNode& train) {
 Trainer::Trainer(Config recipe, TrainerSetup setup) : config_(std::move(recipe)), setup_(std::move(setup)) {
   if (!setup_.train) throw Error("no training set given");
   if (setup_.run_dir.empty()) throw Error("no run folder given");
+  config_.root().allow({"model", "data", "train"});
   options_ = trainer_options_from_config(config_.at("train"));
   data_options_ = data_options_from_config(config_.at("data"));
   if (setup_.model_name.empty()) setup_.model_name = fs::path(config_.file()).stem().string();
@@ -98,24 +99,22 @@ Trainer::Trainer(Config recipe, TrainerSetup setup) : config_(std::move(recipe))
 
   check_run_folder(setup_.run_dir, setup_.resume);
   const std::string last = RunFolder{setup_.run_dir}.last_checkpoint();
-  // Resume: events.jsonl is cut back to the checkpoint's iteration before it is reopened.
-  std::size_t discarded_events = 0;
-  if (setup_.resume && is_main())
-    discarded_events = truncate_events(setup_.run_dir, read_checkpoint_info(last).state.iter);
-  log_ = std::make_unique<RunLog>(setup_.run_dir, is_main());
+  // Nothing is written to the run folder until the whole recipe has been checked (model, data
+  // loader, schedule): what is to be logged before that waits here.
+  std::vector<std::string> early_log;
   if (amp_ == AmpMode::CpuBf16)
-    log_->log(std::string("mixed precision: bfloat16 autocast on the CPU") +
+    early_log.push_back(std::string("mixed precision: bfloat16 autocast on the CPU") +
               (cpu_has_native_bf16() ? ""
                                      : " (this CPU has neither AVX512-BF16 nor AMX: bf16 is emulated and likely "
                                        "slower than float; set train.amp: auto or false)"));
   else if (amp == AmpSetting::Auto && setup_.device.is_cpu())
-    log_->log("train.amp auto: float, this CPU has neither AVX512-BF16 nor AMX");
+    early_log.push_back("train.amp auto: float, this CPU has neither AVX512-BF16 nor AMX");
   else if (amp_ == AmpMode::CudaFp16)
-    log_->log("mixed precision: float16 autocast with dynamic loss scaling on " + setup_.device.str());
+    early_log.push_back("mixed precision: float16 autocast with dynamic loss scaling on " + setup_.device.str());
   if (setup_.autoscale_lr) {
     const double factor = static_cast<double>(setup_.world_size * options_.batch_size) / options_.reference_batch;
     double& lr = options_.optimizer.lr;
-    log_->log("--autoscale-lr: lr " + scientific_number(lr) + " x (" + std::to_string(setup_.world_size) +
+    early_log.push_back("--autoscale-lr: lr " + scientific_number(lr) + " x (" + std::to_string(setup_.world_size) +
               " processes x batch " + std::to_string(options_.batch_size) + ") / reference batch " +
               std::to_string(options_.reference_batch) + " = " + scientific_number(lr * factor));
     lr *= factor;
@@ -128,7 +127,7 @@ Trainer::Trainer(Config recipe, TrainerSetup setup) : config_(std::move(recipe))
   const int classes = static_cast<int>(categories_.size());
   if (recipe_classes != classes) {
     config_.set("model.num_classes", std::to_string(classes), "training set " + setup_.train->source);
-    log_->log("model.num_classes: the recipe says " + std::to_string(recipe_classes) + ", the training set has " +
+    early_log.push_back("model.num_classes: the recipe says " + std::to_string(recipe_classes) + ", the training set has " +
               std::to_string(classes) + " categories; using " + std::to_string(classes));
   }
   if (setup_.val) {
@@ -176,6 +175,12 @@ Trainer::Trainer(Config recipe, TrainerSetup setup) : config_(std::move(recipe))
   state_.world_size = setup_.world_size;
   state_.batch_size = options_.batch_size;
   state_.epoch_images = 0;
+  // Resume: events.jsonl is cut back to the checkpoint's iteration before it is reopened.
+  std::size_t discarded_events = 0;
+  if (setup_.resume && is_main())
+    discarded_events = truncate_events(setup_.run_dir, read_checkpoint_info(last).state.iter);
+  log_ = std::make_unique<RunLog>(setup_.run_dir, is_main());
+  for (const std::string& line : early_log) log_->log(line);
   if (setup_.resume) resume_from(last, discarded_events, lo);
   log_->write_config(config_);
 
