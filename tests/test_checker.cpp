@@ -460,6 +460,26 @@ class TestChecker : public QObject {
     QVERIFY(studio::test::folder_bytes(dir.path().toStdString()) == before);
   }
 
+  // A file name that leaves the image folder (absolute, or climbing out with ..) is a warning
+  // naming the name and the folder; a name that goes down and back up stays inside and is fine.
+  void paths_outside_the_image_folder() {
+    QTemporaryDir dir;
+    QVERIFY(QDir(dir.path()).mkpath("imgs"));
+    write_image(dir, "imgs/a.png", 20, 10);
+    const std::string list = studio::test::write_text(
+        dir, "list.txt", "a.png 1,1,5,5,0\nsub/../a.png 1,1,5,5,0\n../../etc/passwd 1,1,5,5,0\n/etc/hostname 1,1,5,5,0\n");
+    const CheckReport report = check_dataset(read_txt(list, dir.filePath("imgs").toStdString()));
+    std::vector<const Finding*> outside;
+    for (const Finding& f : report.findings)
+      if (f.code == "path_outside_image_folder") outside.push_back(&f);
+    QVERIFY2(outside.size() == 2, describe(report.findings).c_str());
+    QVERIFY(outside[0]->severity == Severity::Warning);
+    QVERIFY(studio::test::contains(outside[0]->message, "'../../etc/passwd' climbs out with .."));
+    QVERIFY(studio::test::contains(outside[0]->message, "leaves the image folder"));
+    QCOMPARE(outside[0]->source, list + ":3");
+    QVERIFY(studio::test::contains(outside[1]->message, "'/etc/hostname' is an absolute path"));
+  }
+
   // Read from VOC, a box outside its image names the XML file and its <object>'s line.
   void voc_findings_name_xml_line() {
     QTemporaryDir dir;

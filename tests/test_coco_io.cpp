@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "data/coco_io.h"
+#include "data/json_diagnose.h"
 #include "test_support.h"
 
 using studio::Annotation;
@@ -21,6 +22,7 @@ class TestCocoIo : public QObject {
   void malformed_data();
   void malformed();
   void missing_file();
+  void diagnose_json_finds_the_first_problem();
   void round_trip_keeps_everything();
   void round_trip_exact_doubles();
   void non_finite_numbers_are_refused();
@@ -239,10 +241,21 @@ void TestCocoIo::malformed_data() {
       "expected the end of the file");
   const std::string truncated = with_annotations({g, g}).substr(0, 250);
   row("truncated", truncated, ":" + std::to_string(1 + std::count(truncated.begin(), truncated.end(), '\n')) + ":",
-      "", "malformed JSON (JSON document ended early");
+      "", "is not closed at the end of the file");
   row("unclosed string", R"({"images": [{"id": 1, "file_name": "a.jpg, "width": 4, "height": 4}]})", "", "",
       "malformed JSON");
   row("empty", "", "", "", "malformed JSON");
+  // The cause named with its line and column (data/json_diagnose.h), not simdjson's error class.
+  row("nan in bbox", with_annotations({R"({"id": 1, "image_id": 1, "category_id": 1, "bbox": [NaN, 2, 3, 4]})"}),
+      ":8:", "annotations[0].bbox", "malformed JSON at column 53 (byte");
+  row("nan says why", with_annotations({R"({"id": 1, "image_id": 1, "category_id": 1, "bbox": [NaN, 2, 3, 4]})"}),
+      ":8:", "", "NaN is not JSON");
+  row("utf-8 bom", "\xEF\xBB\xBF{\"images\": []}", ":1:", "", "UTF-8 byte order mark");
+  row("utf-16", std::string("\xFF\xFE{\0\"\0i\0\"\0:\0[\0]\0}\0", 18), ":1:", "", "UTF-16 (byte order mark FF FE)");
+  row("data after the object", R"({"images": []} xyz)", ":1:", "", "column 16 (byte 15): data after the end of the JSON value");
+  row("never closed", "{\"images\": [\n{\"id\": 1, \"width\": 4, \"height\": 4, \"file_name\": \"a.jpg\"}\n", ":3:", "",
+      "the array opened at line 1, column 12 is not closed at the end of the file");
+  row("wrong closing bracket", "{\"images\": [}\n", ":1:", "", "'}' closes the array opened at line 1, column 12");
 }
 
 void TestCocoIo::malformed() {
@@ -256,6 +269,40 @@ void TestCocoIo::malformed() {
   STUDIO_EXPECT_ERROR((void)studio::read_coco(file, ""), file_line.c_str(), path.c_str(), what.c_str());
   // The same text parsed from memory names the given name instead of a file.
   STUDIO_EXPECT_ERROR((void)studio::parse_coco(json, "mem.json"), "mem.json", path.c_str(), what.c_str());
+}
+
+// The scanner accepts what RFC 8259 accepts and names the first problem otherwise, with its byte
+// offset, line and column.
+void TestCocoIo::diagnose_json_finds_the_first_problem() {
+  for (const char* ok : {"{}", " [ ] ", "0", "-0.5e+3", "\"a\\u00e9\\n\"", "null", "{\"a\": [1, {\"b\": true}], \"c\": false}\n",
+                         "[1.0E2, -3, \"\\\"\"]"})
+    QVERIFY2(!studio::diagnose_json(ok).has_value(), ok);
+  const auto problem = [](const std::string& text) {
+    const auto p = studio::diagnose_json(text);
+    return p ? std::to_string(p->line) + ":" + std::to_string(p->column) + " @" + std::to_string(p->offset) + " " + p->what
+             : std::string("none");
+  };
+  const auto starts = [](const std::string& got, const std::string& want) {
+    if (got.rfind(want, 0) != 0) qWarning("got: %s", got.c_str());
+    return got.rfind(want, 0) == 0;
+  };
+  QVERIFY(starts(problem("{\"a\": 1,\n \"b\": 2 \"c\": 3}"), "2:9 @17 expected ',' or '}' in the object opened at line 1, column 1, got '\"'"));
+  QVERIFY(starts(problem("[1, 2,]"), "1:7 @6 a comma before ']'"));
+  QVERIFY(starts(problem("{\"a\": 1,}"), "1:9 @8 a comma before '}'"));
+  QVERIFY(starts(problem("{\"a\" 1}"), "1:6 @5 expected ':' after the key, got '1'"));
+  QVERIFY(starts(problem("{'a': 1}"), "1:2 @1 a key in single quotes"));
+  QVERIFY(starts(problem("[01]"), "1:2 @1 a number with a leading zero"));
+  QVERIFY(starts(problem("[1.]"), "1:4 @3 expected a digit after the decimal point"));
+  QVERIFY(starts(problem("[-Infinity]"), "1:2 @1 -Infinity is not JSON"));
+  QVERIFY(starts(problem("[tru]"), "1:2 @1 expected a value, got 't'"));
+  QVERIFY(starts(problem("[\"a\nb\"]"), "1:4 @3 a control character (byte 0x0A) inside the string started at line 1, column 2"));
+  QVERIFY(starts(problem("[\"\\x\"]"), "1:3 @2 an invalid escape \\x"));
+  QVERIFY(starts(problem("[\"abc"), "1:6 @5 the string started at line 1, column 2 is not closed at the end of the file"));
+  QVERIFY(starts(problem("{\"a\": [1, 2}"), "1:12 @11 '}' closes the array opened at line 1, column 7"));
+  QVERIFY(starts(problem("{} {}"), "1:4 @3 data after the end of the JSON value (which ended at line 1, column 3)"));
+  QVERIFY(starts(problem(" \n "), "2:2 @3 the file is empty"));
+  QVERIFY(starts(problem(std::string("\0{\0}", 4)), "1:1 @0 the file starts with NUL bytes"));
+  QVERIFY(starts(problem("\xFE\xFF\0{\0}"), "1:1 @0 the file is UTF-16 (byte order mark FE FF)"));
 }
 
 void TestCocoIo::missing_file() {

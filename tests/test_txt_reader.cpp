@@ -7,6 +7,7 @@
 #include <atomic>
 
 #include "common/error.h"
+#include "data/class_names.h"
 #include "data/image_io.h"
 #include "data/txt_reader.h"
 #include "test_support.h"
@@ -155,8 +156,16 @@ class TestTxtReader : public QObject {
     STUDIO_EXPECT_ERROR(
         (void)read_txt(list, dir.path().toStdString(), write_text(dir, "two.txt", "a\nb\na\n")),
         "two.txt:3: class name 'a' is given again (first on line 1)");
+    // A binary file, or text that is not UTF-8, is not taken for class names.
+    STUDIO_EXPECT_ERROR((void)read_txt(list, dir.path().toStdString(),
+                                       write_text(dir, "bin.txt", std::string("person\ncar\x89PNG\0\x1a", 16))),
+                        "bin.txt:2: not a text file of class names: byte 0x89 at offset 10");
+    STUDIO_EXPECT_ERROR((void)read_txt(list, dir.path().toStdString(), write_text(dir, "latin1.txt", "caf\xe9\n")),
+                        "latin1.txt:1:", "byte 0xE9 at offset 3 is not UTF-8");
+    QCOMPARE(read_class_names(write_text(dir, "utf8.txt", "caf\xc3\xa9\n\xe7\x8c\xab\r\n")),
+             (std::vector<std::string>{"caf\xc3\xa9", "\xe7\x8c\xab"}));
     auto after = studio::test::folder_bytes(dir.path().toStdString());
-    after.erase("two.txt");
+    for (const char* written : {"two.txt", "bin.txt", "latin1.txt", "utf8.txt"}) after.erase(written);
     QVERIFY(before == after);
   }
 

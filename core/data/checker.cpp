@@ -187,6 +187,19 @@ void check_images(Context& ctx, const std::vector<DecodedImage>& decoded) {
                   "', again by '" + img.file_name + "'); annotations can't tell them apart",
               source);
     }
+    // A file name that leaves the image folder (absolute, or climbing out with ..) is read from
+    // wherever it points; said, as a dataset from elsewhere may name files it should not.
+    if (!ds.image_root.empty() && !img.file_name.empty()) {
+      const std::filesystem::path name(img.file_name);
+      const std::filesystem::path inside = name.lexically_normal();
+      const bool absolute = name.is_absolute() || name.has_root_name();
+      const bool climbs = !inside.empty() && *inside.begin() == "..";
+      if (absolute || climbs)
+        ctx.add("path_outside_image_folder", Severity::Warning, img.id, std::nullopt, path,
+                "file_name '" + img.file_name + "' " + (absolute ? "is an absolute path" : "climbs out with ..") +
+                    ": it leaves the image folder " + ds.image_root + " (the file read is " + path + ")",
+                source);
+    }
     // Boxes are checked against the recorded size, which the annotations were made for; the
     // decoded size fills in when none was recorded.
     ctx.image_size[i] = ImageSize{img.width, img.height};

@@ -6,9 +6,11 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 
 #include "common/error.h"
+#include "data/json_diagnose.h"
 
 namespace studio {
 
@@ -19,7 +21,11 @@ class JsonLocator {
   [[noreturn]] void fail(long line, const std::string& path, const std::string& what) const {
     fail_at(name_, line, path.empty() ? what : path + ": " + what);
   }
+  // The readers say "got something unreadable" where simdjson finds no type for a value (NaN, a
+  // bare word, a byte order mark): the scanner's diagnosis replaces it when it finds the cause.
   [[noreturn]] void fail(const char* at, const std::string& path, const std::string& what) const {
+    if (what.find("something unreadable") != std::string::npos)
+      fail_malformed(path, [&] { fail(line_of(at), path, what); });
     fail(line_of(at), path, what);
   }
 
@@ -37,11 +43,25 @@ class JsonLocator {
     return at;
   }
 
-  // A simdjson error that is not a type mismatch: the JSON itself is broken.
+  // A simdjson error that is not a type mismatch: the JSON itself is broken. The strict scanner
+  // (json_diagnose.h) names the cause and its line and column; `path` says where the reader was.
   [[noreturn]] void fail_json(simdjson::error_code e, const std::string& path) const {
-    // An unclosed array or object is found before the walk starts: point at the end of the file.
-    const char* at = e == simdjson::INCOMPLETE_ARRAY_OR_OBJECT ? json_.data() + json_.size() : location();
-    fail(at, path, std::string("malformed JSON (") + simdjson::error_message(e) + ")");
+    fail_malformed(path, [&] {
+      // An unclosed array or object is found before the walk starts: point at the end of the file.
+      const char* at = e == simdjson::INCOMPLETE_ARRAY_OR_OBJECT ? json_.data() + json_.size() : location();
+      fail(at, path, std::string("malformed JSON (") + simdjson::error_message(e) + ")");
+    });
+  }
+
+  // simdjson could not read a value (no type): the scanner's diagnosis at `path`, else `otherwise()`.
+  template <class Otherwise>
+  [[noreturn]] void fail_malformed(const std::string& path, Otherwise&& otherwise) const {
+    if (const auto p = diagnose_json(std::string_view(json_.data(), json_.size())))
+      fail(p->line, path,
+           "malformed JSON at column " + std::to_string(p->column) + " (byte " + std::to_string(p->offset) +
+               "): " + p->what);
+    otherwise();
+    std::abort();  // otherwise() throws
   }
 
   const std::string& name_;
