@@ -18,9 +18,9 @@ void printError(const QString& message) { std::fprintf(stderr, "studio: %s\n", q
 }  // namespace
 
 int main(int argc, char** argv) {
-  QApplication app(argc, argv);
-  QApplication::setApplicationName(QStringLiteral("studio"));
-  QApplication::setApplicationDisplayName(QStringLiteral("Studio"));
+  QCoreApplication::setApplicationName(QStringLiteral("studio"));
+  QStringList arguments;
+  for (int i = 0; i < argc; ++i) arguments << QString::fromLocal8Bit(argv[i]);
 
   QCommandLineParser parser;
   parser.setApplicationDescription(
@@ -40,6 +40,31 @@ int main(int argc, char** argv) {
       QStringLiteral("Save the window as a PNG once opening (and checking) finished, then quit."),
       QStringLiteral("FILE.png"));
   parser.addOptions({demoOption, datasetOption, checkOption, screenshotOption});
+  // Help and the display check come before the window system is touched: QApplication aborts
+  // when it finds no display. Qt's own options (-platform, -style) are left for it to take.
+  bool platformOption = false;
+  for (const QString& a : arguments) {
+    if (a == QLatin1String("--help") || a == QLatin1String("-h") || a == QLatin1String("-?") ||
+        a == QLatin1String("--help-all")) {
+      // Without a QApplication yet, Qt cannot name the program in the usage line.
+      std::fputs(qPrintable(parser.helpText().replace(QStringLiteral("<executable_name>"), QStringLiteral("studio"))),
+                 stdout);
+      return 0;
+    }
+    platformOption = platformOption || a == QLatin1String("-platform");
+  }
+  if (!platformOption && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM") && qEnvironmentVariableIsEmpty("DISPLAY") &&
+      qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY")) {
+    printError(QStringLiteral(
+        "no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set): start it in a desktop "
+        "session, or set QT_QPA_PLATFORM=offscreen for scripted --screenshot runs; studio-cli does the same work "
+        "without a window"));
+    return 2;
+  }
+
+  QApplication app(argc, argv);
+  QApplication::setApplicationName(QStringLiteral("studio"));
+  QApplication::setApplicationDisplayName(QStringLiteral("Studio"));
   parser.process(app);
 
   if (parser.isSet(demoOption) && parser.isSet(datasetOption)) {

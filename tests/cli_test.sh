@@ -22,6 +22,14 @@ expect_grep() {  # expect_grep NAME PATTERN FILE
 
 expect_rc "help" 0 "$CLI" --help
 expect_grep "help lists subcommands" "synth" "$T/out"
+# The GUI's --help needs no display, and without one it says so instead of aborting.
+GUI="$(dirname "$CLI")/studio"
+if [ -x "$GUI" ]; then
+  expect_rc "studio --help without a display" 0 env -u DISPLAY -u WAYLAND_DISPLAY -u QT_QPA_PLATFORM "$GUI" --help
+  expect_grep "studio --help lists its options" "--dataset" "$T/out"
+  expect_rc "studio without a display is exit 2" 2 env -u DISPLAY -u WAYLAND_DISPLAY -u QT_QPA_PLATFORM "$GUI" --demo
+  expect_grep "studio without a display says why" "no display to open the window on" "$T/err"
+fi
 expect_rc "synth" 0 "$CLI" synth --out "$T/shapes" --images 12 --seed 3 --size 128
 [ -f "$T/shapes/annotations.json" ] && [ "$(ls "$T/shapes/images" | wc -l)" -eq 12 ] && ok "synth files" || bad "synth files"
 expect_rc "synth refuses a non-empty folder" 2 "$CLI" synth --out "$T/shapes" --images 2
