@@ -310,7 +310,12 @@ class TestEvalReports : public QObject {
     const std::string bad = test::write_text(dir, "bad.json", R"({"bbox": {"stats": {"AP": "high"}}})");
     STUDIO_EXPECT_ERROR((void)read_metrics(bad), "bad.json", "bbox.stats.AP", "expected a number");
     const std::string broken = test::write_text(dir, "broken.json", R"({"bbox": )");
-    STUDIO_EXPECT_ERROR((void)read_metrics(broken), "broken.json", "malformed JSON");
+    STUDIO_EXPECT_ERROR((void)read_metrics(broken), "broken.json:1: malformed JSON at column 10",
+                        "the object opened at line 1, column 1 is not closed");
+    // A JSON that is not a metrics file (an annotation file, a results file) is not a row of dashes.
+    const std::string other = test::write_text(dir, "ann.json", R"({"images": [], "annotations": []})");
+    STUDIO_EXPECT_ERROR((void)read_metrics(other), "ann.json: (top level): not a metrics file",
+                        "none of \"bbox\", \"segm\" or \"voc\"");
     const std::string conf = test::write_text(
         dir, "conf.json", R"({"segm": {"confusion": {"names": ["a"], "counts": [[1, 2], [3]]}}})");
     STUDIO_EXPECT_ERROR((void)read_metrics(conf), "conf.json", "segm.confusion.counts[1]",

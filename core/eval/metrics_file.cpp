@@ -12,6 +12,7 @@
 
 #include "common/error.h"
 #include "common/run_folder.h"
+#include "data/json_diagnose.h"
 
 // The metrics JSON is written by the CLI and the trainer and read back by the Results page and
 // export-table, possibly from runs made by an older build: readers take what is there and leave
@@ -207,8 +208,12 @@ class MetricsReader {
     if (auto e = simdjson::padded_string::load(file_).get(json))
       throw Error(file_ + ": cannot read the file (" + simdjson::error_message(e) + ")");
     dom::element root;
-    if (auto e = parser_.parse(json).get(root))
+    if (auto e = parser_.parse(json).get(root)) {
+      if (const auto p = diagnose_json(std::string_view(json.data(), json.size())))
+        throw Error(file_ + ":" + std::to_string(p->line) + ": malformed JSON at column " + std::to_string(p->column) +
+                    " (byte " + std::to_string(p->offset) + "): " + p->what);
       throw Error(file_ + ": malformed JSON (" + simdjson::error_message(e) + ")");
+    }
     const dom::object obj = object(root, "(top level)");
     MetricsFile m;
     m.source = file_;
@@ -223,6 +228,10 @@ class MetricsReader {
     if (auto v = field(obj, "bbox")) m.bbox = coco(*v, "bbox");
     if (auto v = field(obj, "segm")) m.segm = coco(*v, "segm");
     if (auto v = field(obj, "voc")) m.voc = voc(*v, "voc");
+    if (!m.bbox && !m.segm && !m.voc)
+      fail("(top level)",
+           "not a metrics file: none of \"bbox\", \"segm\" or \"voc\" is in it (expected what `studio-cli eval "
+           "--json` or a training run's eval/metrics_<k>.json holds)");
     return m;
   }
 
