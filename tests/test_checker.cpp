@@ -503,7 +503,19 @@ class TestChecker : public QObject {
     QVERIFY2(box, describe(report.findings).c_str());
     QCOMPARE(box->source, xml + ":4");
     QVERIFY(studio::test::contains(box->message, "5 px past the top edge of a 20x10 image"));
+    QVERIFY(find(report, "size_not_recorded", 1, 0) == nullptr);
     QVERIFY(studio::test::folder_bytes(dir.path().toStdString()) == before);
+
+    // A <size> of 0 is read from the image file, and said.
+    studio::test::write_text(dir, "VOC/Annotations/a.xml",
+                             "<annotation>\n<size><width>0</width><height>10</height></size>\n<object><name>cat</name>" +
+                                 box1 + "</object>\n</annotation>\n");
+    const CheckReport zero = check_dataset(read_voc(options));
+    const Finding* size = find(zero, "size_not_recorded", 1, 0);
+    QVERIFY2(size, describe(zero.findings).c_str());
+    QVERIFY(size->severity == Severity::Warning);
+    QVERIFY(studio::test::contains(size->message, "records a width or height of 0; the reader took 20x10"));
+    QCOMPARE(size->source, xml + ":1");
   }
 };
 

@@ -200,6 +200,11 @@ void check_images(Context& ctx, const std::vector<DecodedImage>& decoded) {
                     ": it leaves the image folder " + ds.image_root + " (the file read is " + path + ")",
                 source);
     }
+    if (img.size_from_image)
+      ctx.add("size_not_recorded", Severity::Warning, img.id, std::nullopt, path,
+              "the annotation file records a width or height of 0; the reader took " +
+                  size_text(img.width, img.height) + " from the image file (fix <size> in the annotation file)",
+              source);
     // Boxes are checked against the recorded size, which the annotations were made for; the
     // decoded size fills in when none was recorded.
     ctx.image_size[i] = ImageSize{img.width, img.height};

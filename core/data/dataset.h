@@ -23,6 +23,9 @@ struct ImageInfo {
   // when the reader does not record it (COCO, generated datasets).
   std::string source_file;
   long source_line = 0;
+  // The annotation file recorded a zero width or height (VOC's <size>), and the reader took the
+  // size from the image file instead; the checker reports it.
+  bool size_from_image = false;
 };
 
 struct Category {

@@ -208,6 +208,7 @@ void read_annotation(const SplitEntry& entry, ClassTable& classes, bool load_mas
     if (!probed) file.fail(size, "<size>", "size is 0 and " + image.file_name + " could not be read to find it");
     image.width = probed->width;
     image.height = probed->height;
+    image.size_from_image = true;
   }
 
   const std::size_t first = objects.size();
