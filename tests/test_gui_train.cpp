@@ -11,6 +11,7 @@
 // studio-cli's path comes from CMake (STUDIO_CLI_PATH) unless STUDIO_CLI is set.
 #include <qcustomplot.h>
 
+#include <QAction>
 #include <QCheckBox>
 #include <QComboBox>
 #include <QFile>
@@ -365,6 +366,20 @@ void TestGuiTrain::pageTrainsAndStops() {
   QVERIFY(page->progressBar()->maximum() == 50 * 4);  // 50 epochs of 4 iterations
   saveShot(window, "train_running");
 
+  // Closing the window (File > Quit) while the run goes on asks first; "no" keeps both.
+  int asked = 0;
+  window.setCloseQuestion([&asked] {
+    ++asked;
+    return false;
+  });
+  auto* quit = window.findChild<QAction*>(QStringLiteral("quitAction"));
+  QVERIFY(quit);
+  QCOMPARE(quit->shortcut(), QKeySequence(QKeySequence::Quit));
+  quit->trigger();
+  QCOMPARE(asked, 1);
+  QVERIFY(window.isVisible());
+  QVERIFY(page->isRunning());
+
   QTest::mouseClick(page->stopButton(), Qt::LeftButton);
   QTRY_VERIFY_WITH_TIMEOUT(!page->isRunning(), 30000);
   QCOMPARE(finished.count(), 1);
@@ -399,6 +414,9 @@ void TestGuiTrain::pageTrainsAndStops() {
   QTRY_VERIFY(page->logPane()->toPlainText().contains("[other-run] [2024-01-01 00:00:00] finished"));
   page->plot()->redrawNow();
   saveShot(window, "train_compare");
+  // With no run going, the window closes without asking.
+  QVERIFY(window.close());
+  QCOMPARE(asked, 1);
 }
 
 void TestGuiTrain::failedRunShowsItsError() {

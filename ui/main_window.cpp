@@ -1,7 +1,13 @@
 #include "main_window.h"
 
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
 #include <QHBoxLayout>
+#include <QKeySequence>
 #include <QListWidget>
+#include <QMenuBar>
+#include <QMessageBox>
 #include <QStackedWidget>
 #include <QStatusBar>
 
@@ -30,7 +36,8 @@ MainWindow::MainWindow(QWidget* parent)
 
   datasetPage_ = new DatasetPage(document_);
   addStage(tr("Dataset"), datasetPage_);
-  addStage(tr("Train"), new TrainPage(document_));
+  trainPage_ = new TrainPage(document_);
+  addStage(tr("Train"), trainPage_);
   evaluatePage_ = new EvaluatePage(document_);
   addStage(tr("Evaluate"), evaluatePage_);
   addStage(tr("Inspect"), new InspectPage(document_));
@@ -52,7 +59,45 @@ MainWindow::MainWindow(QWidget* parent)
 
   connect(stages_, &QListWidget::currentRowChanged, pages_, &QStackedWidget::setCurrentIndex);
   stages_->setCurrentRow(DatasetStage);
+  buildMenus();
   resize(1280, 800);
+}
+
+void MainWindow::buildMenus() {
+  QMenu* file = menuBar()->addMenu(tr("&File"));
+  QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+  quit->setShortcut(QKeySequence::Quit);
+  quit->setObjectName(QStringLiteral("quitAction"));
+
+  QMenu* view = menuBar()->addMenu(tr("&View"));
+  for (int row = 0; row < stages_->count(); ++row) {
+    QAction* go = view->addAction(stages_->item(row)->text(), this, [this, row] { stages_->setCurrentRow(row); });
+    go->setShortcut(QKeySequence(Qt::CTRL | static_cast<Qt::Key>(Qt::Key_1 + row)));
+  }
+
+  QMenu* help = menuBar()->addMenu(tr("&Help"));
+  help->addAction(tr("&About Studio"), this, [this] {
+    QMessageBox::about(this, tr("About Studio"),
+                       tr("<b>Studio</b> %1<br>Train, evaluate and inspect instance segmentation and detection "
+                          "models (SOLOv2, Mask R-CNN, SSD).<br>The same work runs headless with "
+                          "<code>studio-cli</code>; <code>studio-cli --help</code> lists it.")
+                           .arg(QStringLiteral(STUDIO_VERSION)));
+  });
+  help->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+  if (trainPage_->isRunning()) {
+    const bool stop = closeQuestion_ ? closeQuestion_() : QMessageBox::question(
+        this, tr("Training is running"),
+        tr("A training run is still going. Stop it and quit?\n\nIt stops after its current iteration and writes "
+           "last.pt, so Resume (or studio-cli train --resume) continues it later.")) == QMessageBox::Yes;
+    if (!stop) {
+      event->ignore();
+      return;
+    }
+  }
+  event->accept();
 }
 
 void MainWindow::addStage(const QString& name, QWidget* page) {

@@ -1,8 +1,10 @@
 #pragma once
-// The studio's window: a list of stages on the left and one page per stage. It only assembles
-// the pages; each page does its own work.
+// The studio's window: a list of stages on the left and one page per stage, and the menus (File:
+// Quit; View: the stages; Help: About). It only assembles the pages; each page does its own work.
 #include <QMainWindow>
+#include <functional>
 
+class QCloseEvent;
 class QListWidget;
 class QStackedWidget;
 
@@ -12,6 +14,7 @@ class DatasetDocument;
 class DatasetPage;
 class EvaluatePage;
 class ResultsPage;
+class TrainPage;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -27,14 +30,26 @@ class MainWindow : public QMainWindow {
   [[nodiscard]] ResultsPage* resultsPage() const { return resultsPage_; }
   void showStage(Stage stage);
   [[nodiscard]] Stage currentStage() const;
+  [[nodiscard]] TrainPage* trainPage() const { return trainPage_; }
+
+  // Asked when the window is closed while a training run goes on: true stops the run (it writes
+  // last.pt, so it can be resumed) and closes. The default asks with a message box; tests answer
+  // instead.
+  void setCloseQuestion(std::function<bool()> ask) { closeQuestion_ = std::move(ask); }
+
+ protected:
+  void closeEvent(QCloseEvent* event) override;
 
  private:
   void addStage(const QString& name, QWidget* page);
+  void buildMenus();
 
   DatasetDocument* document_;
   DatasetPage* datasetPage_;
   EvaluatePage* evaluatePage_;
   ResultsPage* resultsPage_;
+  TrainPage* trainPage_;
+  std::function<bool()> closeQuestion_;
   QListWidget* stages_;
   QStackedWidget* pages_;
 };
