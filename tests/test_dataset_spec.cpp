@@ -111,7 +111,7 @@ class TestDatasetSpec : public QObject {
     QTest::addColumn<QString>("expected");
     QTest::newRow("unknown key") << "format: coco\nannotations: a.json\nimage: imgs\n"
                                  << "d.yaml:3: unknown key 'image' (allowed: format, annotations, images, names, roots, "
-                                    "split, standard_classes)";
+                                    "split, standard_classes, outside_paths)";
     QTest::newRow("bad format") << "format: yolo\n" << "d.yaml:1: format: 'yolo' is not allowed (allowed: coco, voc, txt)";
     QTest::newRow("format not a string") << "format: [coco]\n" << "d.yaml:1: format:";
     QTest::newRow("missing format") << "annotations: a.json\n" << "d.yaml:1: format: missing (allowed: coco, voc, txt)";
@@ -119,7 +119,7 @@ class TestDatasetSpec : public QObject {
                                       << "d.yaml:1: images: missing (format coco needs: annotations, images)";
     QTest::newRow("key of another format") << "format: coco\nannotations: a.json\nimages: i\nsplit: val\n"
                                            << "d.yaml:4: key 'split' is not used by format coco (coco takes: "
-                                              "annotations, images)";
+                                              "annotations, images, outside_paths)";
     QTest::newRow("bad bool") << "format: voc\nroots: [a]\nstandard_classes: maybe\n"
                               << "d.yaml:3: standard_classes: expected true or false, got 'maybe'";
     QTest::newRow("names and standard_classes")
@@ -189,6 +189,28 @@ class TestDatasetSpec : public QObject {
     // Reader errors pass through unchanged, naming the reader's file.
     STUDIO_EXPECT_ERROR((void)load_dataset(parse_dataset_token("voc:" + dir.filePath("VOC2007").toStdString() + ":test")),
                         "ImageSets/Main/test.txt", "split file not found");
+  }
+
+  // outside_paths: refuse turns the checker's path_outside_image_folder into an error naming the
+  // list line; allow (the default) reads the dataset.
+  void outside_paths_refused() {
+    QTemporaryDir dir;
+    QVERIFY(QDir(dir.path()).mkpath("imgs"));
+    std::vector<std::uint8_t> rgb(5 * 4 * 3, 0);
+    write_rgb_image(dir.filePath("imgs/a.png").toStdString(), rgb.data(), 5, 4);
+    write_rgb_image(dir.filePath("b.png").toStdString(), rgb.data(), 5, 4);
+    write_text(dir, "list.txt", "a.png 0,0,2,2,0\n../b.png 0,0,2,2,0\n");
+    const std::string allow = write_text(dir, "allow.yaml", "format: txt\nannotations: list.txt\nimages: imgs\n");
+    QVERIFY(!parse_dataset_token(allow).refuse_outside_paths);
+    QCOMPARE(load_dataset(parse_dataset_token(allow)).images.size(), std::size_t(2));
+    const std::string refuse =
+        write_text(dir, "refuse.yaml", "format: txt\nannotations: list.txt\nimages: imgs\noutside_paths: refuse\n");
+    QVERIFY(parse_dataset_token(refuse).refuse_outside_paths);
+    STUDIO_EXPECT_ERROR((void)load_dataset(parse_dataset_token(refuse)), "list.txt:2", "file_name '../b.png' climbs out with ..",
+                        "outside_paths: refuse");
+    const std::string bad =
+        write_text(dir, "bad.yaml", "format: coco\nannotations: a.json\nimages: i\noutside_paths: maybe\n");
+    STUDIO_EXPECT_ERROR((void)load_dataset_yaml(bad), "bad.yaml:4", "outside_paths", "expected allow or refuse", "'maybe'");
   }
 
   // A VOC mapping (a dataset YAML, or data.train in a recipe) may list the classes in a names

@@ -17,6 +17,7 @@
 
 #include "common/number_text.h"
 #include "data/image_io.h"
+#include "data/path_rules.h"
 
 namespace studio {
 
@@ -190,14 +191,11 @@ void check_images(Context& ctx, const std::vector<DecodedImage>& decoded) {
     // A file name that leaves the image folder (absolute, or climbing out with ..) is read from
     // wherever it points; said, as a dataset from elsewhere may name files it should not.
     if (!ds.image_root.empty() && !img.file_name.empty()) {
-      const std::filesystem::path name(img.file_name);
-      const std::filesystem::path inside = name.lexically_normal();
-      const bool absolute = name.is_absolute() || name.has_root_name();
-      const bool climbs = !inside.empty() && *inside.begin() == "..";
-      if (absolute || climbs)
+      const OutsidePath where = outside_path(img.file_name);
+      if (where != OutsidePath::Inside)
         ctx.add("path_outside_image_folder", Severity::Warning, img.id, std::nullopt, path,
-                "file_name '" + img.file_name + "' " + (absolute ? "is an absolute path" : "climbs out with ..") +
-                    ": it leaves the image folder " + ds.image_root + " (the file read is " + path + ")",
+                "file_name '" + img.file_name + "' " + outside_path_text(where) + ": it leaves the image folder " +
+                    ds.image_root + " (the file read is " + path + "; a dataset with outside_paths: refuse is not read)",
                 source);
     }
     if (img.size_from_image)

@@ -12,6 +12,7 @@
 #include "common/config.h"
 #include "common/error.h"
 #include "data/coco_io.h"
+#include "data/path_rules.h"
 #include "data/txt_reader.h"
 #include "data/voc_reader.h"
 
@@ -24,7 +25,7 @@ namespace fs = std::filesystem;
 const char* const kTokenForms =
     "coco:ANN.json:IMAGES_DIR, voc:ROOT[+ROOT...]:SPLIT, txt:LIST.txt:IMAGES_DIR[:NAMES.txt], "
     "or a dataset .yaml/.yml file";
-const char* const kYamlKeys = "format, annotations, images, names, roots, split, standard_classes";
+const char* const kYamlKeys = "format, annotations, images, names, roots, split, standard_classes, outside_paths";
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -97,9 +98,9 @@ struct FormatKeys {
 };
 
 const FormatKeys& keys_of(DatasetFormat f) {
-  static const FormatKeys coco{{"annotations", "images"}, {}};
-  static const FormatKeys voc{{"roots"}, {"split", "standard_classes", "names"}};
-  static const FormatKeys txt{{"annotations", "images"}, {"names"}};
+  static const FormatKeys coco{{"annotations", "images"}, {"outside_paths"}};
+  static const FormatKeys voc{{"roots"}, {"split", "standard_classes", "names", "outside_paths"}};
+  static const FormatKeys txt{{"annotations", "images"}, {"names", "outside_paths"}};
   return f == DatasetFormat::Voc ? voc : f == DatasetFormat::Txt ? txt : coco;
 }
 
@@ -200,8 +201,8 @@ DatasetSpec dataset_spec_from_yaml(const YAML::Node& mapping, const DatasetMappi
   };
   if (!root.IsMap()) fail(root, "", "", "expected a mapping with the keys " + std::string(kYamlKeys));
 
-  static const std::set<std::string> kKnown = {"format", "annotations", "images", "names",
-                                               "roots",  "split",       "standard_classes"};
+  static const std::set<std::string> kKnown = {"format", "annotations",      "images",       "names",
+                                               "roots",  "split",            "standard_classes", "outside_paths"};
   for (auto it = root.begin(); it != root.end(); ++it) {
     const YAML::Node key = it->first;
     if (!key.IsScalar()) fail(key, "", "", "expected a key name (allowed: " + std::string(kYamlKeys) + ")");
@@ -250,6 +251,13 @@ DatasetSpec dataset_spec_from_yaml(const YAML::Node& mapping, const DatasetMappi
     }
   }
   if (const YAML::Node n = root["split"]) spec.split = text(n, "split", "split");
+  if (const YAML::Node n = root["outside_paths"]) {
+    const std::string v = n.IsScalar() ? n.Scalar() : std::string("?");
+    if (v != "allow" && v != "refuse")
+      fail(n, "outside_paths", "outside_paths",
+           "expected allow or refuse (image file names that are absolute or climb out with ..), got '" + v + "'");
+    spec.refuse_outside_paths = v == "refuse";
+  }
   if (const YAML::Node n = root["standard_classes"]) {
     bool value = true;
     if (!n.IsScalar() || !YAML::convert<bool>::decode(n, value))
@@ -264,7 +272,30 @@ DatasetSpec dataset_spec_from_yaml(const YAML::Node& mapping, const DatasetMappi
   return spec;
 }
 
+namespace {
+
+Dataset read_dataset(const DatasetSpec& spec, const Progress& progress);
+
+}  // namespace
+
 Dataset load_dataset(const DatasetSpec& spec, const Progress& progress) {
+  Dataset ds = read_dataset(spec, progress);
+  if (spec.refuse_outside_paths)
+    for (const ImageInfo& img : ds.images) {
+      const OutsidePath where = outside_path(img.file_name);
+      if (where == OutsidePath::Inside) continue;
+      const std::string at = img.source_file.empty() ? ds.source
+                                                     : img.source_file + ":" + std::to_string(img.source_line);
+      throw Error(at + ": image " + std::to_string(img.id) + ": file_name '" + img.file_name + "' " +
+                  outside_path_text(where) + ", out of the image folder " + ds.image_root +
+                  " (the dataset says outside_paths: refuse)");
+    }
+  return ds;
+}
+
+namespace {
+
+Dataset read_dataset(const DatasetSpec& spec, const Progress& progress) {
   const auto need = [&](const std::string& value, const char* what) {
     if (value.empty()) throw Error(std::string("dataset ") + format_name(spec.format) + ": no " + what + " given");
   };
@@ -291,5 +322,7 @@ Dataset load_dataset(const DatasetSpec& spec, const Progress& progress) {
   }
   throw Error("a synthetic dataset is generated (studio-cli synth), not loaded from a dataset spec");
 }
+
+}  // namespace
 
 }  // namespace studio

@@ -26,6 +26,9 @@ struct DatasetSpec {
   std::vector<std::string> roots;   // VOC roots
   std::string split = "trainval";   // VOC split
   bool voc_standard_classes = true;
+  // outside_paths: refuse: an image file name that is absolute or climbs out of the image folder
+  // with ".." makes load_dataset fail (allow, the default, reads it; the checker warns).
+  bool refuse_outside_paths = false;
 
   [[nodiscard]] std::string describe() const;  // e.g. "coco:ann.json:images/"
 };
@@ -35,7 +38,7 @@ struct DatasetSpec {
 [[nodiscard]] DatasetSpec parse_dataset_token(const std::string& token);
 
 // Dataset YAML: keys format, annotations, images, names, roots (list or string), split,
-// standard_classes. Unknown keys and bad values are errors naming the file, key and what is allowed.
+// standard_classes, outside_paths (allow | refuse). Unknown keys and bad values are errors naming the file, key and what is allowed.
 [[nodiscard]] DatasetSpec load_dataset_yaml(const std::string& path);
 
 // Where a dataset mapping came from, so one reader serves a dataset YAML file and a mapping
