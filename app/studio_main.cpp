@@ -63,7 +63,6 @@ int main(int argc, char** argv) {
   }
 
   QApplication app(argc, argv);
-  QApplication::setApplicationName(QStringLiteral("studio"));
   QApplication::setApplicationDisplayName(QStringLiteral("Studio"));
   parser.process(app);
 

@@ -87,9 +87,7 @@ YAML::Node parse_yaml_text(const std::string& text, const std::string& name) {
   YAML::Node doc;
   try {
     doc = YAML::Load(text);
-  } catch (const YAML::ParserException& e) {
-    fail_at(name, e.mark.line + 1, "not valid YAML: " + e.msg);
-  } catch (const YAML::Exception& e) {
+  } catch (const YAML::Exception& e) {  // ParserException and the rest
     fail_at(name, e.mark.line + 1, "not valid YAML: " + e.msg);
   }
   check_yaml_tree(doc, name);

@@ -162,7 +162,7 @@ class CocoParser : JsonLocator {
   // "an array", "a string \"abc\"", "-3", "null": what the file has where something else was expected.
   static std::string describe(od::value& v) {
     od::json_type type;
-    if (v.type().get(type)) return "something unreadable";
+    if (v.type().get(type)) return kUnreadable;
     const std::string_view token = v.raw_json_token();
     const bool has_token = !token.empty();
     switch (type) {
@@ -183,7 +183,7 @@ class CocoParser : JsonLocator {
   }
   static std::string describe_document(od::document& d) {
     od::json_type type;
-    if (d.type().get(type)) return "something unreadable";
+    if (d.type().get(type)) return kUnreadable;
     switch (type) {
       case od::json_type::array:
         return "an array (a results file?)";

@@ -274,27 +274,6 @@ DatasetSpec dataset_spec_from_yaml(const YAML::Node& mapping, const DatasetMappi
 
 namespace {
 
-Dataset read_dataset(const DatasetSpec& spec, const Progress& progress);
-
-}  // namespace
-
-Dataset load_dataset(const DatasetSpec& spec, const Progress& progress) {
-  Dataset ds = read_dataset(spec, progress);
-  if (spec.refuse_outside_paths)
-    for (const ImageInfo& img : ds.images) {
-      const OutsidePath where = outside_path(img.file_name);
-      if (where == OutsidePath::Inside) continue;
-      const std::string at = img.source_file.empty() ? ds.source
-                                                     : img.source_file + ":" + std::to_string(img.source_line);
-      throw Error(at + ": image " + std::to_string(img.id) + ": file_name '" + img.file_name + "' " +
-                  outside_path_text(where) + ", out of the image folder " + ds.image_root +
-                  " (the dataset says outside_paths: refuse)");
-    }
-  return ds;
-}
-
-namespace {
-
 Dataset read_dataset(const DatasetSpec& spec, const Progress& progress) {
   const auto need = [&](const std::string& value, const char* what) {
     if (value.empty()) throw Error(std::string("dataset ") + format_name(spec.format) + ": no " + what + " given");
@@ -324,5 +303,20 @@ Dataset read_dataset(const DatasetSpec& spec, const Progress& progress) {
 }
 
 }  // namespace
+
+Dataset load_dataset(const DatasetSpec& spec, const Progress& progress) {
+  Dataset ds = read_dataset(spec, progress);
+  if (spec.refuse_outside_paths)
+    for (const ImageInfo& img : ds.images) {
+      const OutsidePath where = outside_path(img.file_name);
+      if (where == OutsidePath::Inside) continue;
+      const std::string at = img.source_file.empty() ? ds.source
+                                                     : img.source_file + ":" + std::to_string(img.source_line);
+      throw Error(at + ": image " + std::to_string(img.id) + ": file_name '" + img.file_name + "' " +
+                  outside_path_text(where) + ", out of the image folder " + ds.image_root +
+                  " (the dataset says outside_paths: refuse)");
+    }
+  return ds;
+}
 
 }  // namespace studio

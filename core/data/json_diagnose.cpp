@@ -53,8 +53,22 @@ struct Scanner {
     return std::string(o.kind == '{' ? "the object" : "the array") + " opened at " + at(o.offset);
   }
 
+  // `c` ('}' or ']') closes the innermost open bracket: true, or false (the problem said) when it
+  // is the other kind.
+  bool close(char c) {
+    const char expected = stack.back().kind == '{' ? '}' : ']';
+    if (c != expected)
+      return fail(
+          pos, std::string("'") + c + "' closes " + opened(stack.back()) + " (expected '" + expected + "')");
+    stack.pop_back();
+    ++pos;
+    return true;
+  }
+
   void skip_space() {
-    while (pos < text.size() && (text[pos] == ' ' || text[pos] == '\t' || text[pos] == '\n' || text[pos] == '\r')) ++pos;
+    while (pos < text.size() &&
+           (text[pos] == ' ' || text[pos] == '\t' || text[pos] == '\n' || text[pos] == '\r'))
+      ++pos;
   }
   [[nodiscard]] bool starts(std::string_view word) const { return text.substr(pos, word.size()) == word; }
 
@@ -67,7 +81,8 @@ struct Scanner {
         return true;
       }
       if (c < 0x20)
-        return fail(pos, "a control character (" + shown(pos) + ") inside the string started at " + at(start) +
+        return fail(pos, "a control character (" + shown(pos) + ") inside the string started at " +
+                             at(start) +
                              (c == '\n' ? " (a line break: the string is not closed on its line?)" : ""));
       if (c == '\\') {
         ++pos;
@@ -84,17 +99,20 @@ struct Scanner {
       }
       ++pos;
     }
-    return fail(pos, "the string started at " + at(start) + " is not closed at the end of the file (cut short?)");
+    return fail(pos,
+                "the string started at " + at(start) + " is not closed at the end of the file (cut short?)");
   }
 
   bool number() {
     const std::size_t start = pos;
     if (text[pos] == '-') {
       ++pos;
-      if (starts("Infinity")) return fail(start, "-Infinity is not JSON (numbers must be finite; write null or a number)");
+      if (starts("Infinity"))
+        return fail(start, "-Infinity is not JSON (numbers must be finite; write null or a number)");
     }
     const auto digit = [&] { return pos < text.size() && text[pos] >= '0' && text[pos] <= '9'; };
-    if (!digit()) return fail(pos, "expected a digit in the number started at " + at(start) + ", got " + shown(pos));
+    if (!digit())
+      return fail(pos, "expected a digit in the number started at " + at(start) + ", got " + shown(pos));
     if (text[pos] == '0') {
       ++pos;
       if (digit()) return fail(start, "a number with a leading zero (not JSON)");
@@ -133,25 +151,30 @@ struct Scanner {
         return true;
       }
     if (starts("NaN")) return fail(pos, "NaN is not JSON (numbers must be finite; write null or a number)");
-    if (starts("Infinity")) return fail(pos, "Infinity is not JSON (numbers must be finite; write null or a number)");
+    if (starts("Infinity"))
+      return fail(pos, "Infinity is not JSON (numbers must be finite; write null or a number)");
     if (c == '\'') return fail(pos, "a string in single quotes (JSON strings take double quotes)");
     return fail(pos, "expected a value, got " + shown(pos));
   }
 
   bool run() {
-    const auto byte = [&](std::size_t i) { return i < text.size() ? static_cast<unsigned char>(text[i]) : 0x100u; };
+    const auto byte = [&](std::size_t i) {
+      return i < text.size() ? static_cast<unsigned char>(text[i]) : 0x100u;
+    };
     if (byte(0) == 0xEF && byte(1) == 0xBB && byte(2) == 0xBF)
-      return fail(0, "the file starts with a UTF-8 byte order mark (EF BB BF), which JSON does not allow: "
-                     "save it as UTF-8 without BOM");
+      return fail(0,
+                  "the file starts with a UTF-8 byte order mark (EF BB BF), which JSON does not allow: "
+                  "save it as UTF-8 without BOM");
     if (byte(0) == 0 && byte(1) == 0 && byte(2) == 0xFE && byte(3) == 0xFF)
       return fail(0, "the file is UTF-32 (byte order mark 00 00 FE FF): save it as UTF-8");
     if (byte(0) == 0xFF && byte(1) == 0xFE && byte(2) == 0 && byte(3) == 0)
       return fail(0, "the file is UTF-32 (byte order mark FF FE 00 00): save it as UTF-8");
     if ((byte(0) == 0xFF && byte(1) == 0xFE) || (byte(0) == 0xFE && byte(1) == 0xFF))
-      return fail(0, std::string("the file is UTF-16 (byte order mark ") + (byte(0) == 0xFF ? "FF FE" : "FE FF") +
-                         "): save it as UTF-8");
+      return fail(0, std::string("the file is UTF-16 (byte order mark ") +
+                         (byte(0) == 0xFF ? "FF FE" : "FE FF") + "): save it as UTF-8");
     if (text.size() >= 2 && (byte(0) == 0 || byte(1) == 0))
-      return fail(0, "the file starts with NUL bytes: UTF-16 or UTF-32 without a byte order mark? save it as UTF-8");
+      return fail(
+          0, "the file starts with NUL bytes: UTF-16 or UTF-32 without a byte order mark? save it as UTF-8");
 
     enum class Want { Value, ValueOrClose, Key, KeyOrClose, Colon, CommaOrClose };
     Want want = Want::Value;
@@ -160,20 +183,19 @@ struct Scanner {
     for (;;) {
       skip_space();
       if (pos >= text.size()) {
-        if (!stack.empty()) return fail(pos, opened(stack.back()) + " is not closed at the end of the file (cut short?)");
+        if (!stack.empty())
+          return fail(pos, opened(stack.back()) + " is not closed at the end of the file (cut short?)");
         return fail(pos, "expected a value, got the end of the file");
       }
       const char c = text[pos];
       bool completed = false;  // a value was completed at this step
       switch (want) {
         case Want::ValueOrClose:
-          if (c == ']') {
-            stack.pop_back();
-            ++pos;
+          if (c == ']' || c == '}') {
+            if (!close(c)) return false;
             completed = true;
             break;
           }
-          if (c == '}') return fail(pos, "'}' closes " + opened(stack.back()) + " (expected ']')");
           [[fallthrough]];
         case Want::Value: {
           if (c == ']' && want == Want::Value && !stack.empty() && stack.back().kind == '[')
@@ -187,13 +209,11 @@ struct Scanner {
           break;
         }
         case Want::KeyOrClose:
-          if (c == '}') {
-            stack.pop_back();
-            ++pos;
+          if (c == '}' || c == ']') {
+            if (!close(c)) return false;
             completed = true;
             break;
           }
-          if (c == ']') return fail(pos, "']' closes " + opened(stack.back()) + " (expected '}')");
           [[fallthrough]];
         case Want::Key:
           if (c == '"') {
@@ -204,7 +224,8 @@ struct Scanner {
           } else if (c == '\'') {
             return fail(pos, "a key in single quotes (JSON keys take double quotes)");
           } else {
-            return fail(pos, "expected a key in double quotes in " + opened(stack.back()) + ", got " + shown(pos));
+            return fail(pos,
+                        "expected a key in double quotes in " + opened(stack.back()) + ", got " + shown(pos));
           }
           break;
         case Want::Colon:
@@ -213,20 +234,16 @@ struct Scanner {
           want = Want::Value;
           break;
         case Want::CommaOrClose: {
-          const Open& top = stack.back();
-          const char close = top.kind == '{' ? '}' : ']';
+          const bool object = stack.back().kind == '{';
           if (c == ',') {
             ++pos;
-            want = top.kind == '{' ? Want::Key : Want::Value;
-          } else if (c == close) {
-            stack.pop_back();
-            ++pos;
-            completed = true;
+            want = object ? Want::Key : Want::Value;
           } else if (c == '}' || c == ']') {
-            return fail(pos, std::string("'") + c + "' closes " + opened(top) + " (expected '" + close + "')");
+            if (!close(c)) return false;
+            completed = true;
           } else {
-            return fail(pos, "expected ',' or '" + std::string(1, close) + "' in " + opened(top) + ", got " + shown(pos) +
-                                 " (a missing comma?)");
+            return fail(pos, std::string("expected ',' or '") + (object ? '}' : ']') + "' in " +
+                                 opened(stack.back()) + ", got " + shown(pos) + " (a missing comma?)");
           }
           break;
         }
@@ -236,8 +253,8 @@ struct Scanner {
         const std::size_t end = pos;
         skip_space();
         if (pos < text.size())
-          return fail(pos, "data after the end of the JSON value (which ended at " + at(end) + "): " + shown(pos) +
-                               " (trailing data, or two documents in one file?)");
+          return fail(pos, "data after the end of the JSON value (which ended at " + at(end) +
+                               "): " + shown(pos) + " (trailing data, or two documents in one file?)");
         return true;
       }
       want = Want::CommaOrClose;
@@ -246,6 +263,11 @@ struct Scanner {
 };
 
 }  // namespace
+
+std::string JsonProblem::message() const {
+  return "malformed JSON at column " + std::to_string(column) + " (byte " + std::to_string(offset) +
+         "): " + what;
+}
 
 std::optional<JsonProblem> diagnose_json(std::string_view text) {
   Scanner s{text};

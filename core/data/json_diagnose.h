@@ -19,6 +19,9 @@ struct JsonProblem {
   long line = 1;           // 1-based
   long column = 1;         // 1-based, in bytes
   std::string what;
+
+  // "malformed JSON at column C (byte N): what", for a message that already names the file and line.
+  [[nodiscard]] std::string message() const;
 };
 
 // The first problem in `text`, or nothing when it is one valid JSON value (RFC 8259; whitespace

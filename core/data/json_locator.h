@@ -21,10 +21,12 @@ class JsonLocator {
   [[noreturn]] void fail(long line, const std::string& path, const std::string& what) const {
     fail_at(name_, line, path.empty() ? what : path + ": " + what);
   }
-  // The readers say "got something unreadable" where simdjson finds no type for a value (NaN, a
-  // bare word, a byte order mark): the scanner's diagnosis replaces it when it finds the cause.
+  // What the readers' describe() says of a value simdjson finds no type for (NaN, a bare word, a
+  // byte order mark); a message holding it gets the scanner's diagnosis instead when it finds the cause.
+  static constexpr const char* kUnreadable = "something unreadable";
+
   [[noreturn]] void fail(const char* at, const std::string& path, const std::string& what) const {
-    if (what.find("something unreadable") != std::string::npos)
+    if (what.find(kUnreadable) != std::string::npos)
       fail_malformed(path, [&] { fail(line_of(at), path, what); });
     fail(line_of(at), path, what);
   }
@@ -56,10 +58,7 @@ class JsonLocator {
   // simdjson could not read a value (no type): the scanner's diagnosis at `path`, else `otherwise()`.
   template <class Otherwise>
   [[noreturn]] void fail_malformed(const std::string& path, Otherwise&& otherwise) const {
-    if (const auto p = diagnose_json(std::string_view(json_.data(), json_.size())))
-      fail(p->line, path,
-           "malformed JSON at column " + std::to_string(p->column) + " (byte " + std::to_string(p->offset) +
-               "): " + p->what);
+    if (const auto p = diagnose_json(std::string_view(json_.data(), json_.size()))) fail(p->line, path, p->message());
     otherwise();
     std::abort();  // otherwise() throws
   }

@@ -104,19 +104,23 @@ Trainer::Trainer(Config recipe, TrainerSetup setup) : config_(std::move(recipe))
   std::vector<std::string> early_log;
   if (amp_ == AmpMode::CpuBf16)
     early_log.push_back(std::string("mixed precision: bfloat16 autocast on the CPU") +
-              (cpu_has_native_bf16() ? ""
-                                     : " (this CPU has neither AVX512-BF16 nor AMX: bf16 is emulated and likely "
-                                       "slower than float; set train.amp: auto or false)"));
+                        (cpu_has_native_bf16()
+                             ? ""
+                             : " (this CPU has neither AVX512-BF16 nor AMX: bf16 is emulated and likely "
+                               "slower than float; set train.amp: auto or false)"));
   else if (amp == AmpSetting::Auto && setup_.device.is_cpu())
     early_log.push_back("train.amp auto: float, this CPU has neither AVX512-BF16 nor AMX");
   else if (amp_ == AmpMode::CudaFp16)
-    early_log.push_back("mixed precision: float16 autocast with dynamic loss scaling on " + setup_.device.str());
+    early_log.push_back("mixed precision: float16 autocast with dynamic loss scaling on " +
+                        setup_.device.str());
   if (setup_.autoscale_lr) {
-    const double factor = static_cast<double>(setup_.world_size * options_.batch_size) / options_.reference_batch;
+    const double factor =
+        static_cast<double>(setup_.world_size * options_.batch_size) / options_.reference_batch;
     double& lr = options_.optimizer.lr;
-    early_log.push_back("--autoscale-lr: lr " + scientific_number(lr) + " x (" + std::to_string(setup_.world_size) +
-              " processes x batch " + std::to_string(options_.batch_size) + ") / reference batch " +
-              std::to_string(options_.reference_batch) + " = " + scientific_number(lr * factor));
+    early_log.push_back("--autoscale-lr: lr " + scientific_number(lr) + " x (" +
+                        std::to_string(setup_.world_size) + " processes x batch " +
+                        std::to_string(options_.batch_size) + ") / reference batch " +
+                        std::to_string(options_.reference_batch) + " = " + scientific_number(lr * factor));
     lr *= factor;
   }
 
@@ -127,8 +131,9 @@ Trainer::Trainer(Config recipe, TrainerSetup setup) : config_(std::move(recipe))
   const int classes = static_cast<int>(categories_.size());
   if (recipe_classes != classes) {
     config_.set("model.num_classes", std::to_string(classes), "training set " + setup_.train->source);
-    early_log.push_back("model.num_classes: the recipe says " + std::to_string(recipe_classes) + ", the training set has " +
-              std::to_string(classes) + " categories; using " + std::to_string(classes));
+    early_log.push_back("model.num_classes: the recipe says " + std::to_string(recipe_classes) +
+                        ", the training set has " + std::to_string(classes) + " categories; using " +
+                        std::to_string(classes));
   }
   if (setup_.val) {
     for (const auto& c : categories_)

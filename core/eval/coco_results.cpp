@@ -89,7 +89,7 @@ class ResultsParser : JsonLocator {
  private:
   static std::string describe_document(od::document& d) {
     od::json_type type;
-    if (d.type().get(type)) return "something unreadable";
+    if (d.type().get(type)) return kUnreadable;
     switch (type) {
       case od::json_type::object:
         return "an object (a ground-truth annotation file?)";
@@ -102,7 +102,7 @@ class ResultsParser : JsonLocator {
 
   static std::string describe(od::value& v) {
     od::json_type type;
-    if (v.type().get(type)) return "something unreadable";
+    if (v.type().get(type)) return kUnreadable;
     const std::string_view token = v.raw_json_token();
     switch (type) {
       case od::json_type::array:

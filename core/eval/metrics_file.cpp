@@ -210,8 +210,7 @@ class MetricsReader {
     dom::element root;
     if (auto e = parser_.parse(json).get(root)) {
       if (const auto p = diagnose_json(std::string_view(json.data(), json.size())))
-        throw Error(file_ + ":" + std::to_string(p->line) + ": malformed JSON at column " + std::to_string(p->column) +
-                    " (byte " + std::to_string(p->offset) + "): " + p->what);
+        throw Error(file_ + ":" + std::to_string(p->line) + ": " + p->message());
       throw Error(file_ + ": malformed JSON (" + simdjson::error_message(e) + ")");
     }
     const dom::object obj = object(root, "(top level)");
