@@ -8,6 +8,12 @@
 //       on 1 thread and on all cores, and the 12 numbers. --write DIR writes DIR/gt.json,
 //       DIR/bbox_results.json and DIR/segm_results.json so a reference tool can run on the same
 //       input (pycocotools: COCO(gt).loadRes(results), COCOeval(gt, dt, type)).
+//   bench_coco_eval --files DIR [--repeat 3] [--pycocotools PYTHONPATH]
+//       times the whole evaluation from those files, as `studio-cli eval` does it: reading the
+//       ground truth and the results, evaluate + accumulate + summarize, for bbox and segm (median
+//       of `repeat`, each phase too), and the same with pycocotools in the same run (its
+//       COCO(gt), loadRes, evaluate, accumulate, summarize) when given, printing the ratio and
+//       the largest difference of the 12 numbers.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -23,6 +29,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "bench_support.h"
 #include "data/coco_io.h"
 #include "data/rle.h"
 #include "eval/coco_eval.h"
@@ -133,21 +140,72 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+int time_files(const std::string& dir, int repeat, const std::string& pycocotools_given) {
+  using studio::bench::median;
+  const std::string pycocotools = studio::bench::pycocotools_path(pycocotools_given);
+  const std::string gt_path = dir + "/gt.json";
+  for (auto type : {studio::IouType::Bbox, studio::IouType::Segm}) {
+    const std::string name = studio::iou_type_name(type);
+    const std::string dt_path = dir + "/" + name + "_results.json";
+    const int all = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    studio::CocoEvalResult result;
+    double studio_s = 0;
+    for (int threads : {1, all}) {
+      std::vector<double> total, read_gt, read_dt, evaluate;
+      studio::ReadOptions options;
+      options.threads = threads;
+      for (int r = 0; r < repeat; ++r) {
+        const auto t0 = std::chrono::steady_clock::now();
+        studio::Dataset gt = studio::read_coco(gt_path, "", {}, options);
+        read_gt.push_back(seconds_since(t0));
+        auto t1 = std::chrono::steady_clock::now();
+        const auto dt = studio::read_coco_results(dt_path, gt, type, options);
+        read_dt.push_back(seconds_since(t1));
+        t1 = std::chrono::steady_clock::now();
+        result = studio::evaluate_coco(gt, dt, type, {}, {}, threads);
+        const std::string summary = studio::format_summary(result);
+        evaluate.push_back(seconds_since(t1));
+        total.push_back(seconds_since(t0));
+      }
+      studio_s = median(total);
+      std::printf("%s studio, %d thread%s: %.3f s (median of %d; reading gt %.3f, results %.3f, evaluating %.3f)\n",
+                  name.c_str(), threads, threads == 1 ? "" : "s", studio_s, repeat, median(read_gt), median(read_dt),
+                  median(evaluate));
+      if (all == 1) break;
+    }
+    if (pycocotools.empty()) continue;
+    const auto ref = studio::bench::run_pycocotools(
+        pycocotools, "eval " + gt_path + " " + dt_path + " --iou " + name + " --repeat " + std::to_string(repeat),
+        "/tmp/bench_coco_eval_pycocotools_" + name + ".log");
+    double worst = 0;
+    for (int k = 0; k < 12; ++k) {
+      const auto it = ref.find("stat" + std::to_string(k));
+      worst = std::max(worst, it == ref.end() ? 1.0 : std::abs(it->second - result.stats[static_cast<std::size_t>(k)]));
+    }
+    std::printf("%s pycocotools: %.3f s, peak %.0f MiB; studio %.1fx faster; largest difference of the 12 numbers %.3g\n",
+                name.c_str(), ref.at("eval_s"), ref.at("peak_mib"), ref.at("eval_s") / studio_s, worst);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int images = 5000, repeat = 3;
   double objects = 7;
   unsigned seed = 1;
-  std::string write_dir;
+  std::string write_dir, files_dir, pycocotools;
   CLI::App app{"bench_coco_eval: COCO bbox and segm evaluation speed on a generated case"};
   app.add_option("--images", images, "images in the case")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--objects", objects, "mean objects an image")->capture_default_str();
   app.add_option("--repeat", repeat, "timed runs")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--seed", seed, "random seed")->capture_default_str();
   app.add_option("--write", write_dir, "also write gt.json and the results there");
+  app.add_option("--files", files_dir, "time evaluating from the files --write wrote there (and pycocotools)");
+  app.add_option("--pycocotools", pycocotools, "PYTHONPATH of a pycocotools build (bench/build_pycocotools.sh)");
   CLI11_PARSE(app, argc, argv);
   try {
+    if (!files_dir.empty()) return time_files(files_dir, repeat, pycocotools);
     auto t0 = std::chrono::steady_clock::now();
     Case c = make_case(images, objects, seed);
     std::printf("case: %d images, %zu gt, %zu detections, built in %.1f s\n", images, c.gt.annotations.size(),

@@ -5,10 +5,12 @@
 //       images with license/coco_url/date_captured/flickr_url, 80 categories, polygons of 8-32
 //       points with 2-decimal coordinates (about 1 in 10 split in two parts), and about 1 in 100
 //       annotations iscrowd with uncompressed RLE counts.
-//   bench_coco_load FILE [--repeat 3] [--write OUT]
-//       loads it `repeat` times (freeing and trimming the heap in between, so each load starts
-//       like a fresh process) and prints the median load time, the peak resident memory (VmHWM)
-//       and the counts; --write also times writing it back as COCO JSON.
+//   bench_coco_load FILE [--repeat 3] [--write OUT] [--pycocotools PYTHONPATH]
+//       loads it `repeat` times on 1 thread and on every core (freeing and trimming the heap in
+//       between, so each load starts like a fresh process) and prints the median load times, the
+//       peak resident memory (VmHWM) and the counts; with pycocotools (bench/build_pycocotools.sh)
+//       also its COCO(FILE) time and peak in the same run, and the ratio. --write also times
+//       writing the dataset back as COCO JSON.
 #include <malloc.h>
 
 #include <CLI/CLI.hpp>
@@ -22,8 +24,10 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "bench_support.h"
 #include "common/error.h"
 #include "data/coco_io.h"
 
@@ -210,20 +214,33 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-int load(const std::string& path, int repeat, const std::string& write_path) {
+// Median seconds of `repeat` loads on `threads` threads (0: every core); `ds` keeps the last.
+double time_loads(const std::string& path, int repeat, int threads, studio::Dataset& ds, bool& pieces) {
   std::vector<double> times;
-  studio::Dataset ds;
   for (int r = 0; r < repeat; ++r) {
     // Free the previous copy and give its pages back to the kernel, so that every repeat starts
     // like a fresh process (same page faults) and the peak stays one load's.
     ds = studio::Dataset{};
     malloc_trim(0);
+    studio::ReadOptions options;
+    options.threads = threads;
+    options.read_in_pieces = &pieces;
     const auto t0 = std::chrono::steady_clock::now();
-    ds = studio::read_coco(path, "");
+    ds = studio::read_coco(path, "", {}, options);
     times.push_back(seconds_since(t0));
-    std::printf("load %d: %.3f s\n", r + 1, times.back());
+    std::printf("load %d (%d thread%s): %.3f s\n", r + 1, threads, threads == 1 ? "" : "s", times.back());
   }
-  std::sort(times.begin(), times.end());
+  return studio::bench::median(times);
+}
+
+int load(const std::string& path, int repeat, const std::string& write_path, const std::string& pycocotools_given) {
+  const std::string pycocotools = studio::bench::pycocotools_path(pycocotools_given);
+  const int all = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  studio::Dataset ds;
+  bool pieces = false;
+  const double one = time_loads(path, repeat, 1, ds, pieces);
+  const double peak_one = peak_rss_mib();
+  const double every = all > 1 ? time_loads(path, repeat, all, ds, pieces) : one;
   std::size_t polygons = 0, coords = 0, rles = 0;
   for (const auto& a : ds.annotations) {
     polygons += a.polygons.size();
@@ -233,9 +250,15 @@ int load(const std::string& path, int repeat, const std::string& write_path) {
   std::printf("file: %s\n", path.c_str());
   std::printf("images %zu, categories %zu, annotations %zu (polygons %zu, coordinates %zu, RLE %zu)\n",
               ds.images.size(), ds.categories.size(), ds.annotations.size(), polygons, coords, rles);
-  std::printf("load time: median %.3f s of %d (min %.3f, max %.3f)\n", times[times.size() / 2], repeat,
-              times.front(), times.back());
-  std::printf("peak memory (VmHWM): %.0f MiB\n", peak_rss_mib());
+  std::printf("studio: %.3f s on 1 thread, %.3f s on %d (median of %d, %s), peak memory (VmHWM) %.0f MiB "
+              "(1 thread: %.0f MiB)\n",
+              one, every, all, repeat, pieces ? "read in pieces" : "one walk", peak_rss_mib(), peak_one);
+  if (!pycocotools.empty()) {
+    const auto ref = studio::bench::run_pycocotools(pycocotools, "load " + path + " --repeat " + std::to_string(repeat),
+                                                    "/tmp/bench_coco_load_pycocotools.log");
+    std::printf("pycocotools COCO(): %.3f s (median of %d), peak %.0f MiB; studio %.1fx faster (%.1fx on 1 thread)\n",
+                ref.at("load_s"), repeat, ref.at("peak_mib"), ref.at("load_s") / every, ref.at("load_s") / one);
+  }
   if (!write_path.empty()) {
     auto t0 = std::chrono::steady_clock::now();
     const std::size_t bytes = studio::to_coco_json(ds).size();
@@ -251,7 +274,7 @@ int load(const std::string& path, int repeat, const std::string& write_path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string make_path, load_path, write_path;
+  std::string make_path, load_path, write_path, pycocotools;
   long images = 118000, annotations = 800000;
   int repeat = 3;
   unsigned seed = 1;
@@ -263,6 +286,7 @@ int main(int argc, char** argv) {
   app.add_option("FILE", load_path, "the COCO file to load");
   app.add_option("--repeat", repeat, "timed loads")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--write", write_path, "also write the loaded dataset there");
+  app.add_option("--pycocotools", pycocotools, "PYTHONPATH of a pycocotools build (bench/build_pycocotools.sh)");
   auto* make_opt = app.get_option("--make");
   app.get_option("FILE")->excludes(make_opt);
   CLI11_PARSE(app, argc, argv);
@@ -272,7 +296,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (!make_path.empty()) return make(make_path, images, annotations, seed);
-    return load(load_path, repeat, write_path);
+    return load(load_path, repeat, write_path, pycocotools);
   } catch (const studio::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

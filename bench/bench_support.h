@@ -87,4 +87,34 @@ inline std::map<std::string, double> run_reference(const std::string& command, c
   return values;
 }
 
+// pycocotools, built by bench/build_pycocotools.sh, as the other side of bench_coco_load and
+// bench_coco_eval: the PYTHONPATH given (--pycocotools, else $STUDIO_PYCOCOTOOLS), or "" with a
+// note that only the studio's figures follow.
+inline std::string pycocotools_path(const std::string& given) {
+  std::string path = given;
+  if (path.empty())
+    if (const char* env = std::getenv("STUDIO_PYCOCOTOOLS")) path = env;
+  if (path.empty())
+    std::printf("pycocotools: not given (--pycocotools DIR or STUDIO_PYCOCOTOOLS; bench/build_pycocotools.sh "
+                "builds it); the studio's figures alone\n");
+  return path;
+}
+
+// Runs bench/pycocotools_time.py with `args` ("load FILE --repeat 3", ...) against pycocotools at
+// `path`, returning its RESULT values; the 12 stats of an eval come back as stat0..stat11.
+inline std::map<std::string, double> run_pycocotools(const std::string& path, const std::string& args,
+                                                     const std::string& log) {
+  const std::string script = std::string(STUDIO_BENCH_DIR) + "/pycocotools_time.py";
+  auto values = run_reference("env PYTHONPATH=" + path + " /usr/bin/python3 " + script + " " + args, log, "");
+  std::ifstream in(log);
+  std::string line, stats;
+  while (std::getline(in, line))
+    if (line.rfind("RESULT ", 0) == 0 && line.find(" stats=") != std::string::npos)
+      stats = line.substr(line.find(" stats=") + 7);
+  std::istringstream fields(stats);
+  int k = 0;
+  for (std::string field; std::getline(fields, field, ',');) values["stat" + std::to_string(k++)] = std::atof(field.c_str());
+  return values;
+}
+
 }  // namespace studio::bench

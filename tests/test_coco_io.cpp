@@ -2,12 +2,14 @@
 // (the message must name the file, the line, the JSON path and what was expected), and the
 // COCO -> COCO round trip.
 #include <atomic>
+#include <limits>
 #include <cstring>
 #include <random>
 
 #include "common/error.h"
 #include "data/coco_io.h"
 #include "data/json_diagnose.h"
+#include "data/json_split.h"
 #include "test_support.h"
 
 using studio::Annotation;
@@ -27,6 +29,8 @@ class TestCocoIo : public QObject {
   void round_trip_exact_doubles();
   void non_finite_numbers_are_refused();
   void progress_and_cancel();
+  void pieces_read_the_same();
+  void split_finds_the_elements();
 };
 
 namespace {
@@ -67,6 +71,23 @@ std::string with_annotations(const std::vector<std::string>& ann_lines) {
 }
 
 const char* kGood = R"({"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 2, 3, 4]})";
+
+// Reading in pieces however small the file: one element a piece.
+studio::ReadOptions every_element_a_piece(int threads, bool* used) {
+  studio::ReadOptions o;
+  o.pieces_above = 0;
+  o.piece_bytes = 1;
+  o.threads = threads;
+  o.read_in_pieces = used;
+  return o;
+}
+
+studio::ReadOptions one_walk(bool* used) {
+  studio::ReadOptions o;
+  o.pieces_above = std::numeric_limits<std::size_t>::max();
+  o.read_in_pieces = used;
+  return o;
+}
 
 bool same_annotation(const Annotation& a, const Annotation& b) {
   return a.id == b.id && a.image_id == b.image_id && a.category_id == b.category_id && a.bbox == b.bbox &&
@@ -269,6 +290,12 @@ void TestCocoIo::malformed() {
   STUDIO_EXPECT_ERROR((void)studio::read_coco(file, ""), file_line.c_str(), path.c_str(), what.c_str());
   // The same text parsed from memory names the given name instead of a file.
   STUDIO_EXPECT_ERROR((void)studio::parse_coco(json, "mem.json"), "mem.json", path.c_str(), what.c_str());
+  // Read in pieces (one element a piece, two threads), the problem sends the file to the one walk,
+  // whose message is the one above.
+  bool pieces = true;
+  STUDIO_EXPECT_ERROR((void)studio::read_coco(file, "", {}, every_element_a_piece(2, &pieces)), file_line.c_str(),
+                      path.c_str(), what.c_str());
+  QVERIFY(!pieces);
 }
 
 // The scanner accepts what RFC 8259 accepts and names the first problem otherwise, with its byte
@@ -388,28 +415,129 @@ void TestCocoIo::progress_and_cancel() {
   QTemporaryDir dir;
   const std::string path = studio::test::write_text(dir, "many.json", json);
 
-  std::vector<std::size_t> done;
-  studio::Progress progress;
-  progress.report = [&](std::size_t d, std::size_t total, const std::string& stage) {
-    QCOMPARE(total, json.size());
-    QVERIFY(studio::test::contains(stage, "many.json"));
-    done.push_back(d);
-  };
-  const Dataset ds = studio::read_coco(path, "", progress);
-  QCOMPARE(ds.annotations.size(), std::size_t{25000});
-  QVERIFY(done.size() >= 3);
-  QVERIFY(std::is_sorted(done.begin(), done.end()));
-  QCOMPARE(done.back(), json.size());
+  // The one walk, and the pieces (small ones, two threads: progress comes from the first).
+  studio::ReadOptions pieces = every_element_a_piece(2, nullptr);
+  pieces.piece_bytes = 4096;
+  for (const studio::ReadOptions& options : {studio::ReadOptions{}, pieces}) {
+    std::vector<std::size_t> done;
+    studio::Progress progress;
+    progress.report = [&](std::size_t d, std::size_t total, const std::string& stage) {
+      QCOMPARE(total, json.size());
+      QVERIFY(studio::test::contains(stage, "many.json"));
+      done.push_back(d);
+    };
+    const Dataset ds = studio::read_coco(path, "", progress, options);
+    QCOMPARE(ds.annotations.size(), std::size_t{25000});
+    QVERIFY(done.size() >= 3);
+    QVERIFY(std::is_sorted(done.begin(), done.end()));
+    QCOMPARE(done.back(), json.size());
 
-  std::atomic<bool> cancel{true};
-  progress.cancel = &cancel;
-  bool cancelled = false;
-  try {
-    (void)studio::read_coco(path, "", progress);
-  } catch (const studio::Cancelled&) {
-    cancelled = true;
+    std::atomic<bool> cancel{true};
+    progress.cancel = &cancel;
+    bool cancelled = false;
+    try {
+      (void)studio::read_coco(path, "", progress, options);
+    } catch (const studio::Cancelled&) {
+      cancelled = true;
+    }
+    QVERIFY(cancelled);
   }
-  QVERIFY(cancelled);
+}
+
+// Big files are read in pieces on several threads; the dataset must be the one walk's, element
+// for element, whatever the threads and the piece size. Forced here on small files.
+void TestCocoIo::pieces_read_the_same() {
+  QTemporaryDir dir;
+  // A generated file: polygons, compressed and uncompressed RLE, areas given and computed, ids
+  // out of order, sections in an unusual order, extra fields.
+  std::mt19937 rng(7);
+  Dataset d;
+  for (int i = 1; i <= 40; ++i) d.images.push_back({1000 - i, "img/" + std::to_string(i) + ".jpg", 64 + i, 48 + i % 7});
+  for (int k = 1; k <= 5; ++k) d.categories.push_back({k * 3, "c" + std::to_string(k), "s"});
+  for (int j = 0; j < 600; ++j) {
+    Annotation a;
+    a.id = 5000 - j;
+    a.image_id = 1000 - 1 - static_cast<int>(rng() % 40);
+    a.category_id = 3 * (1 + static_cast<int>(rng() % 5));
+    const double x = rng() % 40, y = rng() % 30;
+    a.bbox = {x, y, 8.5, 6.25};
+    if (j % 50 == 7) {
+      const auto& im = *std::find_if(d.images.begin(), d.images.end(), [&](auto& m) { return m.id == a.image_id; });
+      a.rle = studio::rle_from_polygons({{x, y, x + 8, y, x + 8, y + 6}}, im.height, im.width);
+      a.iscrowd = j % 100 == 7;
+    } else {
+      a.polygons.push_back({x, y, x + 8.5, y, x + 4.25, y + 6.25});
+      if (j % 3 == 0) a.polygons.push_back({x + 1, y + 1, x + 2, y + 1, x + 2, y + 2});
+    }
+    a.area = j % 4 == 0 ? 123456.5 : 17.75 + j;  // the first taken out of the file below
+    d.annotations.push_back(std::move(a));
+  }
+  std::string json = studio::to_coco_json(d);
+  // Areas left out are computed by the reader (from the mask, else the box).
+  const std::string omitted = "\"area\":123456.5,";
+  for (std::string::size_type at; (at = json.find(omitted)) != std::string::npos;) json.erase(at, omitted.size());
+  json.insert(1, R"("info": {"s": "]}\"{[", "n": [1, [2, {"x": null}]]}, "note": "x", "n": -1.5e3, )");
+  const std::string generated = studio::test::write_text(dir, "generated.json", json);
+  const std::string sample = studio::test::write_text(dir, "sample.json", kSample);
+
+  for (const std::string& file : {generated, sample}) {
+    bool used = true;
+    const Dataset walked = studio::read_coco(file, "root", {}, one_walk(&used));
+    QVERIFY(!used);
+    for (int threads : {1, 3}) {
+      for (std::size_t bytes : {std::size_t{1}, std::size_t{700}, std::size_t{1} << 20}) {
+        studio::ReadOptions o = every_element_a_piece(threads, &used);
+        o.piece_bytes = bytes;
+        const Dataset pieces = studio::read_coco(file, "root", {}, o);
+        QVERIFY(used);
+        compare_datasets(walked, pieces);
+        QCOMPARE(pieces.image_root, walked.image_root);
+        QCOMPARE(pieces.annotations_of(walked.images[0].id).size(), walked.annotations_of(walked.images[0].id).size());
+      }
+    }
+  }
+  const Dataset generated_back = studio::read_coco(generated, "", {}, every_element_a_piece(2, nullptr));
+  QCOMPARE(generated_back.annotations.size(), std::size_t{600});
+  // Annotation 4 gave no area: the reader computed its polygons' pixel count.
+  QVERIFY(generated_back.annotations[4].area > 0 && generated_back.annotations[4].area != 123456.5);
+  // The same key twice is legal JSON the walk reads (both lists); the pieces leave it to the walk.
+  std::string twice = kSample;
+  twice.insert(1, R"("categories": [{"id": 9, "name": "extra"}], )");
+  bool used = true;
+  const Dataset both = studio::read_coco(studio::test::write_text(dir, "twice.json", twice), "", {},
+                                         every_element_a_piece(2, &used));
+  QVERIFY(!used);
+  QCOMPARE(both.categories.size(), std::size_t{3});
+}
+
+// The pre-pass follows strings (escaped quotes, brackets inside them) and nesting, and answers
+// nothing for text that is not plainly one object.
+void TestCocoIo::split_finds_the_elements() {
+  const std::string text = R"( {"a": "x\"]}", "images": [ {"s": "\\"} , {"t": "}", "u": [[1], {}]} ], "n": -1.5e3, "e": []} )";
+  const auto fields = studio::split_top_level(text, {"images", "e"});
+  QVERIFY(fields.has_value());
+  QCOMPARE(fields->size(), std::size_t{4});
+  QCOMPARE((*fields)[0].key, std::string_view("a"));
+  QCOMPARE(text.substr((*fields)[0].value.begin, (*fields)[0].value.end - (*fields)[0].value.begin),
+           std::string(R"("x\"]}")"));
+  const auto& images = (*fields)[1];
+  QVERIFY(images.is_array);
+  QCOMPARE(images.objects.size(), std::size_t{2});
+  QCOMPARE(text.substr(images.objects[0].begin, images.objects[0].end - images.objects[0].begin),
+           std::string(R"({"s": "\\"})"));
+  QCOMPARE(text.substr(images.objects[1].begin, images.objects[1].end - images.objects[1].begin),
+           std::string(R"({"t": "}", "u": [[1], {}]})"));
+  QCOMPARE(text.substr((*fields)[2].value.begin, (*fields)[2].value.end - (*fields)[2].value.begin),
+           std::string("-1.5e3"));
+  QVERIFY((*fields)[3].is_array && (*fields)[3].objects.empty());
+  for (const char* bad : {R"({"images": [{"a": 1}}})", R"({"images": [{"a": "1}]})", R"({"images": []} x)",
+                          R"({"images": [{}, 5]})", R"({"images": [{},, {}]})", R"({"images": [{}], "images": []})",
+                          "\xef\xbb\xbf{\"images\": []}", R"([{}])", R"({"images" [] })", ""})
+    QVERIFY2(!studio::split_top_level(bad, {"images"}).has_value(), bad);
+  const auto array = studio::split_array(R"([{"a": "]"}, {}])");
+  QVERIFY(array.has_value());
+  QCOMPARE(array->size(), std::size_t{2});
+  QVERIFY(!studio::split_array(R"([{}, []])").has_value());
 }
 
 QTEST_APPLESS_MAIN(TestCocoIo)

@@ -1,5 +1,7 @@
 // COCO results files: what loadRes derives (areas, mask boxes), every validation error with its
 // file, line and "[i].field", and writing back without losing a digit.
+#include <limits>
+
 #include "common/error.h"
 #include "data/coco_io.h"
 #include "eval/coco_results.h"
@@ -16,6 +18,21 @@ Dataset make_gt() {
                         "categories": [{"id": 1, "name": "cat"}, {"id": 3, "name": "dog"}],
                         "annotations": []})",
                     "gt.json");
+}
+
+// Reading in pieces however small the file: one detection a piece.
+ReadOptions every_detection_a_piece(int threads, bool* used) {
+  ReadOptions o;
+  o.pieces_above = 0;
+  o.piece_bytes = 1;
+  o.threads = threads;
+  o.read_in_pieces = used;
+  return o;
+}
+
+bool same_detection(const Detection& a, const Detection& b) {
+  return a.image_id == b.image_id && a.category_id == b.category_id && a.bbox == b.bbox && a.segm == b.segm &&
+         a.score == b.score && a.area == b.area;
 }
 
 }  // namespace
@@ -102,12 +119,29 @@ class TestCocoResults : public QObject {
 
   void validation_errors() {
     const Dataset gt = make_gt();
-    auto bbox = [&](const std::string& json) {
-      return parse_coco_results(json, "dt.json", gt, IouType::Bbox);
+    QTemporaryDir dir;
+    // The text parsed from memory, and from a file in pieces: a problem sends the file to the one
+    // walk, so both messages are the same but for the file's folder.
+    auto both = [&](const std::string& json, IouType type) {
+      std::string walked, pieces;
+      try {
+        (void)parse_coco_results(json, "dt.json", gt, type);
+      } catch (const Error& e) {
+        walked = e.what();
+      }
+      bool used = true;
+      try {
+        (void)read_coco_results(test::write_text(dir, "dt.json", json), gt, type, every_detection_a_piece(2, &used));
+      } catch (const Error& e) {
+        pieces = e.what();
+      }
+      QVERIFY(!used);
+      QVERIFY2(pieces.size() >= walked.size() && pieces.compare(pieces.size() - walked.size(), walked.size(), walked) == 0,
+               qPrintable(QString::fromStdString(walked + " | " + pieces)));
+      if (!walked.empty()) throw Error(walked);
     };
-    auto segm = [&](const std::string& json) {
-      return parse_coco_results(json, "dt.json", gt, IouType::Segm);
-    };
+    auto bbox = [&](const std::string& json) { both(json, IouType::Bbox); };
+    auto segm = [&](const std::string& json) { both(json, IouType::Segm); };
     STUDIO_EXPECT_ERROR((void)bbox(R"({"annotations": []})"), "dt.json:1:", "(top level)",
                         "expected an array");
     STUDIO_EXPECT_ERROR((void)bbox("[1, 2"), "dt.json", "malformed JSON");
@@ -161,6 +195,49 @@ class TestCocoResults : public QObject {
     STUDIO_EXPECT_ERROR((void)segm(R"([{"image_id": 1, "category_id": 1, "score": 1,
                                        "segmentation": [[0, 0, 1, 0, 1, 1]]}])"),
                         "[0].segmentation", "RLE object", "an array");
+  }
+
+  // Big files are read in pieces on several threads: the detections are the one walk's, in the
+  // same order, with the same areas (the first-result box rule included), whatever the threads.
+  void pieces_read_the_same() {
+    const Dataset gt = make_gt();
+    QTemporaryDir dir;
+    std::vector<Detection> dt;
+    for (int i = 0; i < 300; ++i) {
+      Detection d;
+      d.image_id = 1 + i % 2;
+      d.category_id = i % 3 == 0 ? 3 : 1;
+      d.score = 1.0 / (i + 1);
+      const std::uint32_t h = d.image_id == 1 ? 3 : 10, w = d.image_id == 1 ? 4 : 10;
+      d.segm = rle_from_polygons({{0.5, 0.5, i % 4 + 1.5, 0.5, 0.5, i % 3 + 1.5}}, h, w);
+      d.bbox = {0.25 * (i % 5), 0.5, 2, 1.5 + i % 4};
+      dt.push_back(d);
+    }
+    const std::string with_boxes = test::write_text(dir, "boxes.json", to_coco_results_json(dt));
+    // Without a box in the first result loadRes takes the segm branch: mask areas.
+    std::string json = to_coco_results_json(dt);
+    const auto first_box = json.find("\"bbox\":");
+    json.erase(first_box, json.find(']', first_box) + 2 - first_box);
+    const std::string first_without = test::write_text(dir, "nobox.json", json);
+    for (const std::string& file : {with_boxes, first_without}) {
+      for (IouType type : {IouType::Bbox, IouType::Segm}) {
+        if (file == first_without && type == IouType::Bbox) continue;  // a bbox result needs its box
+        ReadOptions walk;
+        walk.pieces_above = std::numeric_limits<std::size_t>::max();
+        const auto walked = read_coco_results(file, gt, type, walk);
+        QCOMPARE(walked.size(), dt.size());
+        for (int threads : {1, 3}) {
+          bool used = false;
+          ReadOptions o = every_detection_a_piece(threads, &used);
+          o.piece_bytes = threads == 1 ? 1 : 500;
+          const auto pieces = read_coco_results(file, gt, type, o);
+          QVERIFY(used);
+          QCOMPARE(pieces.size(), walked.size());
+          for (std::size_t i = 0; i < walked.size(); ++i)
+            QVERIFY2(same_detection(walked[i], pieces[i]), qPrintable(QString("detection %1").arg(i)));
+        }
+      }
+    }
   }
 
   void writes_what_it_reads() {

@@ -1,21 +1,19 @@
 #include "data/coco_io.h"
 
-#include <fcntl.h>
 #include <simdjson.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
+#include <optional>
 #include <unordered_map>
 
 #include "common/error.h"
 #include "data/json_locator.h"
+#include "data/json_pieces.h"
 
 // COCO JSON reading (writing is in coco_writer.cpp). simdjson on-demand walks the file once, in
 // order, converting numbers straight into the dataset (no DOM, no string per key). Keys are
@@ -24,7 +22,14 @@
 // from a polygon) is checked after the walk, because COCO allows the sections in any order.
 //
 // Memory: the file is mapped rather than copied, and the part already walked is handed back to
-// the kernel as the walk goes, so the peak is about simdjson's token index plus the dataset.
+// the kernel as the walk goes.
+//
+// Big files are read in pieces (read_in_pieces): a structural pre-pass (json_split.h) finds the
+// sections and the elements of the big arrays; pieces of a few MB of elements are then parsed on
+// every core, each by its own small simdjson parser, straight into their places in the dataset.
+// The result is the same as one walk's, element for element, whatever the number of threads.
+// Anything out of the ordinary (broken JSON, a missing field, a wrong type) sends the file to the
+// one walk, whose messages name the problem and its line.
 
 namespace studio {
 namespace {
@@ -47,66 +52,6 @@ std::string element_path(std::string_view section, std::size_t index, std::strin
   return p;
 }
 
-// A file mapped read-only and followed by zero pages, so simdjson may read its padding past the
-// end. Falls back to reading into a padded string where mapping is impossible (pipes, ...).
-class MappedJson {
- public:
-  explicit MappedJson(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw Error(path + ": cannot read the file (" + std::strerror(errno) + ")");
-    struct stat st {};
-    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-      const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-      const std::size_t size = static_cast<std::size_t>(st.st_size);
-      const std::size_t file_span = (size + page - 1) / page * page;
-      const std::size_t total = (size + simdjson::SIMDJSON_PADDING + page - 1) / page * page;
-      void* base = ::mmap(nullptr, total, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-      if (base != MAP_FAILED && size > 0 &&
-          ::mmap(base, file_span, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0) == MAP_FAILED) {
-        ::munmap(base, total);
-        base = MAP_FAILED;
-      }
-      if (base != MAP_FAILED) {
-        base_ = static_cast<char*>(base);
-        size_ = size;
-        mapped_ = total;
-        page_ = page;
-      }
-    }
-    ::close(fd);
-    if (base_ == nullptr) {
-      if (auto e = simdjson::padded_string::load(path).get(copy_))
-        throw Error(path + ": cannot read the file (" + simdjson::error_message(e) + ")");
-    }
-  }
-  ~MappedJson() {
-    if (base_) ::munmap(base_, mapped_);
-  }
-  MappedJson(const MappedJson&) = delete;
-  MappedJson& operator=(const MappedJson&) = delete;
-
-  [[nodiscard]] simdjson::padded_string_view view() const {
-    if (base_) return simdjson::padded_string_view(base_, size_, mapped_);
-    return simdjson::padded_string_view(copy_.data(), copy_.size(),
-                                        copy_.size() + simdjson::SIMDJSON_PADDING);
-  }
-
-  // Drops the pages before `p` from this process's memory. They stay in the page cache and read
-  // back transparently if touched again (an error message counting lines does).
-  void release_before(const char* p) {
-    if (!base_ || p < base_ || p > base_ + size_) return;
-    const std::size_t end = static_cast<std::size_t>(p - base_) / page_ * page_;
-    if (end > released_) {
-      ::madvise(base_ + released_, end - released_, MADV_DONTNEED);
-      released_ = end;
-    }
-  }
-
- private:
-  char* base_ = nullptr;
-  std::size_t size_ = 0, mapped_ = 0, page_ = 4096, released_ = 0;
-  simdjson::padded_string copy_;
-};
 
 class CocoParser : JsonLocator {
  public:
@@ -148,6 +93,32 @@ class CocoParser : JsonLocator {
     finish_annotations();
     progress_(json_.size(), json_.size(), "reading " + name_);
     return std::move(ds_);
+  }
+
+  // ---- pieces (read_in_pieces) -------------------------------------------------------------------
+
+  // Parses `text`, an array of `count` elements of `section` whose first is the file's element
+  // `first`, handing each to `take(value, index)`.
+  template <class Take>
+  void parse_piece(simdjson::padded_string_view text, std::string_view section, std::size_t first,
+                   std::size_t count, Take&& take) {
+    json_ = text;
+    od::document doc;
+    if (auto e = parser_.iterate(text).get(doc)) fail_json(e, std::string(section));
+    doc_ = &doc;
+    od::array array;
+    if (auto e = doc.get_array().get(array)) fail_json(e, std::string(section));
+    std::size_t k = 0;
+    for (auto element_result : array) {
+      od::value element;
+      if (auto e = element_result.get(element)) fail_json(e, element_path(section, first + k));
+      if (k == count) break;
+      take(element, first + k);
+      ++k;
+    }
+    const bool complete = k == count && location() == nullptr;
+    doc_ = nullptr;
+    if (!complete) fail(0L, std::string(section), "a piece did not hold the elements the pre-pass found");
   }
 
  private:
@@ -272,11 +243,16 @@ class CocoParser : JsonLocator {
     progress_(done, json_.size(), "reading " + name_);
   }
 
-  // ---- sections ---------------------------------------------------------------------------------
+  // ---- sections (public: read_in_pieces parses elements one by one) -------------------------------
+ public:
 
   void parse_images(od::value& v) {
     ds_.images.reserve(std::max<std::size_t>(ds_.images.capacity(), 1024));
-    for_each_element(v, "images", "an array of images", [&](od::value& item, std::size_t i) {
+    for_each_element(v, "images", "an array of images",
+                     [&](od::value& item, std::size_t i) { ds_.images.push_back(parse_image(item, i)); });
+  }
+
+  ImageInfo parse_image(od::value& item, std::size_t i) {
       const char* start = location();
       auto path = [&](std::string_view f = {}) { return element_path("images", i, f); };
       od::object obj = get_object(
@@ -310,12 +286,15 @@ class CocoParser : JsonLocator {
       if (!has_file) fail(start, path(), "missing required field \"file_name\" (expected a string)");
       if (!has_w) fail(start, path(), "missing required field \"width\" (expected a non-negative integer)");
       if (!has_h) fail(start, path(), "missing required field \"height\" (expected a non-negative integer)");
-      ds_.images.push_back(std::move(image));
-    });
+      return image;
   }
 
   void parse_categories(od::value& v) {
-    for_each_element(v, "categories", "an array of categories", [&](od::value& item, std::size_t i) {
+    for_each_element(v, "categories", "an array of categories",
+                     [&](od::value& item, std::size_t i) { ds_.categories.push_back(parse_category(item, i)); });
+  }
+
+  Category parse_category(od::value& item, std::size_t i) {
       const char* start = location();
       auto path = [&](std::string_view f = {}) { return element_path("categories", i, f); };
       od::object obj = get_object(
@@ -339,33 +318,40 @@ class CocoParser : JsonLocator {
       }
       if (!has_id) fail(start, path(), "missing required field \"id\" (expected an integer)");
       if (!has_name) fail(start, path(), "missing required field \"name\" (expected a string)");
-      ds_.categories.push_back(std::move(cat));
-    });
+      return cat;
   }
 
+ private:
   // Work left for after the walk, when all images are known.
   struct Pending {
     std::size_t annotation;
     const char* at;   // the annotation's start, for messages
-    bool has_area;    // false: compute the area
-    bool check_size;  // RLE segmentation: its size must be the image's
+    bool has_area;  // false: compute the area
   };
 
   void parse_annotations(od::value& v) {
     // Rough count from the file size (COCO polygons take ~450 bytes an annotation), so that the
     // vector grows at most once or twice instead of doubling from 1.
     ds_.annotations.reserve(std::max<std::size_t>(ds_.annotations.capacity(), json_.size() / 600));
-    for_each_element(v, "annotations", "an array of annotations",
-                     [&](od::value& item, std::size_t i) { parse_annotation(item, i); });
+    for_each_element(v, "annotations", "an array of annotations", [&](od::value& item, std::size_t i) {
+      const char* start = location();
+      bool has_area = false;
+      Annotation ann = parse_annotation(item, i, has_area);
+      if (!has_area || ann.rle) pending_.push_back({ds_.annotations.size(), start, has_area});
+      ds_.annotations.push_back(std::move(ann));
+    });
   }
 
-  void parse_annotation(od::value& item, std::size_t i) {
+ public:
+  // One annotation object; `has_area`: whether it gives its area.
+  Annotation parse_annotation(od::value& item, std::size_t i, bool& has_area) {
     const char* start = location();
     auto path = [&](std::string_view f = {}) { return element_path("annotations", i, f); };
     od::object obj = get_object(
         item, [&] { return path(); }, "an annotation object");
     Annotation ann;
-    bool has_id = false, has_image = false, has_cat = false, has_bbox = false, has_area = false;
+    bool has_id = false, has_image = false, has_cat = false, has_bbox = false;
+    has_area = false;
     for (auto field_result : obj) {
       od::field field;
       if (auto e = std::move(field_result).get(field)) fail_json(e, path());
@@ -400,11 +386,10 @@ class CocoParser : JsonLocator {
     if (!has_image) fail(start, path(), "missing required field \"image_id\" (expected an integer)");
     if (!has_cat) fail(start, path(), "missing required field \"category_id\" (expected an integer)");
     if (!has_bbox) fail(start, path(), "missing required field \"bbox\" (expected an array of 4 numbers)");
-    if (!has_area || ann.rle)
-      pending_.push_back({ds_.annotations.size(), start, has_area, ann.rle.has_value()});
-    ds_.annotations.push_back(std::move(ann));
+    return ann;
   }
 
+ private:
   void parse_bbox(od::value& v, Annotation& ann, std::size_t i) {
     const char* expected = "an array of 4 numbers";
     auto path = [&] { return element_path("annotations", i, "bbox"); };
@@ -540,33 +525,39 @@ class CocoParser : JsonLocator {
     for (const Pending& p : pending_) {
       Annotation& ann = ds_.annotations[p.annotation];
       auto it = images.find(ann.image_id);
-      const ImageInfo* image = it == images.end() ? nullptr : it->second;
-      const bool sized = image && image->width > 0 && image->height > 0;
-      if (p.check_size && sized &&
-          (ann.rle->h != static_cast<std::uint32_t>(image->height) ||
-           ann.rle->w != static_cast<std::uint32_t>(image->width)))
-        fail(p.at, element_path("annotations", p.annotation, "segmentation.size"),
-             "expected [" + std::to_string(image->height) + ", " + std::to_string(image->width) +
-                 "] (the size of image " + std::to_string(image->id) + "), got [" +
-                 std::to_string(ann.rle->h) + ", " + std::to_string(ann.rle->w) + "]");
-      if (p.has_area) continue;
-      // As COCO defines it: the mask's pixel count; without a mask, the box's area.
-      if (ann.rle) {
-        ann.area = static_cast<double>(rle_area(*ann.rle));
-      } else if (!ann.polygons.empty() && sized) {
-        try {
-          ann.area = static_cast<double>(
-              rle_area(rle_from_polygons(ann.polygons, static_cast<std::uint32_t>(image->height),
-                                         static_cast<std::uint32_t>(image->width))));
-        } catch (const Error& e) {
-          fail(p.at, element_path("annotations", p.annotation, "segmentation"), e.what());
-        }
-      } else {
-        ann.area = ann.bbox[2] * ann.bbox[3];
-      }
+      complete_annotation(ann, it == images.end() ? nullptr : it->second, p.has_area, p.at, p.annotation);
     }
   }
 
+ public:
+  // An RLE's size must be its image's; a missing area is computed.
+  void complete_annotation(Annotation& ann, const ImageInfo* image, bool has_area, const char* at,
+                           std::size_t index) const {
+    const bool sized = image && image->width > 0 && image->height > 0;
+    if (ann.rle && sized &&
+        (ann.rle->h != static_cast<std::uint32_t>(image->height) ||
+         ann.rle->w != static_cast<std::uint32_t>(image->width)))
+      fail(at, element_path("annotations", index, "segmentation.size"),
+           "expected [" + std::to_string(image->height) + ", " + std::to_string(image->width) +
+               "] (the size of image " + std::to_string(image->id) + "), got [" + std::to_string(ann.rle->h) +
+               ", " + std::to_string(ann.rle->w) + "]");
+    if (has_area) return;
+    // As COCO defines it: the mask's pixel count; without a mask, the box's area.
+    if (ann.rle) {
+      ann.area = static_cast<double>(rle_area(*ann.rle));
+    } else if (!ann.polygons.empty() && sized) {
+      try {
+        ann.area = static_cast<double>(rle_area(rle_from_polygons(
+            ann.polygons, static_cast<std::uint32_t>(image->height), static_cast<std::uint32_t>(image->width))));
+      } catch (const Error& e) {
+        fail(at, element_path("annotations", index, "segmentation"), e.what());
+      }
+    } else {
+      ann.area = ann.bbox[2] * ann.bbox[3];
+    }
+  }
+
+ private:
   const Progress& progress_;
   MappedJson* mapped_;  // null when parsing from memory
   od::parser parser_;
@@ -575,6 +566,109 @@ class CocoParser : JsonLocator {
   std::vector<double> scratch_xy_;
   std::vector<std::uint32_t> scratch_counts_;
 };
+
+// ---- reading in pieces ---------------------------------------------------------------------------
+
+class PieceReader {
+ public:
+  PieceReader(MappedJson& mapped, const std::string& name, const Progress& progress, const ReadOptions& options)
+      : mapped_(mapped),
+        name_(name),
+        progress_(progress),
+        piece_bytes_(options.piece_bytes),
+        runner_(mapped, options.threads, progress, "reading " + name) {
+    for (int t = 0; t < runner_.threads(); ++t)
+      parsers_.push_back(std::make_unique<CocoParser>(name, simdjson::padded_string_view(), no_progress_, nullptr));
+  }
+
+  // The dataset, or nothing when the file is not plainly shaped (the caller walks it whole).
+  std::optional<Dataset> read() {
+    const simdjson::padded_string_view view = mapped_.view();
+    const std::string_view text(view.data(), view.size());
+    const auto fields = split_top_level(text, {"images", "annotations", "categories"}, [&](std::size_t at) {
+      mapped_.release_before(text.data() + at);
+      mapped_.populate(text.data() + at, text.data() + at + kAhead);
+    });
+    if (!fields) return std::nullopt;
+    const JsonTopField *images = nullptr, *categories = nullptr, *annotations = nullptr;
+    for (const JsonTopField& f : *fields) {
+      const JsonTopField** slot = f.key == "images"        ? &images
+                                  : f.key == "categories"  ? &categories
+                                  : f.key == "annotations" ? &annotations
+                                                           : nullptr;
+      if (slot == nullptr) {  // skipped, as the walk skips it; simdjson would still refuse bad UTF-8
+        if (!simdjson::validate_utf8(text.data() + f.value.begin, f.value.end - f.value.begin)) return std::nullopt;
+        continue;
+      }
+      if (!f.is_array) return std::nullopt;
+      *slot = &f;
+    }
+    if (!images) return std::nullopt;
+
+    Dataset ds;
+    std::vector<Piece> first_pass, second_pass;
+    presize(ds.images, images->objects.size());
+    add_pieces("images", images->objects, piece_bytes_, first_pass);
+    if (categories) {
+      presize(ds.categories, categories->objects.size());
+      add_pieces("categories", categories->objects, piece_bytes_, first_pass);
+    }
+    if (annotations) {
+      presize(ds.annotations, annotations->objects.size());
+      add_pieces("annotations", annotations->objects, piece_bytes_, second_pass);
+    }
+    runner_.set_total(text.size());
+
+    const bool ok = runner_.run(first_pass, [&](int t, simdjson::padded_string_view piece_text, const Piece& p) {
+      CocoParser& parser = *parsers_[static_cast<std::size_t>(t)];
+      if (p.section == "images") {
+        parser.parse_piece(piece_text, p.section, p.first, p.count,
+                           [&](od::value& v, std::size_t i) { ds.images[i] = parser.parse_image(v, i); });
+      } else {
+        parser.parse_piece(piece_text, p.section, p.first, p.count,
+                           [&](od::value& v, std::size_t i) { ds.categories[i] = parser.parse_category(v, i); });
+      }
+    });
+    if (!ok) return std::nullopt;
+    // The first image of an id wins, as in the walk.
+    std::unordered_map<std::int64_t, const ImageInfo*> by_id;
+    by_id.reserve(ds.images.size());
+    for (const ImageInfo& image : ds.images) by_id.emplace(image.id, &image);
+    const bool ok2 = runner_.run(second_pass, [&](int t, simdjson::padded_string_view piece_text, const Piece& p) {
+      CocoParser& parser = *parsers_[static_cast<std::size_t>(t)];
+      parser.parse_piece(piece_text, p.section, p.first, p.count, [&](od::value& v, std::size_t i) {
+        bool has_area = false;
+        Annotation& ann = ds.annotations[i] = parser.parse_annotation(v, i, has_area);
+        if (!has_area || ann.rle) {
+          const auto it = by_id.find(ann.image_id);
+          parser.complete_annotation(ann, it == by_id.end() ? nullptr : it->second, has_area, nullptr, i);
+        }
+      });
+    });
+    if (!ok2) return std::nullopt;
+    progress_(text.size(), text.size(), "reading " + name_);
+    return ds;
+  }
+
+ private:
+  static constexpr std::size_t kAhead = 64u << 20;  // json_split's release interval
+
+  MappedJson& mapped_;
+  const std::string& name_;
+  const Progress& progress_;
+  const std::size_t piece_bytes_;
+  const Progress no_progress_;
+  PieceRunner runner_;
+  std::vector<std::unique_ptr<CocoParser>> parsers_;
+};
+
+Dataset finish(Dataset ds, const std::string& name, const std::string& image_root) {
+  ds.image_root = image_root;
+  ds.source = "coco:" + name;
+  ds.format = DatasetFormat::Coco;
+  ds.index();
+  return ds;
+}
 
 Dataset parse_json(simdjson::padded_string_view json, const std::string& name, const std::string& image_root,
                    const Progress& progress, MappedJson* mapped) {
@@ -589,8 +683,16 @@ Dataset parse_json(simdjson::padded_string_view json, const std::string& name, c
 
 }  // namespace
 
-Dataset read_coco(const std::string& json_path, const std::string& image_root, const Progress& progress) {
+Dataset read_coco(const std::string& json_path, const std::string& image_root, const Progress& progress,
+                  const ReadOptions& options) {
   MappedJson json(json_path);
+  if (options.read_in_pieces) *options.read_in_pieces = false;
+  if (json.view().size() >= options.pieces_above) {
+    if (auto ds = PieceReader(json, json_path, progress, options).read()) {
+      if (options.read_in_pieces) *options.read_in_pieces = true;
+      return finish(std::move(*ds), json_path, image_root);
+    }
+  }
   return parse_json(json.view(), json_path, image_root, progress, &json);
 }
 

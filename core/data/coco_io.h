@@ -6,6 +6,7 @@
 
 #include "common/progress.h"
 #include "data/dataset.h"
+#include "data/read_options.h"
 
 namespace studio {
 
@@ -14,7 +15,7 @@ namespace studio {
 // Progress is (bytes walked, file size, "reading <file>"), about every 10,000 images or
 // annotations; cancellation is checked at the same points (studio::Cancelled).
 [[nodiscard]] Dataset read_coco(const std::string& json_path, const std::string& image_root,
-                                const Progress& progress = {});
+                                const Progress& progress = {}, const ReadOptions& options = {});
 // Parses COCO JSON held in memory; `name` is used in error messages in place of a file name.
 [[nodiscard]] Dataset parse_coco(std::string_view json, const std::string& name,
                                  const std::string& image_root = "");

@@ -8,9 +8,12 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
+#include <optional>
 
 #include "common/error.h"
 #include "data/json_locator.h"
+#include "data/json_pieces.h"
 
 // COCO results files, read the way pycocotools' COCO.loadRes reads them (bbox results get
 // area = w*h; segm results get their box and area from the mask), but validated up front with
@@ -33,14 +36,25 @@ namespace {
 namespace od = simdjson::ondemand;
 using simdjson::error_code;
 
-std::string element_path(std::size_t index, std::string_view field = {}) {
-  std::string p = "[" + std::to_string(index) + "]";
-  if (!field.empty()) {
-    p += '.';
-    p += field;
+// Where in the results a value is ("[12].segmentation.counts"), written out only when a message
+// needs it: building these strings for every field of every detection cost more than parsing.
+struct Path {
+  std::size_t index = 0;
+  const char* field = nullptr;  // "bbox", "segmentation", ...
+  const char* sub = nullptr;    // "size", "counts" (within the field)
+  long element = -1;            // [k] after the field or sub-field
+
+  [[nodiscard]] Path in(const char* f) const { return {index, f, nullptr, -1}; }
+  [[nodiscard]] Path sub_field(const char* f) const { return {index, field, f, -1}; }
+  [[nodiscard]] Path at(long k) const { return {index, field, sub, k}; }
+  [[nodiscard]] std::string str() const {
+    std::string p = "[" + std::to_string(index) + "]";
+    if (field) p += std::string(".") + field;
+    if (sub) p += std::string(".") + sub;
+    if (element >= 0) p += "[" + std::to_string(element) + "]";
+    return p;
   }
-  return p;
-}
+};
 
 std::string describe_token(std::string_view token) {
   while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.remove_suffix(1);
@@ -52,6 +66,30 @@ class ResultsParser : JsonLocator {
  public:
   ResultsParser(simdjson::padded_string_view json, const std::string& name, const Dataset& gt, IouType type)
       : JsonLocator(name, json), gt_(gt), type_(type) {}
+
+  // Parses `text`, an array of the `count` detections from `first` on, into out[first...] (and
+  // whether each gave a box into had_bbox).
+  void parse_piece(simdjson::padded_string_view text, std::size_t first, std::size_t count,
+                   std::vector<Detection>& out, std::vector<char>& had_bbox) {
+    json_ = text;
+    od::document doc;
+    if (auto e = parser_.iterate(text).get(doc)) fail_json(e, "");
+    doc_ = &doc;
+    od::array array;
+    if (auto e = doc.get_array().get(array)) fail_json(e, "");
+    std::size_t k = 0;
+    for (auto element_result : array) {
+      od::value element;
+      if (auto e = element_result.get(element)) fail_json(e, Path{first + k}.str());
+      if (k == count) break;
+      out[first + k] = parse_detection(element, first + k);
+      had_bbox[first + k] = last_had_bbox_;
+      ++k;
+    }
+    const bool complete = k == count && location() == nullptr;
+    doc_ = nullptr;
+    if (!complete) fail(0L, "", "a piece did not hold the detections the pre-pass found");
+  }
 
   std::vector<Detection> parse() {
     od::document doc;
@@ -69,21 +107,25 @@ class ResultsParser : JsonLocator {
     std::size_t index = 0;
     for (auto element_result : array) {
       od::value element;
-      if (auto e = element_result.get(element)) fail_json(e, element_path(index));
+      if (auto e = element_result.get(element)) fail_json(e, Path{index}.str());
       out.push_back(parse_detection(element, index));
       had_bbox.push_back(last_had_bbox_);
       ++index;
     }
-    // loadRes picks its branch from the FIRST result alone: when it carries a "bbox" (as
-    // detectron2's and mmdetection's segm files do), every detection's area becomes w*h, even in
-    // segm evaluation, and that area decides the area-range ignores. Reproduced for exact numbers.
+    if (const char* trailing = location())
+      fail(trailing, "(top level)", "expected the end of the file after the array");
+    box_areas(out, had_bbox);
+    return out;
+  }
+
+  // loadRes picks its branch from the FIRST result alone: when it carries a "bbox" (as
+  // detectron2's and mmdetection's segm files do), every detection's area becomes w*h, even in
+  // segm evaluation, and that area decides the area-range ignores. Reproduced for exact numbers.
+  void box_areas(std::vector<Detection>& out, const std::vector<char>& had_bbox) const {
     if (type_ == IouType::Segm && !out.empty() && had_bbox[0]) {
       for (std::size_t i = 0; i < out.size(); ++i)
         if (had_bbox[i]) out[i].area = out[i].bbox[2] * out[i].bbox[3];
     }
-    if (const char* trailing = location())
-      fail(trailing, "(top level)", "expected the end of the file after the array");
-    return out;
   }
 
  private:
@@ -118,21 +160,21 @@ class ResultsParser : JsonLocator {
     }
   }
 
-  [[noreturn]] void fail_type(error_code e, od::value& v, const char* at, const std::string& path,
+  [[noreturn]] void fail_type(error_code e, od::value& v, const char* at, const Path& path,
                               const std::string& expected) {
     // Python's json module writes NaN and Infinity, which are not JSON; name them rather than
     // calling the whole file malformed.
     const std::string_view token = v.raw_json_token();
     for (const char* word : {"NaN", "Infinity", "-Infinity"}) {
       if (token.substr(0, std::strlen(word)) == word)
-        fail(at, path, "expected " + expected + ", got " + word);
+        fail(at, path.str(), "expected " + expected + ", got " + word);
     }
     if (e != simdjson::INCORRECT_TYPE && e != simdjson::NUMBER_OUT_OF_RANGE && e != simdjson::NUMBER_ERROR)
-      fail_json(e, path);
-    fail(at, path, "expected " + expected + ", got " + describe(v));
+      fail_json(e, path.str());
+    fail(at, path.str(), "expected " + expected + ", got " + describe(v));
   }
 
-  std::int64_t get_int64(od::value& v, const std::string& path) {
+  std::int64_t get_int64(od::value& v, const Path& path) {
     const char* at = location();
     std::int64_t i;
     if (auto e = v.get_int64().get(i)) {
@@ -145,110 +187,108 @@ class ResultsParser : JsonLocator {
     return i;
   }
 
-  double get_finite(od::value& v, const std::string& path, const char* expected) {
+  double get_finite(od::value& v, const Path& path, const char* expected) {
     const char* at = location();
     double d;
     if (auto e = v.get_double().get(d)) fail_type(e, v, at, path, expected);
-    if (!std::isfinite(d)) fail(at, path, std::string("expected ") + expected + ", got " + std::to_string(d));
+    if (!std::isfinite(d)) fail(at, path.str(), std::string("expected ") + expected + ", got " + std::to_string(d));
     return d;
   }
 
-  std::array<double, 4> get_bbox(od::value& v, const std::string& path) {
+  std::array<double, 4> get_bbox(od::value& v, const Path& path) {
     const char* at = location();
-    const std::string expected = "an array of 4 numbers [x, y, width, height]";
+    static const std::string expected = "an array of 4 numbers [x, y, width, height]";
     od::array a;
     if (auto e = v.get_array().get(a)) fail_type(e, v, at, path, expected);
     std::array<double, 4> box{};
     std::size_t n = 0;
     for (auto item_result : a) {
       od::value item;
-      if (auto e = item_result.get(item)) fail_json(e, path);
-      if (n >= 4) fail(at, path, expected + ", got more than 4 values");
-      box[n] = get_finite(item, path + "[" + std::to_string(n) + "]", "a finite number");
+      if (auto e = item_result.get(item)) fail_json(e, path.str());
+      if (n >= 4) fail(at, path.str(), expected + ", got more than 4 values");
+      box[n] = get_finite(item, path.at(static_cast<long>(n)), "a finite number");
       ++n;
     }
-    if (n != 4) fail(at, path, expected + ", got " + std::to_string(n) + " values");
+    if (n != 4) fail(at, path.str(), expected + ", got " + std::to_string(n) + " values");
     return box;
   }
 
-  Rle get_segmentation(od::value& v, const std::string& path) {
+  Rle get_segmentation(od::value& v, const Path& path) {
     const char* at = location();
-    const std::string expected = "an RLE object {\"size\": [h, w], \"counts\": ...}";
+    static const std::string expected = "an RLE object {\"size\": [h, w], \"counts\": ...}";
     od::object obj;
     if (auto e = v.get_object().get(obj)) fail_type(e, v, at, path, expected);
     bool has_size = false, has_counts = false;
     std::int64_t h = 0, w = 0;
-    std::string counts_string;
+    std::string_view counts_string;  // valid while this document is parsed
     std::vector<std::uint32_t> counts;
     bool counts_is_string = true;
     const char* counts_at = at;
     for (auto field_result : obj) {
       od::field field;
-      if (auto e = std::move(field_result).get(field)) fail_json(e, path);
+      if (auto e = std::move(field_result).get(field)) fail_json(e, path.str());
       const od::raw_json_string key = field.key();
       od::value value = field.value();
       if (key == "size") {
         const char* size_at = location();
         od::array a;
         if (auto e = value.get_array().get(a))
-          fail_type(e, value, size_at, path + ".size", "[height, width]");
+          fail_type(e, value, size_at, path.sub_field("size"), "[height, width]");
         std::size_t n = 0;
         for (auto item_result : a) {
           od::value item;
-          if (auto e = item_result.get(item)) fail_json(e, path + ".size");
-          const std::int64_t x = get_int64(item, path + ".size[" + std::to_string(n) + "]");
+          if (auto e = item_result.get(item)) fail_json(e, path.sub_field("size").str());
+          const std::int64_t x = get_int64(item, path.sub_field("size").at(static_cast<long>(n)));
           if (x < 0 || x > std::numeric_limits<std::uint32_t>::max())
-            fail(size_at, path + ".size", "expected non-negative sizes, got " + std::to_string(x));
+            fail(size_at, path.sub_field("size").str(), "expected non-negative sizes, got " + std::to_string(x));
           if (n == 0) h = x;
           if (n == 1) w = x;
           ++n;
         }
         if (n != 2)
-          fail(size_at, path + ".size", "expected [height, width], got " + std::to_string(n) + " values");
+          fail(size_at, path.sub_field("size").str(), "expected [height, width], got " + std::to_string(n) + " values");
         has_size = true;
       } else if (key == "counts") {
         counts_at = location();
         od::json_type t;
-        if (auto e = value.type().get(t)) fail_json(e, path + ".counts");
+        if (auto e = value.type().get(t)) fail_json(e, path.sub_field("counts").str());
         if (t == od::json_type::string) {
-          std::string_view s;
-          if (auto e = value.get_string().get(s)) fail_json(e, path + ".counts");
-          counts_string = std::string(s);
+          if (auto e = value.get_string().get(counts_string)) fail_json(e, path.sub_field("counts").str());
         } else if (t == od::json_type::array) {
           counts_is_string = false;
           od::array a;
-          if (auto e = value.get_array().get(a)) fail_json(e, path + ".counts");
+          if (auto e = value.get_array().get(a)) fail_json(e, path.sub_field("counts").str());
           for (auto item_result : a) {
             od::value item;
-            if (auto e = item_result.get(item)) fail_json(e, path + ".counts");
-            const std::int64_t c = get_int64(item, path + ".counts");
+            if (auto e = item_result.get(item)) fail_json(e, path.sub_field("counts").str());
+            const std::int64_t c = get_int64(item, path.sub_field("counts"));
             if (c < 0 || c > std::numeric_limits<std::uint32_t>::max())
-              fail(counts_at, path + ".counts",
+              fail(counts_at, path.sub_field("counts").str(),
                    "expected non-negative run lengths, got " + std::to_string(c));
             counts.push_back(static_cast<std::uint32_t>(c));
           }
         } else {
-          fail_type(simdjson::INCORRECT_TYPE, value, counts_at, path + ".counts",
+          fail_type(simdjson::INCORRECT_TYPE, value, counts_at, path.sub_field("counts"),
                     "a compressed RLE string or an array of run lengths");
         }
         has_counts = true;
       }
     }
-    if (!has_size) fail(at, path, "missing required field \"size\" (expected [height, width])");
-    if (!has_counts) fail(at, path, "missing required field \"counts\" (expected an RLE string)");
+    if (!has_size) fail(at, path.str(), "missing required field \"size\" (expected [height, width])");
+    if (!has_counts) fail(at, path.str(), "missing required field \"counts\" (expected an RLE string)");
     try {
       const auto uh = static_cast<std::uint32_t>(h), uw = static_cast<std::uint32_t>(w);
       return counts_is_string ? rle_from_string(counts_string, uh, uw)
                               : rle_from_counts(std::move(counts), uh, uw);
     } catch (const Error& e) {
-      fail(counts_at, path + ".counts", e.what());
+      fail(counts_at, path.sub_field("counts").str(), e.what());
     }
   }
 
   Detection parse_detection(od::value& item, std::size_t i) {
     const char* start = location();
     od::object obj;
-    if (auto e = item.get_object().get(obj)) fail_type(e, item, start, element_path(i), "a detection object");
+    if (auto e = item.get_object().get(obj)) fail_type(e, item, start, Path{i}, "a detection object");
     Detection d;
     bool has_image = false, has_cat = false, has_score = false, has_bbox = false;
     const char* image_at = start;
@@ -256,30 +296,30 @@ class ResultsParser : JsonLocator {
     const char* segm_at = start;
     for (auto field_result : obj) {
       od::field field;
-      if (auto e = std::move(field_result).get(field)) fail_json(e, element_path(i));
+      if (auto e = std::move(field_result).get(field)) fail_json(e, Path{i}.str());
       const od::raw_json_string key = field.key();
       od::value value = field.value();
       if (key == "image_id") {
         image_at = location();
-        d.image_id = get_int64(value, element_path(i, "image_id"));
+        d.image_id = get_int64(value, Path{i}.in("image_id"));
         has_image = true;
       } else if (key == "category_id") {
         cat_at = location();
-        d.category_id = get_int64(value, element_path(i, "category_id"));
+        d.category_id = get_int64(value, Path{i}.in("category_id"));
         has_cat = true;
       } else if (key == "score") {
-        d.score = get_finite(value, element_path(i, "score"), "a finite number");
+        d.score = get_finite(value, Path{i}.in("score"), "a finite number");
         has_score = true;
       } else if (key == "bbox") {
-        d.bbox = get_bbox(value, element_path(i, "bbox"));
+        d.bbox = get_bbox(value, Path{i}.in("bbox"));
         has_bbox = true;
       } else if (key == "segmentation" && type_ == IouType::Segm) {
         segm_at = location();
-        d.segm = get_segmentation(value, element_path(i, "segmentation"));
+        d.segm = get_segmentation(value, Path{i}.in("segmentation"));
       }
     }
     auto missing = [&](const char* field, const char* expected) {
-      fail(start, element_path(i),
+      fail(start, Path{i}.str(),
            std::string("missing required field \"") + field + "\" (expected " + expected + ")");
     };
     if (!has_image) missing("image_id", "an integer");
@@ -290,10 +330,10 @@ class ResultsParser : JsonLocator {
 
     const ImageInfo* image = gt_.image_by_id(d.image_id);
     if (image == nullptr)
-      fail(image_at, element_path(i, "image_id"),
+      fail(image_at, Path{i}.in("image_id").str(),
            "unknown image id " + std::to_string(d.image_id) + " (expected an image id of the ground truth)");
     if (gt_.category_by_id(d.category_id) == nullptr)
-      fail(cat_at, element_path(i, "category_id"),
+      fail(cat_at, Path{i}.in("category_id").str(),
            "unknown category id " + std::to_string(d.category_id) +
                " (expected a category id of the ground truth)");
     if (d.segm) {
@@ -301,7 +341,7 @@ class ResultsParser : JsonLocator {
       if (image->width > 0 && image->height > 0 &&
           (d.segm->h != static_cast<std::uint32_t>(image->height) ||
            d.segm->w != static_cast<std::uint32_t>(image->width)))
-        fail(segm_at, element_path(i, "segmentation.size"),
+        fail(segm_at, Path{i}.in("segmentation").sub_field("size").str(),
              "expected the image's size [" + std::to_string(image->height) + ", " +
                  std::to_string(image->width) + "] (height, width), got [" + std::to_string(d.segm->h) +
                  ", " + std::to_string(d.segm->w) + "]");
@@ -328,6 +368,31 @@ struct StringSink {
   void Flush() {}
 };
 
+// Big files are parsed in pieces on every core (json_pieces.h); anything out of the ordinary
+// sends them to the one walk, whose messages name the problem.
+std::optional<std::vector<Detection>> read_in_pieces(MappedJson& json, const std::string& path, const Dataset& gt,
+                                                     IouType type, const ReadOptions& options) {
+  const std::string_view text(json.view().data(), json.view().size());
+  const auto spans = split_array(text, [&](std::size_t at) { json.release_before(text.data() + at); });
+  if (!spans) return std::nullopt;
+  std::vector<Piece> pieces;
+  add_pieces("", *spans, options.piece_bytes, pieces);
+  const Progress no_progress;
+  PieceRunner runner(json, options.threads, no_progress, "");
+  std::vector<std::unique_ptr<ResultsParser>> parsers;
+  for (int t = 0; t < runner.threads(); ++t)
+    parsers.push_back(std::make_unique<ResultsParser>(simdjson::padded_string_view(), path, gt, type));
+  std::vector<Detection> out;
+  presize(out, spans->size());
+  std::vector<char> had_bbox(spans->size());
+  const bool ok = runner.run(pieces, [&](int t, simdjson::padded_string_view piece_text, const Piece& p) {
+    parsers[static_cast<std::size_t>(t)]->parse_piece(piece_text, p.first, p.count, out, had_bbox);
+  });
+  if (!ok) return std::nullopt;
+  parsers[0]->box_areas(out, had_bbox);
+  return out;
+}
+
 }  // namespace
 
 std::vector<Detection> parse_coco_results(std::string_view json, const std::string& name, const Dataset& gt,
@@ -336,11 +401,17 @@ std::vector<Detection> parse_coco_results(std::string_view json, const std::stri
   return ResultsParser(padded, name, gt, type).parse();
 }
 
-std::vector<Detection> read_coco_results(const std::string& path, const Dataset& gt, IouType type) {
-  simdjson::padded_string json;
-  if (auto e = simdjson::padded_string::load(path).get(json))
-    throw Error(path + ": cannot read the file (" + simdjson::error_message(e) + ")");
-  return ResultsParser(json, path, gt, type).parse();
+std::vector<Detection> read_coco_results(const std::string& path, const Dataset& gt, IouType type,
+                                         const ReadOptions& options) {
+  MappedJson json(path);
+  if (options.read_in_pieces) *options.read_in_pieces = false;
+  if (json.view().size() >= options.pieces_above) {
+    if (auto out = read_in_pieces(json, path, gt, type, options)) {
+      if (options.read_in_pieces) *options.read_in_pieces = true;
+      return std::move(*out);
+    }
+  }
+  return ResultsParser(json.view(), path, gt, type).parse();
 }
 
 std::string to_coco_results_json(const std::vector<Detection>& detections) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "data/read_options.h"
 #include "data/rle.h"
 
 namespace studio {
@@ -31,7 +32,8 @@ struct Detection {
 // Reads and validates against the ground truth: unknown image ids, unknown category ids, a
 // missing field for `type`, a mask whose size differs from its image, NaN scores -> studio::Error
 // naming the file, the line and "[i].field". Extra fields are ignored; an empty array is valid.
-[[nodiscard]] std::vector<Detection> read_coco_results(const std::string& path, const Dataset& gt, IouType type);
+[[nodiscard]] std::vector<Detection> read_coco_results(const std::string& path, const Dataset& gt, IouType type,
+                                                       const ReadOptions& options = {});
 [[nodiscard]] std::vector<Detection> parse_coco_results(std::string_view json, const std::string& name,
                                                         const Dataset& gt, IouType type);
 // Writes detections as a results JSON (bbox always; segmentation as compressed RLE when present).
