@@ -279,6 +279,11 @@ void TestGuiTrain::openDatasetNamesItForStudioCli() {
   QCOMPARE(page->trainDataField()->text(), txtToken);
   QCOMPARE(trainData(), txtToken);
   QTRY_VERIFY(page->resolvedYaml().contains("train: " + txtToken));
+  // Validation follows it too (the recipe's data.val is not on a fresh install), and the log says
+  // what that measures.
+  QCOMPARE(page->valDataField()->text(), txtToken);
+  QTRY_VERIFY(page->resolvedYaml().contains("val: " + txtToken));
+  QVERIFY(page->logPane()->toPlainText().contains("validation data: the open dataset"));
   const studio::DatasetSpec txtBack = studio::parse_dataset_token(txtToken.toStdString());
   QCOMPARE(QString::fromStdString(txtBack.names), QString::fromStdString(txtNames));
 
@@ -325,11 +330,17 @@ void TestGuiTrain::openDatasetNamesItForStudioCli() {
   open(voc);
   QCOMPARE(page->trainDataField()->text(), QStringLiteral("voc:%1:trainval").arg(QDir::cleanPath(vocRoot)));
 
+  QCOMPARE(page->valDataField()->text(), QStringLiteral("voc:%1:trainval").arg(QDir::cleanPath(vocRoot)));
+
   // A field the user typed in is left alone by the next dataset.
   page->trainDataField()->clear();
   QTest::keyClicks(page->trainDataField(), txtToken);
+  page->valDataField()->clear();
+  QTest::keyClicks(page->valDataField(), txtToken);
   open(txt);
   QCOMPARE(page->trainDataField()->text(), txtToken);
+  open(voc);
+  QCOMPARE(page->valDataField()->text(), txtToken);
   voc.names = vocNames;
   open(voc);
   QCOMPARE(page->trainDataField()->text(), txtToken);
@@ -451,6 +462,9 @@ void TestGuiTrain::resumeContinuesTheStoppedRun() {
   QVERIFY(!page->resumeButton()->isEnabled());  // nothing to resume yet
   QTest::mouseClick(page->startButton(), Qt::LeftButton);
   QVERIFY2(page->isRunning(), qPrintable(page->errorText()));
+  // During the run the field names the folder being written, and can't be changed.
+  QCOMPARE(QDir::cleanPath(page->outputField()->path()), QDir::cleanPath(runDir));
+  QVERIFY(!page->outputField()->isEnabled());
   const int run = page->currentPlotRun();
   QTRY_VERIFY2_WITH_TIMEOUT(page->plot()->pointCount(run, "loss") >= 2,
                             qPrintable(page->logPane()->toPlainText().right(1500)), 60000);
@@ -473,6 +487,7 @@ void TestGuiTrain::resumeContinuesTheStoppedRun() {
 
   // Start would begin a new folder (the field moved on to a fresh name); Resume takes the run's.
   QVERIFY(QDir::cleanPath(page->outputField()->path()) != QDir::cleanPath(runDir));
+  QVERIFY(page->outputField()->isEnabled());
   page->epochsField()->setValue(stopEpoch + 1);
   QTRY_VERIFY(page->resumeButton()->isEnabled());
   QTest::mouseClick(page->resumeButton(), Qt::LeftButton);

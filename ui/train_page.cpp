@@ -161,7 +161,8 @@ QWidget* TrainPage::buildForm() {
   trainRow->addWidget(useOpenButton_);
   valData_ = new QLineEdit;
   valData_->setPlaceholderText(tr("the recipe's data.val"));
-  valData_->setToolTip(tr("Evaluated every train.eval_interval epochs; empty uses the recipe's data.val"));
+  valData_->setToolTip(tr("Evaluated every train.eval_interval epochs; empty uses the recipe's data.val. "
+                          "Follows the open dataset (with Training data) until you type here"));
 
   epochs_ = new QSpinBox;
   epochs_->setRange(1, 10000);
@@ -240,6 +241,7 @@ QWidget* TrainPage::buildForm() {
   connect(openRecipe, &QPushButton::clicked, this, &TrainPage::openRecipeWithDialog);
   connect(useOpenButton_, &QPushButton::clicked, this, &TrainPage::useOpenDataset);
   connect(trainData_, &QLineEdit::textEdited, this, [this] { trainDataEdited_ = true; });
+  connect(valData_, &QLineEdit::textEdited, this, [this] { valDataEdited_ = true; });
   connect(output_->lineEdit(), &QLineEdit::textEdited, this, [this] { outputEdited_ = true; });
   for (QLineEdit* e : {trainData_, valData_, extra_})
     connect(e, &QLineEdit::textChanged, this, &TrainPage::scheduleResolve);
@@ -513,6 +515,13 @@ void TrainPage::useOpenDataset() {
   if (argument.isEmpty()) return;
   trainData_->setText(argument);
   trainDataEdited_ = false;
+  // A recipe's data.val names its own validation set, which a fresh install does not have: unless
+  // one was typed, validate on the open dataset too, and say what that measures.
+  if (!valDataEdited_ && valData_->text() != argument) {
+    valData_->setText(argument);
+    appendLog(tr("validation data: the open dataset, as for training, so the APs measure the fit to the "
+                 "training images; type another dataset under Validation data for a held-out score"));
+  }
 }
 
 void TrainPage::setDatasetYamlFolder(const QString& folder) {
@@ -610,6 +619,7 @@ void TrainPage::showBanner(const QString& message) {
 void TrainPage::updateButtons() {
   const bool running = isRunning();
   startButton_->setEnabled(!running && !resolveFailed_ && !output_->path().isEmpty());
+  output_->setEnabled(!running);  // during a run it names the folder being written
   stopButton_->setEnabled(running && !stopRequested_);
   const bool hasCheckpoint =
       !currentRunDir_.isEmpty() &&

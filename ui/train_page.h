@@ -173,6 +173,7 @@ class TrainPage : public QWidget {
   bool resolveFailed_ = false;
   bool outputEdited_ = false;
   bool trainDataEdited_ = false;
+  bool valDataEdited_ = false;
 
   QProcess* process_ = nullptr;
   QProcess* devicesProcess_ = nullptr;

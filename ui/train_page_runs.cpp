@@ -88,7 +88,10 @@ bool TrainPage::launch(bool resume) {
   progress_->setValue(0);
   eta_->clear();
   status_->setText(resume ? tr("Resuming %1…").arg(runDir) : tr("Starting %1…").arg(runDir));
-  if (!resume) suggestOutput();  // the next Start gets a fresh folder
+  {
+    const QSignalBlocker block(output_);
+    output_->setPath(runDir);  // the folder being written, until the run ends
+  }
   updateButtons();
   emit runningChanged(true);
   return true;
@@ -145,6 +148,7 @@ void TrainPage::onProcessFinished(int exitCode, QProcess::ExitStatus status) {
   appendLog(QStringLiteral("[%1]").arg(clean ? tr("process ended") : tr("process failed, %1").arg(exitCode)));
   process_ = nullptr;
   p->deleteLater();
+  suggestOutput();  // the run's folder has checkpoints now: the next Start gets a fresh one (Resume keeps it)
   updateButtons();
   emit runningChanged(false);
   emit processFinished(exitCode, clean);
@@ -158,6 +162,7 @@ void TrainPage::onProcessError(QProcess::ProcessError error) {
   status_->setText(tr("Not started"));
   process_ = nullptr;
   p->deleteLater();
+  suggestOutput();
   updateButtons();
   emit runningChanged(false);
   emit processFinished(-1, false);
