@@ -13,6 +13,7 @@
 
 #include "common/error.h"
 #include "data/checker.h"
+#include "data/coco_io.h"
 #include "data/image_io.h"
 #include "data/txt_reader.h"
 #include "data/voc_reader.h"
@@ -435,6 +436,29 @@ class TestChecker : public QObject {
     QCOMPARE(report.findings.size(), std::size_t(1));
     QCOMPARE(place_of(report.findings[0]), Place("bbox_out_of_bounds", 1, 2));
     QVERIFY(studio::test::contains(report.findings[0].message, "1.5 px past the bottom edge of a 100x100 image"));
+  }
+
+  // A COCO file without an "annotations" key (pycocotools reads it, as a test-set image list) is
+  // said once, naming the file, instead of once an image; one with an empty list is not that.
+  void coco_without_an_annotation_list() {
+    QTemporaryDir dir;
+    const std::string images = R"("images": [{"id": 1, "file_name": "a.png", "width": 4, "height": 3},
+                                             {"id": 2, "file_name": "b.png", "width": 4, "height": 3}],
+                                  "categories": [{"id": 1, "name": "a"}])";
+    const std::string path = studio::test::write_text(dir, "test2017.json", "{" + images + "}");
+    CheckOptions options;
+    options.decode_images = false;
+    const CheckReport report = check_dataset(read_coco(path, dir.path().toStdString()), options);
+    QCOMPARE(report.findings.size(), std::size_t(1));
+    QCOMPARE(report.findings[0].code, std::string("no_annotation_list"));
+    QVERIFY(report.findings[0].severity == Severity::Warning);
+    QCOMPARE(report.findings[0].file, path);
+    QVERIFY(studio::test::contains(report.findings[0].message, "no \"annotations\" list"));
+    QVERIFY(studio::test::contains(report.findings[0].message, "2 images"));
+    const CheckReport empty = check_dataset(
+        read_coco(studio::test::write_text(dir, "empty.json", "{" + images + R"(, "annotations": []})"), ""), options);
+    QCOMPARE(empty.findings.size(), std::size_t(2));
+    for (const Finding& f : empty.findings) QCOMPARE(f.code, std::string("no_annotations"));
   }
 
   // Read from a TXT list, a box outside its image and a missing image name the list file and

@@ -508,6 +508,14 @@ void TestCocoIo::pieces_read_the_same() {
                                          every_element_a_piece(2, &used));
   QVERIFY(!used);
   QCOMPARE(both.categories.size(), std::size_t{3});
+  // Without an "annotations" key (a test-set image list), both ways say so.
+  const std::string no_list = studio::test::write_text(
+      dir, "no_list.json", R"({"images": [{"id": 1, "file_name": "a.jpg", "width": 2, "height": 2}]})");
+  QVERIFY(studio::read_coco(no_list, "", {}, one_walk(nullptr)).annotation_list_missing);
+  QVERIFY(studio::read_coco(no_list, "", {}, every_element_a_piece(2, &used)).annotation_list_missing);
+  QVERIFY(used);
+  QVERIFY(!studio::read_coco(sample, "", {}, every_element_a_piece(2, nullptr)).annotation_list_missing);
+  QVERIFY(!studio::read_coco(sample, "", {}, one_walk(nullptr)).annotation_list_missing);
 }
 
 // The pre-pass follows strings (escaped quotes, brackets inside them) and nesting, and answers

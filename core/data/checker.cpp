@@ -389,6 +389,15 @@ void check_annotations(Context& ctx, const Progress& progress) {
 
 void check_empty_images(Context& ctx) {
   const Dataset& ds = ctx.dataset;
+  if (ds.annotation_list_missing) {
+    const std::string file = ds.source.rfind("coco:", 0) == 0 ? ds.source.substr(5) : ds.source;
+    ctx.add("no_annotation_list", Severity::Warning, std::nullopt, std::nullopt, file,
+            "the file has no \"annotations\" list (a test-set image list?): none of its " +
+                std::to_string(ds.images.size()) +
+                " images has annotations, so it can be inferred on but not trained on or evaluated against",
+            "");
+    return;
+  }
   for (std::size_t i = 0; i < ds.images.size(); ++i) {
     // A repeated id's second entry already has its error; its annotations count for the first.
     if (ctx.image_pos[ds.images[i].id] != i || ctx.annotation_count[i] != 0) continue;

@@ -16,8 +16,8 @@ enum class Severity { Error, Warning };
 //   missing_file, unreadable_image, size_mismatch, bbox_out_of_bounds, bbox_degenerate,
 //   unknown_image, unknown_category, duplicate_annotation_id, duplicate_image_id, bad_polygon,
 //   mask_bbox_mismatch, duplicate_annotation                                   (errors)
-//   no_annotations, class_imbalance, unusual_box_size, path_outside_image_folder,
-//   size_not_recorded                                                          (warnings)
+//   no_annotations, no_annotation_list, class_imbalance, unusual_box_size,
+//   path_outside_image_folder, size_not_recorded                               (warnings)
 struct Finding {
   std::string code;
   Severity severity = Severity::Error;

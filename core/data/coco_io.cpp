@@ -70,7 +70,7 @@ class CocoParser : JsonLocator {
            "expected an object with \"images\", \"annotations\" and \"categories\", got " +
                describe_document(doc));
     }
-    bool has_images = false;
+    bool has_images = false, has_annotations = false;
     for (auto field_result : root) {
       od::field field;
       if (auto e = std::move(field_result).get(field)) fail_json(e, "(top level)");
@@ -81,6 +81,7 @@ class CocoParser : JsonLocator {
         has_images = true;
       } else if (key == "annotations") {
         parse_annotations(value);
+        has_annotations = true;
       } else if (key == "categories") {
         parse_categories(value);
       }
@@ -91,6 +92,7 @@ class CocoParser : JsonLocator {
     if (!has_images)
       fail(0L, "(top level)", "missing required field \"images\" (expected an array of images)");
     finish_annotations();
+    ds_.annotation_list_missing = !has_annotations;
     progress_(json_.size(), json_.size(), "reading " + name_);
     return std::move(ds_);
   }
@@ -613,6 +615,7 @@ class PieceReader {
       presize(ds.categories, categories->objects.size());
       add_pieces("categories", categories->objects, piece_bytes_, first_pass);
     }
+    ds.annotation_list_missing = annotations == nullptr;
     if (annotations) {
       presize(ds.annotations, annotations->objects.size());
       add_pieces("annotations", annotations->objects, piece_bytes_, second_pass);

@@ -61,6 +61,9 @@ struct Dataset {
   std::string image_root;   // folder the image file names are relative to
   std::string source;       // what it was read from, for messages ("coco:ann.json", ...)
   DatasetFormat format = DatasetFormat::Coco;
+  // A COCO file without an "annotations" key (as pycocotools, read as a test-set image list): the
+  // checker says so once instead of once an image.
+  bool annotation_list_missing = false;
 
   // Lookups (built on demand by index(); call again after editing the vectors).
   void index();
