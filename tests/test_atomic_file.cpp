@@ -146,6 +146,9 @@ class TestAtomicFile : public QObject {
     const std::string path = dir.filePath("no/such/x.json").toStdString();
     STUDIO_EXPECT_ERROR(write_file_atomic(path, "x"), "x.json", "does not exist");
     QVERIFY(!fs::exists(dir.filePath("no").toStdString()));
+    // A folder name longer than the file system allows: the same (std::filesystem threw before).
+    const std::string long_folder = dir.filePath(QString(300, 'f') + "/x.json").toStdString();
+    STUDIO_EXPECT_ERROR(write_file_atomic(long_folder, "x"), "x.json", "does not exist");
   }
 
   void read_file_errors_name_the_path() {

@@ -266,8 +266,9 @@ class TestCocoEval : public QObject {
     for (int i = 1; i <= 8; ++i)
       for (int j = 0; j < 6; ++j) {
         const double x = 10.0 * j;
-        add_gt(gt, i, {x, x, 15, 15 + j}, j == 5, -1, 1 + j % 2);
-        dt.push_back(det(i, {x + (i % 3), x + 1, 15, 14 + j}, 0.1 * ((i * 7 + j * 3) % 10), 1 + (j + i) % 2));
+        add_gt(gt, i, {x, x, 15, 15.0 + j}, j == 5, -1, 1 + j % 2);
+        dt.push_back(
+            det(i, {x + (i % 3), x + 1, 15, 14.0 + j}, 0.1 * ((i * 7 + j * 3) % 10), 1 + (j + i) % 2));
       }
     const auto r1 = run(gt, dt, IouType::Bbox, 1);
     const auto r4 = run(gt, dt, IouType::Bbox, 4);

@@ -148,6 +148,9 @@ class TestDatasetSpec : public QObject {
 
   void yaml_missing_file() {
     STUDIO_EXPECT_ERROR((void)load_dataset_yaml("/no/such/d.yaml"), "/no/such/d.yaml: cannot open dataset YAML");
+    // A name longer than the file system allows is not found (std::filesystem threw before).
+    const std::string too_long = std::string(300, 'd') + ".yaml";
+    STUDIO_EXPECT_ERROR((void)parse_dataset_token(too_long), "dddd.yaml: dataset YAML file not found");
   }
 
   // load_dataset reaches each reader; paths from a YAML work from any working directory.

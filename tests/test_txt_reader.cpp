@@ -141,6 +141,23 @@ class TestTxtReader : public QObject {
                         "class 2 is beyond the names file", "2 names");
   }
 
+  // Without a names file the classes are 0..(highest index), all made up: a huge index is refused
+  // instead of making billions of categories (fuzz/findings/txt: 2.4 GB for one line) or adding 1
+  // to INT64_MAX. The largest allowed index still reads, with every class below it.
+  void huge_class_index_without_names() {
+    QTemporaryDir dir;
+    const std::string huge =
+        write_text(dir, "huge.txt", "a.jpg 0,0,1,1,0\nb.jpg 0,0,1,1,2222222222202222222\n");
+    STUDIO_EXPECT_ERROR((void)read_txt(huge, dir.path().toStdString()), "huge.txt:2: token 2",
+                        "class 2222222222202222222 without a names file", "classes 0..99999");
+    const std::string max = write_text(dir, "max.txt", "a.jpg 0,0,1,1,9223372036854775807\n");
+    STUDIO_EXPECT_ERROR((void)read_txt(max, dir.path().toStdString()), "max.txt:1", "without a names file");
+    const std::string most = write_text(dir, "most.txt", "a.jpg 0,0,1,1,99999\n");
+    const Dataset ds = read_txt(most, dir.path().toStdString());
+    QCOMPARE(ds.categories.size(), size_t(100000));
+    QCOMPARE(ds.annotations[0].category_id, std::int64_t(100000));
+  }
+
   // A class index past the names file is named by list file, line, token, index and the count
   // of names; the list, the names file and the images stay as they were.
   void class_beyond_names_changes_nothing() {

@@ -328,6 +328,15 @@ class TestVocReader : public QObject {
     STUDIO_EXPECT_ERROR((void)read_voc(options_for({r.path})), "000005.xml:3: <size>/<width>: expected a number, got '4x'");
     r.write("Annotations/000005.xml", "<?xml version=\"1.0\"?>\n<annotations>\n</annotations>\n");
     STUDIO_EXPECT_ERROR((void)read_voc(options_for({r.path})), "000005.xml:2:", "expected the root element <annotation>");
+    // Found by fuzz/fuzz_voc (fuzz/findings/voc): a side beyond int was converted to int anyway,
+    // undefined behaviour (UBSan stops there); now refused like any other impossible size.
+    r.write("Annotations/000005.xml",
+            "<annotation>\n<size>\n<width>5000000000</width>\n<height>3</height>\n</size>\n</annotation>");
+    STUDIO_EXPECT_ERROR((void)read_voc(options_for({r.path})),
+                        "000005.xml:2: <size>: expected whole, non-negative", "at most 2147483647");
+    r.write("Annotations/000005.xml",
+            "<annotation>\n<size>\n<width>4</width>\n<height>1e300</height>\n</size>\n</annotation>");
+    STUDIO_EXPECT_ERROR((void)read_voc(options_for({r.path})), "000005.xml:2: <size>", "at most 2147483647");
   }
 
   void error_unknown_class() {
@@ -411,6 +420,15 @@ class TestVocReader : public QObject {
     r.split("trainval", "000005\n000009\n");
     STUDIO_EXPECT_ERROR((void)read_voc(options_for({r.path})), "ImageSets/Main/trainval.txt:2: image '000009'",
                         "VOC2007/Annotations/000009.xml does not exist");
+    // An id longer than a file name may be: missing too (std::filesystem threw before), and so is a
+    // root or split name of that length.
+    r.split("trainval", "000005\n" + std::string(300, '7') + "\n");
+    STUDIO_EXPECT_ERROR((void)read_voc(options_for({r.path})), "trainval.txt:2: image '7777",
+                        "does not exist");
+    STUDIO_EXPECT_ERROR((void)read_voc(options_for({r.path}, std::string(300, 's'))),
+                        "ssss.txt: split file not found");
+    STUDIO_EXPECT_ERROR((void)read_voc(options_for({r.path + "/" + std::string(300, 'r')})),
+                        "VOC root folder not found");
   }
 
   void error_bad_mask() {

@@ -31,7 +31,8 @@ void write_file_atomic(const std::string& path, std::string_view content) {
 void write_file_atomic(const std::string& path, std::string_view content, const AtomicWriteOps& ops) {
   const fs::path target(path);
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  if (!fs::is_directory(dir)) throw Error(path + ": folder " + dir.string() + " does not exist");
+  std::error_code dir_error;  // a name the file system refuses (too long, ...) is no folder either
+  if (!fs::is_directory(dir, dir_error)) throw Error(path + ": folder " + dir.string() + " does not exist");
   std::random_device rd;
   const fs::path tmp = dir / ("." + target.filename().string() + ".tmp" + std::to_string(rd()));
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);

@@ -38,8 +38,10 @@ std::string join(const std::vector<std::string>& items, const char* sep) {
 
 // What YAML allows but a recipe must not hold: an alias that refers to a node containing it (a
 // cycle every walk of the tree would follow for ever), a key given twice in one mapping (yaml-cpp
-// keeps both and lookups see only one), nesting deeper than any recipe needs, and aliases that
-// expand to more nodes than a recipe has (a "billion laughs" document).
+// keeps both and lookups see only one), a list, mapping or null as a key (keys are names: yaml-cpp
+// cannot turn a list into text, and a null key merged over a base became a second key "null"),
+// nesting deeper than any recipe needs, and aliases that expand to more nodes than a recipe has
+// (a "billion laughs" document).
 struct TreeCheck {
   const std::string& name;
   std::vector<YAML::Node> ancestors;
@@ -63,18 +65,19 @@ struct TreeCheck {
     if (n.IsMap()) {
       std::map<std::string, int> lines;
       for (auto it = n.begin(); it != n.end(); ++it) {
-        const YAML::Node& key = it->first;
+        // A copy: the iterator's `->` yields a temporary, so a reference to its `first` dangles.
+        const YAML::Node key = it->first;
         const int line = key.Mark().line + 1;
-        if (key.IsScalar()) {
-          const auto [seen, fresh] = lines.emplace(key.Scalar(), line);
-          if (!fresh)
-            fail_at(name, line, join_key(keypath, key.Scalar()) + ": the key appears twice in one mapping (first at line " +
-                                    std::to_string(seen->second) + ")");
-          walk(it->second, join_key(keypath, key.Scalar()));
-        } else {
-          walk(key, keypath);
-          walk(it->second, keypath);
-        }
+        if (key.IsSequence() || key.IsMap())
+          fail_at(name, line, here + ": a list or mapping used as a key; keys are names");
+        if (!key.IsScalar()) fail_at(name, line, here + ": an empty key (nothing, ~ or null); keys are names");
+        const std::string& text = key.Scalar();
+        const auto [seen, fresh] = lines.emplace(text, line);
+        if (!fresh)
+          fail_at(name, line,
+                  join_key(keypath, text) + ": the key appears twice in one mapping (first at line " +
+                      std::to_string(seen->second) + ")");
+        walk(it->second, join_key(keypath, text));
       }
     } else {
       for (std::size_t i = 0; i < n.size(); ++i) walk(n[i], keypath + "[" + std::to_string(i) + "]");
@@ -329,12 +332,24 @@ void Config::merge_node(const YAML::Node& src, YAML::Node dst, const std::string
   }
 }
 
+namespace {
+// The same file as far as the file system can tell; the paths as written where it cannot (a
+// name too long for it, say), so a path in a recipe never makes the check itself throw.
+bool same_file(const std::string& a, const std::string& b) {
+  std::error_code ea, eb;
+  const fs::path ca = fs::weakly_canonical(a, ea), cb = fs::weakly_canonical(b, eb);
+  if (ea || eb) return fs::path(a).lexically_normal() == fs::path(b).lexically_normal();
+  return ca == cb;
+}
+}  // namespace
+
 void Config::merge_file(const std::string& path, int depth, std::vector<std::string>& chain) {
   if (depth > 16) throw Error(path + ": base: more than 16 levels of base recipes (a cycle?)");
   for (const auto& seen : chain)
-    if (fs::weakly_canonical(seen) == fs::weakly_canonical(path))
+    if (same_file(seen, path))
       throw Error(path + ": base: the recipe includes itself (" + join(chain, " -> ") + " -> " + path + ")");
-  if (!fs::exists(path)) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
     if (chain.empty()) throw Error(path + ": recipe file not found");
     throw Error(chain.back() + ": base: '" + path + "' not found");
   }
@@ -347,7 +362,10 @@ void Config::merge_file(const std::string& path, int depth, std::vector<std::str
     std::vector<std::string> bases;
     if (base.IsScalar()) bases.push_back(base.Scalar());
     else if (base.IsSequence())
-      for (const auto& b : base) bases.push_back(b.as<std::string>());
+      for (const auto& b : base) {
+        if (!b.IsScalar()) fail_at(path, b.Mark().line + 1, "base: expected a file name or a list of them");
+        bases.push_back(b.Scalar());
+      }
     else fail_at(path, base.Mark().line + 1, "base: expected a file name or a list of them");
     for (const auto& b : bases) {
       fs::path p = fs::path(b).is_absolute() ? fs::path(b) : fs::path(folder_of(path)) / b;
@@ -403,6 +421,7 @@ void Config::set(const std::string& dotted_key, const std::string& yaml_value, c
   } catch (const YAML::ParserException& e) {
     throw Error(origin + ": " + dotted_key + ": value '" + yaml_value + "' is not valid YAML: " + e.msg);
   }
+  check_yaml_tree(value, origin + ": " + dotted_key);  // the same rules as a recipe file's values
   // Walk with fresh handles; yaml-cpp nodes alias, so assign through the parent each step.
   std::vector<YAML::Node> chain{root_};
   std::string dotted;

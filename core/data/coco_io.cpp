@@ -571,6 +571,20 @@ class CocoParser : JsonLocator {
 
 // ---- reading in pieces ---------------------------------------------------------------------------
 
+// A top-level field the model has no place for ("info", "licenses", ...), `"key": value` parsed
+// whole: bad UTF-8 or control characters in its key or value, a malformed number, anything the
+// walk's parser refuses, sends the file to the walk for its message (fuzz/findings/coco/).
+bool valid_field(std::string_view text, const JsonTopField& f) {
+  const std::size_t begin = static_cast<std::size_t>(f.key.data() - text.data()) - 1;  // the key's quote
+  std::string wrapped;
+  wrapped.reserve(f.value.end - begin + 2);
+  wrapped += '{';
+  wrapped.append(text.substr(begin, f.value.end - begin));
+  wrapped += '}';
+  simdjson::dom::parser parser;
+  return !parser.parse(simdjson::padded_string(wrapped)).error();
+}
+
 class PieceReader {
  public:
   PieceReader(MappedJson& mapped, const std::string& name, const Progress& progress, const ReadOptions& options)
@@ -598,8 +612,8 @@ class PieceReader {
                                   : f.key == "categories"  ? &categories
                                   : f.key == "annotations" ? &annotations
                                                            : nullptr;
-      if (slot == nullptr) {  // skipped, as the walk skips it; simdjson would still refuse bad UTF-8
-        if (!simdjson::validate_utf8(text.data() + f.value.begin, f.value.end - f.value.begin)) return std::nullopt;
+      if (slot == nullptr) {  // skipped, as the walk skips it, once checked as the walk's parser checks it
+        if (!valid_field(text, f)) return std::nullopt;
         continue;
       }
       if (!f.is_array) return std::nullopt;

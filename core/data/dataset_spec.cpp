@@ -129,7 +129,8 @@ std::string DatasetSpec::describe() const {
 DatasetSpec parse_dataset_token(const std::string& token) {
   if (token.empty()) throw Error("empty dataset (expected " + std::string(kTokenForms) + ")");
   if (has_yaml_extension(token) && token.find(':') == std::string::npos) {
-    if (!fs::is_regular_file(token)) throw Error(token + ": dataset YAML file not found");
+    std::error_code ec;  // a name the file system refuses (too long, ...) is not found either
+    if (!fs::is_regular_file(token, ec)) throw Error(token + ": dataset YAML file not found");
     return load_dataset_yaml(token);
   }
   // ':' separates the parts, so paths in a one-token spec cannot contain it; a dataset YAML can.

@@ -57,6 +57,10 @@ std::optional<double> parse_number(std::string_view s) {
   return v;
 }
 
+// Without a names file the classes are 0..(highest index used), all made up: one stray digit must
+// not make billions of them (a names file lists its classes, so its length is the limit there).
+constexpr std::int64_t kMaxUnnamedClasses = 100000;
+
 std::optional<std::int64_t> parse_index(std::string_view s) {
   if (s.empty()) return std::nullopt;
   std::int64_t v = 0;
@@ -116,6 +120,12 @@ Dataset read_txt(const std::string& list_path, const std::string& image_root, co
         fail_at(list_path, line_no,
                 label + ": class " + std::to_string(*cls) + " is beyond the names file " + names_path + " (" +
                     std::to_string(names.size()) + " names: classes 0.." + std::to_string(names.size() - 1) + ")");
+      if (names.empty() && *cls >= kMaxUnnamedClasses)
+        fail_at(list_path, line_no,
+                label + ": class " + std::to_string(*cls) +
+                    " without a names file, which would make classes 0.." + std::to_string(*cls) +
+                    "; a list without one may use classes 0.." + std::to_string(kMaxUnnamedClasses - 1) +
+                    " (give a names file for more)");
       if (xy[2] < xy[0] || xy[3] < xy[1])
         fail_at(list_path, line_no, label + ": x2,y2 must not be less than x1,y1");
       Annotation a;

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <optional>
 #include <pugixml.hpp>
@@ -20,6 +21,13 @@ namespace studio {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Paths come from split files and XML: one the file system refuses (a name too long, ...) is
+// simply not there, never a std::filesystem exception.
+bool is_file(const std::string& path) {
+  std::error_code ec;
+  return fs::is_regular_file(path, ec);
+}
 
 std::string_view trim(std::string_view s) {
   const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
@@ -109,7 +117,7 @@ struct SplitEntry {
 // add a column where -1 marks images without that class, which we leave out.
 void read_split(const std::string& root, const std::string& split, std::vector<SplitEntry>& out) {
   const std::string path = (fs::path(root) / "ImageSets" / "Main" / (split + ".txt")).string();
-  if (!fs::is_regular_file(path))
+  if (!is_file(path))
     throw Error(path + ": split file not found (VOC root '" + root + "', split '" + split +
                 "'; expected ImageSets/Main/" + split + ".txt)");
   const std::string text = read_file(path);
@@ -174,7 +182,7 @@ void read_annotation(const SplitEntry& entry, ClassTable& classes, bool load_mas
                      std::vector<Annotation>& objects, std::vector<std::string>& object_names) {
   const fs::path root(entry.root);
   const std::string xml_path = (root / "Annotations" / (entry.id + ".xml")).string();
-  if (!fs::is_regular_file(xml_path))
+  if (!is_file(xml_path))
     fail_at(entry.split_file, entry.line, "image '" + entry.id + "' is listed but " + xml_path + " does not exist");
   const XmlFile file(xml_path, read_file(xml_path));
 
@@ -198,8 +206,11 @@ void read_annotation(const SplitEntry& entry, ClassTable& classes, bool load_mas
   const pugi::xml_node size = need_child(file, ann, "size", "<annotation>");
   const double width = need_number(file, size, "width", "<size>");
   const double height = need_number(file, size, "height", "<size>");
-  if (width < 0 || height < 0 || width != std::floor(width) || height != std::floor(height))
-    file.fail(size, "<size>", "expected whole, non-negative <width> and <height>");
+  // The upper bound keeps the conversion to int defined (5e9 became some other number before).
+  constexpr double kMaxSide = std::numeric_limits<int>::max();
+  if (width < 0 || height < 0 || width != std::floor(width) || height != std::floor(height) ||
+      width > kMaxSide || height > kMaxSide)
+    file.fail(size, "<size>", "expected whole, non-negative <width> and <height> (at most 2147483647)");
   image.width = static_cast<int>(width);
   image.height = static_cast<int>(height);
   // Some exporters write a zero size; the image header knows better.
@@ -246,7 +257,7 @@ void read_annotation(const SplitEntry& entry, ClassTable& classes, bool load_mas
 
   if (load_masks) {
     const std::string png_path = (root / "SegmentationObject" / (entry.id + ".png")).string();
-    if (fs::is_regular_file(png_path))
+    if (is_file(png_path))
       attach_masks(png_path, xml_path, image.width, image.height, objects.data() + first, objects.size() - first);
   }
 }
@@ -259,7 +270,8 @@ Dataset read_voc(const VocOptions& options, const Progress& progress) {
 
   std::vector<SplitEntry> entries;
   for (const std::string& root : options.roots) {
-    if (!fs::is_directory(root)) throw Error(root + ": VOC root folder not found");
+    std::error_code ec;
+    if (!fs::is_directory(root, ec)) throw Error(root + ": VOC root folder not found");
     read_split(root, options.split, entries);
   }
 

@@ -66,7 +66,8 @@ DatasetSpec dataset_spec_from_recipe(const Config& recipe, const std::string& ke
     const auto resolve = [&](const std::string& p) { return recipe.resolve_path(key, p); };
     if (is_yaml_path(token)) {
       const std::string path = resolve(token);
-      if (!fs::is_regular_file(path)) fail("", "dataset YAML file not found: " + path);
+      std::error_code ec;  // a name the file system refuses (too long, ...) is not found either
+      if (!fs::is_regular_file(path, ec)) fail("", "dataset YAML file not found: " + path);
       return load_dataset_yaml(path);  // its own paths are relative to it
     }
     DatasetSpec spec;
