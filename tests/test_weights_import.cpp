@@ -294,6 +294,63 @@ class TestWeightsImport : public QObject {
         "short.pth", "truncated");
   }
 
+  // Pickles no torch.save writes (fuzz/findings/pth), each of which escaped read_pth as something
+  // other than studio::Error: std::invalid_argument or std::out_of_range from a text opcode's
+  // number, c10::Error from as_strided (a negative stride) or from a size whose byte count
+  // overflows. The checks now live in the torch-free pth_records.cpp, which fuzz/fuzz_pth.cpp runs.
+  void malformed_pickles() {
+    using namespace std::string_literals;
+    QTemporaryDir dir;
+    const auto write_zip = [&](const std::string& name, const std::string& pickle) {
+      std::string out;
+      caffe2::serialize::PyTorchStreamWriter w([&out](const void* b, size_t n) {
+        out.append(static_cast<const char*>(b), n);
+        return n;
+      });
+      w.writeRecord("data.pkl", pickle.data(), pickle.size());
+      const std::vector<float> storage = {0, 1, 2, 3};
+      w.writeRecord("data/0", storage.data(), 16);
+      w.writeEndOfFile();
+      return test::write_text(dir, name, out);
+    };
+    // {"w": _rebuild_tensor_v2(storage of `numel` floats, offset, sizes, strides)}: the arguments
+    // as pickle bytes (K: one-byte int, J: four-byte int, 0x8a: LONG1, "(...t": a tuple).
+    const auto tensor = [](const std::string& numel, const std::string& view) {
+      return "\x80\x02}X\x01\x00\x00\x00wctorch._utils\n_rebuild_tensor_v2\n("
+             "(X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x00"
+             "0X\x03\x00\x00\x00"
+             "cpu"s +
+             numel + "tQ" + view + "tRs.";
+    };
+    const std::string ok = tensor("K\x04"s, "K\x00(K\x02K\x02t(K\x01K\x02t"s);  // a transposed 2x2 view
+    const StateDictEntries read = read_pth(write_zip("ok.pth", ok));
+    QCOMPARE(read.size(), size_t(1));
+    QVERIFY(torch::equal(read[0].tensor, torch::tensor({{0.0f, 2.0f}, {1.0f, 3.0f}})));
+    QVERIFY(read[0].tensor.is_contiguous());
+
+    STUDIO_EXPECT_ERROR((void)read_pth(write_zip("int.pth", "\x80\x02Iabc\n."s)), "int.pth", "byte 2",
+                        "malformed pickle (INT argument 'abc')");
+    STUDIO_EXPECT_ERROR((void)read_pth(write_zip("big.pth", "\x80\x02I99999999999999999999\n."s)), "big.pth",
+                        "malformed pickle (INT argument");
+    STUDIO_EXPECT_ERROR((void)read_pth(write_zip("put.pth", "\x80\x02]p\n."s)), "put.pth",
+                        "malformed pickle (PUT argument '')");
+    STUDIO_EXPECT_ERROR((void)read_pth(write_zip("get.pth", "\x80\x02]g-1\n."s)), "get.pth",
+                        "malformed pickle (GET argument '-1')");
+    STUDIO_EXPECT_ERROR(
+        (void)read_pth(write_zip("stride.pth", tensor("K\x04"s, "K\x00(K\x02t(J\xff\xff\xff\xfft"s))),
+        "stride.pth", "w: negative sizes and strides are not supported");
+    STUDIO_EXPECT_ERROR((void)read_pth(write_zip("outside.pth", tensor("K\x04"s, "K\x03(K\x02t(K\x01t"s))),
+                        "outside.pth", "w: the tensor reaches outside its storage");
+    // 2^62 floats: more bytes than an int64 counts.
+    const std::string huge = "\x8a\x08\x00\x00\x00\x00\x00\x00\x00\x40"s;
+    STUDIO_EXPECT_ERROR((void)read_pth(write_zip("huge.pth", tensor(huge, "K\x00(K\x01t(K\x01t"s))),
+                        "huge.pth", "storage 0: impossible size 4611686018427387904");
+    // Strides that overflow int64 when the last element's index is computed.
+    STUDIO_EXPECT_ERROR(
+        (void)read_pth(write_zip("wrap.pth", tensor("K\x04"s, "K\x00(K\x02K\x02t("s + huge + huge + "t"))),
+        "wrap.pth", "w: the tensor reaches outside its storage");
+  }
+
  private:
   static void check_fixture(const StateDictEntries& sd) {
     QCOMPARE(sd.size(), size_t(4));

@@ -4,93 +4,64 @@
 
 #include <cstring>
 #include <fstream>
-#include <functional>
-#include <map>
-#include <unordered_map>
+#include <string_view>
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "modeling/weights/pth_records.h"
 #include "modeling/weights/torch_pickle.h"
 
 namespace studio {
 
 namespace {
 
-using namespace torch_pickle;  // the pickle objects, Unpickler and Pickler
+using torch_pickle::Pickler;
 
-// Persistent id ('storage', torch.FloatStorage, key, location, numel[, view_metadata]) -> the
-// storage object for `key` (one per key: tensors may share a storage).
-Obj storage_from_pid(const std::string& file, const Obj& pid, std::map<std::string, Obj>& storages) {
-  if (pid->kind != Kind::Tuple || pid->items.size() < 5 || pid->items[0]->s != "storage")
-    throw Error(file + ": unsupported persistent id in the pickle (expected a ('storage', ...) tuple)");
-  const Obj& type = pid->items[1];
-  const std::string key =
-      pid->items[2]->kind == Kind::Int ? std::to_string(pid->items[2]->i) : pid->items[2]->s;
-  if (pid->items.size() > 5 && pid->items[5]->kind != Kind::None)
-    throw Error(file + ": storage " + key +
-                " is a view of another storage (a pre-1.0 file feature not supported); "
-                "re-save it with a current torch: torch.save(torch.load(f), f2)");
-  auto it = storages.find(key);
-  if (it != storages.end()) return it->second;
-  auto s = make(Kind::Storage);
-  if (type->kind != Kind::Global || !storage_dtype(type->s2, s->dtype))
-    throw Error(file + ": storage " + key + " has unsupported type " +
-                (type->kind == Kind::Global ? type->s + "." + type->s2 : std::string("?")));
-  s->s = key;
-  if (pid->items[4]->kind != Kind::Int) throw Error(file + ": storage " + key + ": size is not an int");
-  s->numel = pid->items[4]->i;
-  storages[key] = s;
-  return s;
-}
-
-torch::Tensor storage_tensor(const std::string& file, const Obj& s, const char* bytes, size_t nbytes) {
-  const size_t need = static_cast<size_t>(s->numel) * c10::elementSize(s->dtype);
-  if (nbytes < need)
-    throw Error(file + ": storage " + s->s + " holds " + std::to_string(nbytes) + " bytes, " +
-                std::to_string(need) + " expected (truncated file?)");
-  torch::Tensor t = torch::empty({s->numel}, torch::TensorOptions().dtype(s->dtype));
-  if (need > 0) std::memcpy(t.data_ptr(), bytes, need);
-  return t;
-}
-
-// The top-level object -> named tensors.
-StateDictEntries to_entries(const std::string& file, const Obj& root) {
-  Obj dict = root;
-  if (dict->kind != Kind::Dict)
-    throw Error(file + ": holds " + std::string(kind_name(dict->kind)) +
-                (dict->kind == Kind::Object ? " (" + dict->s + ")" : std::string()) +
-                ", not a state dict; save model.state_dict() instead of the model");
-  auto has_tensors = [](const Obj& d) {
-    for (auto& kv : d->dict)
-      if (kv.second->kind == Kind::Tensor) return true;
-    return false;
-  };
-  if (!has_tensors(dict))
-    for (auto& kv : dict->dict)
-      if (kv.first->kind == Kind::Str && (kv.first->s == "state_dict" || kv.first->s == "model") &&
-          kv.second->kind == Kind::Dict && has_tensors(kv.second)) {
-        dict = kv.second;
-        break;
-      }
-  StateDictEntries out;
-  for (auto& kv : dict->dict) {
-    if (kv.first->kind != Kind::Str || kv.second->kind != Kind::Tensor) continue;  // e.g. _extra_state
-    const PyObj& t = *kv.second;
-    const PyObj& s = *t.storage;
-    int64_t last = t.offset;
-    bool empty = false;
-    for (size_t d = 0; d < t.sizes.size(); ++d) {
-      if (t.sizes[d] == 0) empty = true;
-      last += (t.sizes[d] - 1) * t.strides[d];
-    }
-    if (!s.data.defined()) throw Error(file + ": " + kv.first->s + ": its storage " + s.s + " is missing");
-    if (!empty && (t.offset < 0 || last >= s.numel))
-      throw Error(file + ": " + kv.first->s + ": the tensor reaches outside its storage");
-    torch::Tensor v = empty ? torch::empty(t.sizes, s.data.options())
-                            : s.data.as_strided(t.sizes, t.strides, t.offset).contiguous();
-    out.push_back({kv.first->s, v});
+c10::ScalarType scalar_type(PthDtype dtype) {
+  switch (dtype) {
+    case PthDtype::Float:
+      return c10::kFloat;
+    case PthDtype::Double:
+      return c10::kDouble;
+    case PthDtype::Half:
+      return c10::kHalf;
+    case PthDtype::BFloat16:
+      return c10::kBFloat16;
+    case PthDtype::Long:
+      return c10::kLong;
+    case PthDtype::Int:
+      return c10::kInt;
+    case PthDtype::Short:
+      return c10::kShort;
+    case PthDtype::Char:
+      return c10::kChar;
+    case PthDtype::Byte:
+      return c10::kByte;
+    case PthDtype::Bool:
+      return c10::kBool;
   }
-  if (out.empty()) throw Error(file + ": holds a dict without tensors, not a state dict");
+  return c10::kFloat;
+}
+
+// The storage class write_pth names for a tensor's element type.
+const char* storage_name(c10::ScalarType t) {
+  for (PthDtype d : {PthDtype::Float, PthDtype::Double, PthDtype::Half, PthDtype::BFloat16, PthDtype::Long,
+                     PthDtype::Int, PthDtype::Short, PthDtype::Char, PthDtype::Byte, PthDtype::Bool})
+    if (scalar_type(d) == t) return pth_storage_name(d);
+  throw Error(std::string("write_pth: unsupported tensor type ") + c10::toString(t));
+}
+
+// Records (checked and gathered by pth_records.cpp) -> tensors, each record's bytes freed as it
+// is copied.
+StateDictEntries to_entries(std::vector<PthRecord> records) {
+  StateDictEntries out;
+  out.reserve(records.size());
+  for (PthRecord& r : records) {
+    torch::Tensor t = torch::empty(r.sizes, torch::TensorOptions().dtype(scalar_type(r.dtype)));
+    if (!r.bytes.empty()) std::memcpy(t.data_ptr(), r.bytes.data(), r.bytes.size());
+    std::string().swap(r.bytes);
+    out.push_back({std::move(r.name), t});
+  }
   return out;
 }
 
@@ -98,43 +69,6 @@ std::string read_all(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot open the file");
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-// The pickled magic number 0x1950a86a20f9469cfc6c that starts a legacy file (protocol 2, LONG1).
-const char kLegacyStart[] = "\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19";
-
-StateDictEntries read_legacy(const std::string& path, const std::string& bytes) {
-  std::map<std::string, Obj> storages;
-  auto pl = [&](const Obj& pid) { return storage_from_pid(path, pid, storages); };
-  Unpickler up(path, bytes.data(), bytes.size(), 0, pl);
-  up.load();  // magic number
-  const Obj protocol = up.load();
-  if (protocol->kind != Kind::Int || protocol->i != 1001)
-    throw Error(path + ": unsupported legacy protocol version (expected 1001)");
-  const Obj sys_info = up.load();
-  for (auto& kv : sys_info->dict)
-    if (kv.first->s == "little_endian" && kv.second->kind == Kind::Bool && kv.second->i == 0)
-      throw Error(path + ": written on a big-endian machine, which is not supported");
-  const Obj root = up.load();
-  const Obj keys = up.load();
-  if (keys->kind != Kind::List) throw Error(path + ": malformed legacy file (no list of storage keys)");
-  size_t pos = up.pos();
-  for (auto& k : keys->items) {
-    const std::string key = k->kind == Kind::Int ? std::to_string(k->i) : k->s;
-    auto it = storages.find(key);
-    if (it == storages.end()) throw Error(path + ": malformed legacy file (unknown storage key " + key + ")");
-    if (bytes.size() - pos < 8) throw Error(path + ": the file ends before storage " + key + " (truncated?)");
-    int64_t count = 0;
-    std::memcpy(&count, bytes.data() + pos, 8);  // little-endian int64: the element count
-    pos += 8;
-    if (count != it->second->numel)
-      throw Error(path + ": storage " + key + " says " + std::to_string(count) + " elements, its tensor " +
-                  std::to_string(it->second->numel));
-    const size_t n = static_cast<size_t>(count) * c10::elementSize(it->second->dtype);
-    it->second->data = storage_tensor(path, it->second, bytes.data() + pos, std::min(n, bytes.size() - pos));
-    pos += n;
-  }
-  return to_entries(path, root);
 }
 
 StateDictEntries read_zip(const std::string& path) {
@@ -151,21 +85,16 @@ StateDictEntries read_zip(const std::string& path) {
   at::DataPtr pkl;
   size_t pkl_size = 0;
   std::tie(pkl, pkl_size) = reader->getRecord("data.pkl");
-  std::map<std::string, Obj> storages;
-  auto pl = [&](const Obj& pid) {
-    Obj s = storage_from_pid(path, pid, storages);
-    if (!s->data.defined()) {
-      const std::string record = "data/" + s->s;
-      if (!reader->hasRecord(record)) throw Error(path + ": storage record " + record + " is missing");
-      at::DataPtr ptr;
-      size_t n = 0;
-      std::tie(ptr, n) = reader->getRecord(record);
-      s->data = storage_tensor(path, s, static_cast<const char*>(ptr.get()), n);
-    }
-    return s;
+  const auto read_storage = [&](const std::string& key) {
+    const std::string record = "data/" + key;
+    if (!reader->hasRecord(record)) throw Error(path + ": storage record " + record + " is missing");
+    at::DataPtr ptr;
+    size_t n = 0;
+    std::tie(ptr, n) = reader->getRecord(record);
+    return std::string(static_cast<const char*>(ptr.get()), n);
   };
-  Unpickler up(path + " (data.pkl)", static_cast<const char*>(pkl.get()), pkl_size, 0, pl);
-  return to_entries(path, up.load());
+  return to_entries(pth_records_from_pickle(
+      path + " (data.pkl)", std::string_view(static_cast<const char*>(pkl.get()), pkl_size), read_storage));
 }
 
 }  // namespace
@@ -173,8 +102,7 @@ StateDictEntries read_zip(const std::string& path) {
 StateDictEntries read_pth(const std::string& path) {
   const std::string bytes = read_all(path);
   if (bytes.size() >= 4 && bytes.compare(0, 4, "PK\x03\x04") == 0) return read_zip(path);
-  if (bytes.size() >= sizeof kLegacyStart - 1 && bytes.compare(0, sizeof kLegacyStart - 1, kLegacyStart) == 0)
-    return read_legacy(path, bytes);
+  if (is_legacy_pth(bytes)) return to_entries(pth_records_from_legacy(path, bytes));
   if (bytes.size() > 262 && bytes.compare(257, 5, "ustar") == 0)
     throw Error(path +
                 ": a tar archive (the format of PyTorch before 0.4), not supported; convert it with "

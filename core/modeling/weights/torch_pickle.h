@@ -2,27 +2,29 @@
 // The pickle subset that torch.save writes for a state dict, read and written without Python:
 // the objects it builds (dicts, tuples, globals, storages, tensors), an unpickler for protocol 2
 // (what both the zip and the legacy .pth formats hold) and a pickler for what write_pth emits.
-// Internal to core/modeling/weights (pth_file.cpp); not a general pickle implementation.
-#include <torch/torch.h>
-
+// Internal to core/modeling/weights (pth_records.cpp, pth_file.cpp); not a general pickle
+// implementation. Torch-free, so the fuzz target fuzz/fuzz_pth.cpp builds it without LibTorch.
+#include <charconv>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "common/error.h"
+#include "modeling/weights/pth_records.h"
 
 namespace studio::torch_pickle {
 
 // ---- the Python objects a state dict pickle builds ----
 
 struct PyObj;
-using Obj = std::shared_ptr<PyObj>;
+using Obj = PyObj*;  // owned by the Arena of the file being read
 
 enum class Kind {
   None,
@@ -48,21 +50,31 @@ struct PyObj {
   std::string s, s2;       // Str/Bytes: s; Global: module s, name s2; Storage: key s; Object: class s
   std::vector<Obj> items;  // Tuple, List; Object: constructor args
   std::vector<std::pair<Obj, Obj>> dict;
-  // Storage: element type and count; `data` is filled once the bytes are read.
-  c10::ScalarType dtype = c10::kFloat;
+  // Storage: element type and count; `bytes` holds them once read (`loaded`).
+  PthDtype dtype = PthDtype::Float;
   int64_t numel = 0;
-  torch::Tensor data;
+  std::string bytes;
+  bool loaded = false;
   // Tensor: a strided view of a storage.
   Obj storage;
   int64_t offset = 0;
   std::vector<int64_t> sizes, strides;
 };
 
-inline Obj make(Kind k) {
-  auto o = std::make_shared<PyObj>();
-  o->kind = k;
-  return o;
-}
+// Owns every object the pickles of one file build. Objects refer to each other by plain pointers:
+// a pickle may make a list that contains itself (memo + APPEND), which reference counting would
+// never free.
+class Arena {
+ public:
+  Obj make(Kind k) {
+    objects_.push_back(std::make_unique<PyObj>());
+    objects_.back()->kind = k;
+    return objects_.back().get();
+  }
+
+ private:
+  std::vector<std::unique_ptr<PyObj>> objects_;
+};
 
 inline const char* kind_name(Kind k) {
   switch (k) {
@@ -97,53 +109,15 @@ inline const char* kind_name(Kind k) {
   return "?";
 }
 
-// torch.<X>Storage -> element type (what torch.save names in each storage's persistent id).
-inline bool storage_dtype(const std::string& name, c10::ScalarType& out) {
-  static const std::map<std::string, c10::ScalarType> table = {
-      {"FloatStorage", c10::kFloat},       {"DoubleStorage", c10::kDouble}, {"HalfStorage", c10::kHalf},
-      {"BFloat16Storage", c10::kBFloat16}, {"LongStorage", c10::kLong},     {"IntStorage", c10::kInt},
-      {"ShortStorage", c10::kShort},       {"CharStorage", c10::kChar},     {"ByteStorage", c10::kByte},
-      {"BoolStorage", c10::kBool}};
-  auto it = table.find(name);
-  if (it == table.end()) return false;
-  out = it->second;
-  return true;
-}
-
-inline std::string storage_name(c10::ScalarType t) {
-  switch (t) {
-    case c10::kFloat:
-      return "FloatStorage";
-    case c10::kDouble:
-      return "DoubleStorage";
-    case c10::kHalf:
-      return "HalfStorage";
-    case c10::kBFloat16:
-      return "BFloat16Storage";
-    case c10::kLong:
-      return "LongStorage";
-    case c10::kInt:
-      return "IntStorage";
-    case c10::kShort:
-      return "ShortStorage";
-    case c10::kChar:
-      return "CharStorage";
-    case c10::kByte:
-      return "ByteStorage";
-    case c10::kBool:
-      return "BoolStorage";
-    default:
-      throw Error(std::string("write_pth: unsupported tensor type ") + c10::toString(t));
-  }
-}
-
 // ---- unpickler for the subset torch.save writes ----
 
 class Unpickler {
  public:
   using PersistentLoad = std::function<Obj(const Obj& pid)>;
-  Unpickler(std::string file, const char* data, size_t size, size_t pos, PersistentLoad persistent_load)
-      : file_(std::move(file)),
+  Unpickler(Arena& arena, std::string file, const char* data, size_t size, size_t pos,
+            PersistentLoad persistent_load)
+      : arena_(arena),
+        file_(std::move(file)),
         data_(data),
         size_(size),
         pos_(pos),
@@ -207,7 +181,7 @@ class Unpickler {
           if (line == "00" || line == "01")
             push(boolean(line == "01"));
           else
-            push(integer(std::stoll(line)));
+            push(integer(number<int64_t>(line, at, "INT")));
           break;
         }
         case 'G': {  // BINFLOAT, big-endian
@@ -317,7 +291,7 @@ class Unpickler {
           memo_[static_cast<uint32_t>(le(4))] = top();
           break;  // LONG_BINPUT
         case 'p':
-          memo_[static_cast<uint32_t>(std::stoul(read_line()))] = top();
+          memo_[number<uint32_t>(read_line(), at, "PUT")] = top();
           break;  // PUT
         case 0x94:
           memo_[static_cast<uint32_t>(memo_.size())] = top();
@@ -329,7 +303,7 @@ class Unpickler {
           push(memo(static_cast<uint32_t>(le(4))));
           break;  // LONG_BINGET
         case 'g':
-          push(memo(static_cast<uint32_t>(std::stoul(read_line()))));
+          push(memo(number<uint32_t>(read_line(), at, "GET")));
           break;     // GET
         case 'c': {  // GLOBAL module\nname\n
           auto g = make(Kind::Global);
@@ -397,6 +371,17 @@ class Unpickler {
     return p;
   }
   uint8_t u8() { return static_cast<uint8_t>(*take(1)); }
+  Obj make(Kind k) { return arena_.make(k); }
+  // The decimal argument of a text opcode (INT, PUT, GET), e.g. "I12\n".
+  template <typename T>
+  T number(const std::string& text, size_t at, const char* opcode) const {
+    T v = 0;
+    const char* end = text.data() + text.size();
+    const auto [p, ec] = std::from_chars(text.data(), end, v);
+    if (ec != std::errc() || p != end)
+      fail(at, std::string("malformed pickle (") + opcode + " argument '" + text + "')");
+    return v;
+  }
   uint64_t le(int n) {
     const char* p = take(static_cast<size_t>(n));
     uint64_t v = 0;
@@ -417,12 +402,12 @@ class Unpickler {
     o->s.assign(p, static_cast<size_t>(n));
     return o;
   }
-  static Obj boolean(bool v) {
+  Obj boolean(bool v) {
     auto o = make(Kind::Bool);
     o->i = v ? 1 : 0;
     return o;
   }
-  static Obj integer(int64_t v) {
+  Obj integer(int64_t v) {
     auto o = make(Kind::Int);
     o->i = v;
     return o;
@@ -439,7 +424,7 @@ class Unpickler {
     if (n > 0 && n < 8 && (static_cast<uint8_t>(p[n - 1]) & 0x80)) v |= ~uint64_t(0) << (8 * n);
     return integer(static_cast<int64_t>(v));
   }
-  static Obj sequence(Kind k, std::vector<Obj> items) {
+  Obj sequence(Kind k, std::vector<Obj> items) {
     auto o = make(k);
     o->items = std::move(items);
     return o;
@@ -520,6 +505,7 @@ class Unpickler {
     return o;
   }
 
+  Arena& arena_;
   std::string file_;
   const char* data_;
   size_t size_;
