@@ -32,9 +32,13 @@ if(STUDIO_BUILD_UI)
   find_package(QCustomPlotQt6 REQUIRED)
 endif()
 
-# LibTorch: Debian's libtorch-dev (CPU, 1.13) here; on a GPU machine the CUDA LibTorch of its
+# LibTorch (not in the sanitizer build, STUDIO_FUZZ, which builds the torch-free layers only):
+# Debian's libtorch-dev (CPU, 1.13) here; on a GPU machine the CUDA LibTorch of its
 # PyTorch install (CMAKE_PREFIX_PATH=$(python3 -c "import torch; print(torch.utils.cmake_prefix_path)")).
 # Only core/modeling, core/engine, studio-cli and their tests see it.
+if(NOT STUDIO_WITH_TORCH)
+  return()
+endif()
 find_package(Torch REQUIRED)
 if(TORCH_CXX_FLAGS)
   # The ABI flag torch was built with (-D_GLIBCXX_USE_CXX11_ABI=0|1) must match every target

@@ -6,6 +6,9 @@ set -euo pipefail
 PACKAGES=(
   # toolchain
   build-essential cmake ninja-build ccache pkg-config
+  # the sanitizer build and fuzz targets (installer/sanitize.sh, fuzz/): clang, its sanitizer and
+  # libFuzzer runtimes (libclang_rt.*), llvm-symbolizer for readable reports
+  clang-14 libclang-rt-14-dev llvm-14
   # Qt 6 (widgets, test, SVG export) and the plotting widget's Qt 6 build
   qt6-base-dev qt6-base-dev-tools libgl-dev libqcustomplot-dev libqcustomplot2.1-qt6 qt6-svg-dev
   # LibTorch (CPU) and Gloo for data-parallel CPU training. Debian's LibTorch calls libblas.so.3,
