@@ -277,6 +277,11 @@ void TestCocoIo::malformed_data() {
   row("never closed", "{\"images\": [\n{\"id\": 1, \"width\": 4, \"height\": 4, \"file_name\": \"a.jpg\"}\n", ":3:", "",
       "the array opened at line 1, column 12 is not closed at the end of the file");
   row("wrong closing bracket", "{\"images\": [}\n", ":1:", "", "'}' closes the array opened at line 1, column 12");
+  // Fields the model skips are still JSON the walk's parser checks (fuzz/findings/coco/): the
+  // piece reader must not accept what the walk refuses.
+  row("bad utf-8 in a skipped key", "{\"info\xff\": 1, \"images\": []}", "", "", "not valid UTF-8");
+  row("control character in a skipped value", "{\"info\": \"a\x01b\", \"images\": []}", ":1:", "",
+      "malformed JSON");
 }
 
 void TestCocoIo::malformed() {
