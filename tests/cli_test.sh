@@ -411,6 +411,34 @@ else
   kill "$LPID" 2>/dev/null; wait "$LPID" 2>/dev/null
 fi
 
+# A rank that stalls (SIGSTOP: alive to the kernel, silent to the others): rank 0, waiting for it
+# in a collective, names it with its last iteration after --stall-timeout (heartbeats through the
+# c10d store), well before the collectives' 60 s timeout, and the launcher ends the job without
+# calling rank 1's end a fault of its own.
+"$CLI" train --config "$CFG" --out "$T/runs/stall" --nproc 2 --threads 1 -o train.epochs=3 -o train.batch_size=2 \
+  --stall-timeout 3 "${DP[@]}" >"$T/stall.out" 2>"$T/stall.err" &
+LPID=$!
+if wait_for_line '"type":"train".*"iter":2,' "$T/runs/stall/events.jsonl" "$LPID" && W1=$(worker_pid "$LPID" 1); then
+  kill -STOP "$W1"
+  SECONDS=0
+  wait "$LPID"
+  rc=$?
+  [ "$rc" -ne 0 ] && ok "a stalled worker fails the job (exit $rc)" || bad "a stalled worker fails the job (exit 0)"
+  [ "$SECONDS" -lt 30 ] && ok "the job ends within 30 s of the stall (${SECONDS}s)" \
+    || bad "the job ends within 30 s of the stall (${SECONDS}s)"
+  expect_grep "rank 0 names the stalled rank and its iteration" \
+    'rank 0: .*rank 1 stalled: no heartbeat for 3 s .*its last heartbeat was in iteration [0-9]+' "$T/stall.err"
+  expect_grep "the error event says so" '"type":"error".*rank 1 stalled' "$T/runs/stall/events.jsonl"
+  expect_grep "the launcher: rank 0 failed" "launcher: rank 0 \(pid [0-9]+\) exited with code" "$T/stall.err"
+  expect_grep "the launcher: rank 1 was ended by it" "launcher: rank 1 \(pid $W1\) (was ended by the launcher|ended \(exit code [0-9]+\) after the launcher stopped it)" "$T/stall.err"
+  kill -CONT "$W1" 2>/dev/null
+else
+  bad "stalled worker: the run did not reach iteration 2 or rank 1 was not found"; cat "$T/stall.err"
+  kill "$LPID" 2>/dev/null; wait "$LPID" 2>/dev/null
+fi
+expect_rc "--stall-timeout takes seconds" 2 "$CLI" train --config "$CFG" --out "$T/runs/bad" --stall-timeout abc "${DP[@]}"
+expect_grep "--stall-timeout says what it expects" 'train.stall_timeout.*expected' "$T/err"
+
 # SIGTERM (the GUI's Stop) to the launcher mid-epoch: both workers stop at the same iteration,
 # last.pt written, "stopped at iteration", exit 0.
 "$CLI" train --config "$CFG" --out "$T/runs/fault" --nproc 2 --threads 1 -o train.epochs=2 -o train.batch_size=2 "${DP[@]}" \

@@ -72,7 +72,8 @@ DistEnv env_of(int rank, int world, int port) {
 
 // Runs body(rank, dist) on `world` threads, each with its own DistContext; rethrows the first error.
 void run_ranks(int world, const std::function<void(int, DistContext&)>& body,
-               std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+               std::chrono::milliseconds timeout = std::chrono::seconds(30),
+               std::chrono::milliseconds stall = std::chrono::milliseconds(0)) {
   const int port = free_port();
   std::vector<std::exception_ptr> errors(static_cast<std::size_t>(world));
   std::vector<std::thread> threads;
@@ -80,7 +81,7 @@ void run_ranks(int world, const std::function<void(int, DistContext&)>& body,
     threads.emplace_back([&, r] {
       try {
         at::set_num_threads(1);
-        auto d = DistContext::create(env_of(r, world, port), torch::kCPU, timeout);
+        auto d = DistContext::create(env_of(r, world, port), torch::kCPU, timeout, stall);
         body(r, *d);
       } catch (...) {
         errors[static_cast<std::size_t>(r)] = std::current_exception();
@@ -309,6 +310,47 @@ class TestDistributed : public QObject {
     const std::string where = "127.0.0.1:" + std::to_string(port);
     STUDIO_EXPECT_ERROR(DistContext::create(env_of(0, 2, port), torch::kCPU, std::chrono::seconds(2)),
                         "rank 0 of 2", "only 1 of 2 processes", where.c_str());
+  }
+
+  // Heartbeats (distributed.h): rank 1 stays alive but makes no progress in iteration 7 (a
+  // deadlock); rank 0, waiting for it in an all-reduce, names it after the stall time instead of
+  // the collective's 30 s timeout.
+  void stalled_rank_is_named() {
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<double> sums(2, 0.0);
+    STUDIO_EXPECT_ERROR(run_ranks(
+                            2,
+                            [&](int r, DistContext& d) {
+                              (void)d.all_reduce_sum(1.0);  // both past set-up
+                              d.set_iteration(7);
+                              if (r == 1) std::this_thread::sleep_for(std::chrono::milliseconds(4000));
+                              sums[static_cast<std::size_t>(r)] = d.all_reduce_sum(1.0);
+                            },
+                            std::chrono::seconds(30), std::chrono::milliseconds(1000)),
+                        "rank 0 of 2: all_reduce (gloo) stopped: rank 1 stalled: alive but no progress for 1 s",
+                        "in iteration 7", "train.stall_timeout 1 s");
+    const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    QVERIFY2(waited < 20, std::to_string(waited).c_str());
+    QCOMPARE(sums[0], 0.0);  // rank 0 gave up
+  }
+
+  // A rank that works alone (SoloScope: rank 0 scoring an evaluation) is not stalled for keeping
+  // the others waiting, however long.
+  void a_solo_rank_is_not_stalled() {
+    std::vector<double> sums(2, 0.0);
+    run_ranks(
+        2,
+        [&](int r, DistContext& d) {
+          (void)d.all_reduce_sum(1.0);
+          if (r == 0) {
+            const DistContext::SoloScope alone(&d);
+            std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+          }
+          sums[static_cast<std::size_t>(r)] = d.all_reduce_sum(r + 1.0);
+        },
+        std::chrono::seconds(30), std::chrono::milliseconds(500));
+    QCOMPARE(sums[0], 3.0);
+    QCOMPARE(sums[1], 3.0);
   }
 
   void two_ranks_follow_one_process_with_the_whole_batch() {

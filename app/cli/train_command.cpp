@@ -110,6 +110,7 @@ struct TrainOptions {
   int nproc = 1, nnodes = 1, node_rank = 0, master_port = 0;
   std::string master_addr = "127.0.0.1";
   bool autoscale_lr = false, amp = false;
+  std::string stall_timeout;  // --stall-timeout: becomes -o train.stall_timeout=...
 };
 
 std::string default_out(const TrainOptions& o) {
@@ -213,7 +214,11 @@ int run_worker(const TrainOptions& o, const DistEnv& env) {
     val->index();
     setup.val = val;
   }
-  if (env.distributed()) setup.dist = DistContext::create(env, setup.device);
+  if (env.distributed()) {
+    const double stall = trainer_options_from_config(recipe.at("train")).stall_timeout;
+    setup.dist = DistContext::create(env, setup.device, std::chrono::seconds(60),
+                                     std::chrono::milliseconds(static_cast<std::int64_t>(stall * 1000)));
+  }
   Trainer trainer(std::move(recipe), setup);
   if (main_rank) {
     trainer.add_hook(std::make_shared<ProgressLine>());
@@ -246,7 +251,9 @@ int run_worker(const TrainOptions& o, const DistEnv& env) {
   return 0;
 }
 
-int run_train(const TrainOptions& o) {
+int run_train(TrainOptions o) {
+  if (!o.stall_timeout.empty()) o.overrides.push_back("train.stall_timeout=" + o.stall_timeout);
+  o.stall_timeout.clear();  // the launcher passes the override on to its workers
   if (o.nproc > 1 || o.nnodes > 1) return run_launcher(o);
   if (o.nproc < 1) throw Error("--nproc " + std::to_string(o.nproc) + ": expected at least 1 process");
   const DistEnv env = dist_env_from_environment();
@@ -289,6 +296,10 @@ void add_train_command(CLI::App& app, CommandList& out) {
       ->group("Data-parallel");
   sub->add_option("--master-port", o->master_port, "The store's port (0: a free one; several nodes need one)")
       ->capture_default_str()
+      ->group("Data-parallel");
+  sub->add_option("--stall-timeout", o->stall_timeout,
+                  "Seconds a process may keep the others waiting before it is named as stalled (as "
+                  "train.stall_timeout, default 30; 0: off)")
       ->group("Data-parallel");
   sub->add_flag("--autoscale-lr", o->autoscale_lr,
                 "Scale the learning rate by (processes x batch) / train.reference_batch (linear scaling rule)")

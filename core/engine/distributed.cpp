@@ -15,14 +15,19 @@
 #endif
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
-#include <cstring>
+#include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include "common/error.h"
+#include "engine/heartbeat.h"
 
 namespace studio {
 
@@ -42,10 +47,10 @@ int env_int(const char* name, int lo, int hi) {
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used == 0 || v[used] != '\0')
-    throw Error(std::string(name) + "='" + v + "': expected an integer");
+  if (used == 0 || v[used] != '\0') throw Error(std::string(name) + "='" + v + "': expected an integer");
   if (n < lo || n > hi)
-    throw Error(std::string(name) + "=" + v + ": expected a value in " + std::to_string(lo) + ".." + std::to_string(hi));
+    throw Error(std::string(name) + "=" + v + ": expected a value in " + std::to_string(lo) + ".." +
+                std::to_string(hi));
   return static_cast<int>(n);
 }
 
@@ -83,8 +88,8 @@ DistEnv dist_env_from_environment() {
   constexpr int kMax = std::numeric_limits<int>::max();
   if (env("RANK") || env("WORLD_SIZE")) {
     if (!env("RANK") || !env("WORLD_SIZE"))
-      throw Error(std::string(env("RANK") ? "WORLD_SIZE" : "RANK") +
-                  " is not set but " + (env("RANK") ? "RANK" : "WORLD_SIZE") + " is: set both (torchrun's variables)");
+      throw Error(std::string(env("RANK") ? "WORLD_SIZE" : "RANK") + " is not set but " +
+                  (env("RANK") ? "RANK" : "WORLD_SIZE") + " is: set both (torchrun's variables)");
     e.world_size = env_int("WORLD_SIZE", 1, kMax);
     e.rank = env_int("RANK", 0, e.world_size - 1);
     e.local_rank = env("LOCAL_RANK") ? env_int("LOCAL_RANK", 0, kMax) : e.rank;
@@ -129,7 +134,7 @@ class Group {
   virtual c10::intrusive_ptr<c10d::Work> allreduce(std::vector<at::Tensor>& t) = 0;
   virtual c10::intrusive_ptr<c10d::Work> broadcast(std::vector<at::Tensor>& t, int root) = 0;
   virtual c10::intrusive_ptr<c10d::Work> allgather(std::vector<std::vector<at::Tensor>>& out,
-                                                  std::vector<at::Tensor>& in) = 0;
+                                                   std::vector<at::Tensor>& in) = 0;
 };
 
 template <typename PG>
@@ -143,22 +148,13 @@ class GroupOf : public Group {
     return pg_->broadcast(t, o);
   }
   c10::intrusive_ptr<c10d::Work> allgather(std::vector<std::vector<at::Tensor>>& out,
-                                          std::vector<at::Tensor>& in) override {
+                                           std::vector<at::Tensor>& in) override {
     return pg_->allgather(out, in);
   }
 
  private:
   c10::intrusive_ptr<PG> pg_;
 };
-
-// An exception's message without c10's backtrace.
-std::string message_of(const std::exception& e) {
-  std::string msg = e.what();
-  if (const auto* c = dynamic_cast<const c10::Error*>(&e)) msg = c->what_without_backtrace();
-  for (const char* cut : {"\nException raised from", "\nframe #"})
-    if (auto at = msg.find(cut); at != std::string::npos) msg.resize(at);
-  return msg;
-}
 
 bool is_loopback(const std::string& addr) {
   return addr == "localhost" || addr.rfind("127.", 0) == 0 || addr == "::1";
@@ -169,9 +165,14 @@ bool is_loopback(const std::string& addr) {
 struct DistContext::Impl {
   c10::intrusive_ptr<c10d::Store> store;
   std::unique_ptr<Group> group;
+  std::unique_ptr<Heartbeat> heartbeat;  // null when stall detection is off
   std::chrono::milliseconds timeout{60000};
   std::string backend;
   torch::Device comm_device = torch::kCPU;  // where collective buffers live (CPU for Gloo)
+  // A collective failed (timed out, a peer died or stalled): its work may still be in flight on
+  // the group's threads, and destroying the group would wait for it (up to the timeout), so the
+  // group is left to the process's end.
+  bool failed = false;
 };
 
 namespace {
@@ -186,12 +187,29 @@ std::string where(const DistContext& d, const std::string& op) {
 DistContext::DistContext(DistEnv env, torch::Device device, std::unique_ptr<Impl> impl)
     : env_(std::move(env)), device_(device), impl_(std::move(impl)) {}
 
-DistContext::~DistContext() = default;
+DistContext::~DistContext() {
+  if (!impl_) return;
+  if (impl_->heartbeat) impl_->heartbeat->stop();   // says "done" while the store is still there
+  if (impl_->failed) (void)impl_->group.release();  // see Impl::failed
+}
+
+void DistContext::set_iteration(std::int64_t iteration) {
+  if (impl_->heartbeat) impl_->heartbeat->set_iteration(iteration);
+}
+
+DistContext::SoloScope::SoloScope(DistContext* dist) : dist_(dist) {
+  if (dist_ && dist_->impl_->heartbeat) dist_->impl_->heartbeat->enter_solo();
+}
+
+DistContext::SoloScope::~SoloScope() {
+  if (dist_ && dist_->impl_->heartbeat) dist_->impl_->heartbeat->leave_solo();
+}
 
 std::string DistContext::backend() const { return impl_->backend; }
 
 std::shared_ptr<DistContext> DistContext::create(const DistEnv& env, torch::Device device,
-                                                 std::chrono::milliseconds timeout) {
+                                                 std::chrono::milliseconds timeout,
+                                                 std::chrono::milliseconds stall_timeout) {
   if (env.world_size < 1 || env.rank < 0 || env.rank >= env.world_size)
     throw Error("distributed: rank " + std::to_string(env.rank) + " is not in a world of " +
                 std::to_string(env.world_size));
@@ -211,10 +229,28 @@ std::shared_ptr<DistContext> DistContext::create(const DistEnv& env, torch::Devi
   try {
     impl->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, so);
   } catch (const std::exception& e) {
-    throw Error(who + ": cannot meet the other processes through the TCPStore at " + at + " within " +
-                std::to_string(timeout.count() / 1000) + " s (" +
-                (env.rank == 0 ? "is the port free? did every rank start?" : "is rank 0 running at that address?") +
-                "): " + message_of(e));
+    throw Error(
+        who + ": cannot meet the other processes through the TCPStore at " + at + " within " +
+        std::to_string(timeout.count() / 1000) + " s (" +
+        (env.rank == 0 ? "is the port free? did every rank start?" : "is rank 0 running at that address?") +
+        "): " + dist_error_text(e));
+  }
+  // The heartbeat's own connection (its timeout is the stall time, so that a frozen store is
+  // found in that time); its first beat is written before this rank checks in, so every rank's
+  // key exists once all have arrived.
+  if (stall_timeout.count() > 0) {
+    try {
+      c10d::TCPStoreOptions ho;
+      ho.port = so.port;
+      ho.isServer = false;
+      ho.waitWorkers = false;
+      ho.timeout = std::max(stall_timeout, std::chrono::milliseconds(1000));
+      impl->heartbeat = std::make_unique<Heartbeat>(env, stall_timeout,
+                                                    c10::make_intrusive<c10d::TCPStore>(env.master_addr, ho));
+    } catch (const std::exception& e) {
+      throw Error(who + ": cannot open the heartbeat's connection to the TCPStore at " + at + ": " +
+                  dist_error_text(e));
+    }
   }
   // Every rank checks in and waits for the others, so that a missing process is reported as such
   // (the group's own rendezvous only says "Socket Timeout").
@@ -233,7 +269,8 @@ std::shared_ptr<DistContext> DistContext::create(const DistEnv& env, torch::Devi
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
-    throw Error(who + ": lost the TCPStore at " + at + " while waiting for the other processes: " + message_of(e));
+    throw Error(who + ": lost the TCPStore at " + at +
+                " while waiting for the other processes: " + dist_error_text(e));
   }
 
   try {
@@ -271,22 +308,55 @@ std::shared_ptr<DistContext> DistContext::create(const DistEnv& env, torch::Devi
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
-    throw Error(who + ": cannot build the process group over " + at + ": " + message_of(e));
+    throw Error(who + ": cannot build the process group over " + at + ": " + dist_error_text(e));
   }
+  if (impl->heartbeat) impl->heartbeat->start();
   return std::shared_ptr<DistContext>(new DistContext(env, device, std::move(impl)));
 }
 
 namespace {
 
-// Waits for a collective; a timeout or a peer's failure becomes a studio::Error.
-void wait(const DistContext& d, const c10::intrusive_ptr<c10d::Work>& work, std::chrono::milliseconds timeout,
+// Waits for a collective; a timeout, a peer's failure or a stalled peer (the heartbeat's
+// finding) becomes a studio::Error.
+void wait(const DistContext& d, Heartbeat* heartbeat, bool host_work, bool& failed,
+          const c10::intrusive_ptr<c10d::Work>& work, std::chrono::milliseconds timeout,
           const std::string& op) {
+  failed = true;  // until it completes
+  struct InWait {
+    Heartbeat* h;
+    explicit InWait(Heartbeat* hb) : h(hb) {
+      if (h) h->enter_wait();
+    }
+    ~InWait() {
+      if (h) h->leave_wait();
+    }
+  } in_wait(heartbeat);
   bool done = false;
   try {
-    done = work->wait(timeout);
+    if (heartbeat && host_work) {
+      // Gloo's work completes on the host: poll it, so the heartbeat's finding can end the wait.
+      // (A NCCL work's wait only orders streams and returns at once; its heartbeat exits the
+      // process instead when the training thread stays blocked.)
+      const auto deadline = std::chrono::steady_clock::now() + timeout;
+      std::chrono::microseconds nap(20);
+      while (!work->isCompleted()) {
+        if (const std::string why = heartbeat->stalled(); !why.empty())
+          throw Error(where(d, op) + " stopped: " + why);
+        if (std::chrono::steady_clock::now() >= deadline) break;
+        std::this_thread::sleep_for(nap);
+        nap = std::min(nap * 2, std::chrono::microseconds(500));
+      }
+      done = work->isCompleted() && work->wait();
+    } else {
+      done = work->wait(timeout);
+    }
+  } catch (const Error&) {
+    throw;
   } catch (const std::exception& e) {
-    throw Error(where(d, op) + " failed: " + message_of(e) + " (another process died, hangs or was stopped)");
+    throw Error(where(d, op) + " failed: " + dist_error_text(e) +
+                " (another process died, hangs or was stopped)");
   }
+  failed = !done;
   if (!done)
     throw Error(where(d, op) + " timed out after " + std::to_string(timeout.count() / 1000) +
                 " s (another process died, hangs or was stopped)");
@@ -334,7 +404,8 @@ void DistContext::all_reduce_sum(std::vector<torch::Tensor>& tensors) {
   if (tensors.empty()) return;
   for (Flat& f : flatten_by_dtype(tensors, impl_->comm_device)) {
     std::vector<at::Tensor> one{f.buffer};
-    wait(*this, impl_->group->allreduce(one), impl_->timeout, "all_reduce");
+    wait(*this, impl_->heartbeat.get(), impl_->comm_device.is_cpu(), impl_->failed,
+         impl_->group->allreduce(one), impl_->timeout, "all_reduce");
     unflatten(f, tensors);
   }
 }
@@ -349,7 +420,8 @@ void DistContext::broadcast(std::vector<torch::Tensor>& tensors, int root) {
   if (tensors.empty()) return;
   for (Flat& f : flatten_by_dtype(tensors, impl_->comm_device)) {
     std::vector<at::Tensor> one{f.buffer};
-    wait(*this, impl_->group->broadcast(one, root), impl_->timeout, "broadcast from rank " + std::to_string(root));
+    wait(*this, impl_->heartbeat.get(), impl_->comm_device.is_cpu(), impl_->failed,
+         impl_->group->broadcast(one, root), impl_->timeout, "broadcast from rank " + std::to_string(root));
     unflatten(f, tensors);
   }
 }
@@ -362,7 +434,8 @@ std::vector<std::string> DistContext::all_gather_bytes(const std::string& mine) 
   std::vector<at::Tensor> len_in{torch::full({1}, static_cast<std::int64_t>(mine.size()), longs)};
   std::vector<std::vector<at::Tensor>> len_out(1);
   for (int r = 0; r < world; ++r) len_out[0].push_back(torch::zeros({1}, longs));
-  wait(*this, impl_->group->allgather(len_out, len_in), impl_->timeout, "all_gather (sizes)");
+  wait(*this, impl_->heartbeat.get(), impl_->comm_device.is_cpu(), impl_->failed,
+       impl_->group->allgather(len_out, len_in), impl_->timeout, "all_gather (sizes)");
   std::vector<std::int64_t> lengths;
   std::int64_t longest = 1;
   for (const auto& t : len_out[0]) {
@@ -374,7 +447,8 @@ std::vector<std::string> DistContext::all_gather_bytes(const std::string& mine) 
   std::vector<at::Tensor> in{local.to(impl_->comm_device)};
   std::vector<std::vector<at::Tensor>> out(1);
   for (int r = 0; r < world; ++r) out[0].push_back(torch::zeros({longest}, bytes));
-  wait(*this, impl_->group->allgather(out, in), impl_->timeout, "all_gather");
+  wait(*this, impl_->heartbeat.get(), impl_->comm_device.is_cpu(), impl_->failed,
+       impl_->group->allgather(out, in), impl_->timeout, "all_gather");
   std::vector<std::string> result;
   for (int r = 0; r < world; ++r) {
     const torch::Tensor t = out[0][static_cast<std::size_t>(r)].to(torch::kCPU).contiguous();
@@ -402,7 +476,8 @@ void all_reduce_gradients(DistContext& dist, const std::vector<torch::Tensor>& p
   std::vector<torch::Tensor> has{torch::zeros({static_cast<std::int64_t>(params.size())}, torch::kFloat)};
   {
     auto acc = has[0].accessor<float, 1>();
-    for (std::size_t i = 0; i < params.size(); ++i) acc[static_cast<std::int64_t>(i)] = params[i].grad().defined();
+    for (std::size_t i = 0; i < params.size(); ++i)
+      acc[static_cast<std::int64_t>(i)] = params[i].grad().defined();
   }
   dist.all_reduce_sum(has);
   std::vector<torch::Tensor> grads;

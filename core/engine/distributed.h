@@ -15,13 +15,13 @@
 //   - evaluation: each rank predicts its shard of the validation set, rank 0 gathers and scores.
 // Normalisation layers that use batch statistics (trainable BatchNorm) stay per rank, as in
 // PyTorch's DDP without SyncBatchNorm; frozen BN and GroupNorm are batch-independent.
+#include <torch/torch.h>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <torch/torch.h>
 
 namespace studio {
 
@@ -29,7 +29,7 @@ namespace studio {
 struct DistEnv {
   int rank = 0;
   int world_size = 1;
-  int local_rank = 0;         // index on this node: picks cuda:<local_rank>
+  int local_rank = 0;  // index on this node: picks cuda:<local_rank>
   int local_world_size = 1;
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
@@ -46,12 +46,22 @@ struct DistEnv {
 
 // The process group of one process. Collectives block; a peer that died or hangs makes them
 // throw studio::Error after `timeout` with the rank and what was being done.
+//
+// Stalled ranks (train.stall_timeout, --stall-timeout): every rank publishes a heartbeat through
+// the c10d store from a thread of its own: a counter, its iteration, and whether its training
+// thread is computing, waiting in a collective, working alone (SoloScope) or done. A rank that
+// has waited in one collective for the stall time looks at the others and names the first that
+// either sent no heartbeat for that long (stopped, frozen, its machine lost) or sent heartbeats
+// but made no progress while computing (a deadlock, a lost GPU), with its last iteration; the
+// collective then throws that as studio::Error. A store that stops answering (rank 0 holds it)
+// is named the same way. The check costs nothing outside collectives that wait long.
 class DistContext {
  public:
   // Connects to (rank 0: creates) the TCPStore and builds the group. Waits up to `timeout` for
-  // all ranks to arrive; the error then says how many arrived.
-  static std::shared_ptr<DistContext> create(const DistEnv& env, torch::Device device,
-                                             std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  // all ranks to arrive; the error then says how many arrived. `stall_timeout` 0: no heartbeat.
+  static std::shared_ptr<DistContext> create(
+      const DistEnv& env, torch::Device device, std::chrono::milliseconds timeout = std::chrono::seconds(60),
+      std::chrono::milliseconds stall_timeout = std::chrono::milliseconds(0));
   ~DistContext();
 
   [[nodiscard]] int rank() const { return env_.rank; }
@@ -68,6 +78,22 @@ class DistContext {
   [[nodiscard]] std::vector<std::string> all_gather_bytes(const std::string& mine);
   void barrier();
 
+  // The iteration this rank's heartbeat reports (the trainer's, 1-based, set as each step begins).
+  void set_iteration(std::int64_t iteration);
+  // While one lives, this rank works alone and the others may wait for it (rank 0 scoring an
+  // evaluation, writing a checkpoint): its heartbeat says so and no rank calls it stalled for
+  // making no progress (only for sending no heartbeat).
+  class SoloScope {
+   public:
+    explicit SoloScope(DistContext* dist);
+    ~SoloScope();
+    SoloScope(const SoloScope&) = delete;
+    SoloScope& operator=(const SoloScope&) = delete;
+
+   private:
+    DistContext* dist_;
+  };
+
   DistContext(const DistContext&) = delete;
   DistContext& operator=(const DistContext&) = delete;
 
@@ -82,7 +108,8 @@ class DistContext {
 // Averages gradients over the ranks: the parameters with gradients, in reverse registration
 // order, packed into flat buckets of about bucket_mb megabytes, one all-reduce per bucket,
 // divided by world_size and copied back.
-void all_reduce_gradients(DistContext& dist, const std::vector<torch::Tensor>& parameters, double bucket_mb = 25);
+void all_reduce_gradients(DistContext& dist, const std::vector<torch::Tensor>& parameters,
+                          double bucket_mb = 25);
 // Makes every rank start from rank 0's values (parameters and buffers).
 void broadcast_module(DistContext& dist, torch::nn::Module& module);
 

@@ -138,6 +138,7 @@ EvalSummary Evaluator::evaluate(Detector& model, int epoch, std::int64_t iter, d
   // decision.
   torch::Tensor summary = torch::zeros({kSummaryValues}, torch::kDouble);
   if (main) {
+    const DistContext::SoloScope alone(dist_);  // the others wait in the broadcast below
     write_file_atomic(s.results_path, json);
     MetricsFile metrics;
     metrics.meta = options_.meta;

@@ -71,6 +71,7 @@ struct Worker {
   pid_t pid = -1;
   bool running = false;
   int exit_code = 0;  // 128 + signal for a killed worker
+  bool stopped_by_us = false;  // the launcher sent it SIGTERM/SIGKILL after another worker failed
 };
 
 // "exited with code 3" / "was killed by signal 9 (SIGKILL)"; fills `code`.
@@ -264,8 +265,13 @@ int launch_workers(const LaunchOptions& options) {
         w.exit_code = 1;
         continue;
       }
-      const std::string why = describe_status(status, w.exit_code);
+      std::string why = describe_status(status, w.exit_code);
       if (w.exit_code == 0) continue;
+      // Not a fault of its own: it was ended because another rank failed (or, stalled itself,
+      // was named in that rank's message).
+      if (w.stopped_by_us)
+        why = WIFSIGNALED(status) ? std::string("was ended by the launcher (") + signal_name(WTERMSIG(status)) + ")"
+                                  : "ended (exit code " + std::to_string(w.exit_code) + ") after the launcher stopped it";
       if (first_failure == 0 && !stopping) {
         first_failure = w.exit_code;
         const bool others = running();
@@ -276,7 +282,11 @@ int launch_workers(const LaunchOptions& options) {
           stopping = true;
           kill_at = clock::now() + options.grace;
           for (auto& o : workers)
-            if (o.running) ::kill(o.pid, SIGTERM);
+            if (o.running) {
+              o.stopped_by_us = true;
+              ::kill(o.pid, SIGTERM);
+              ::kill(o.pid, SIGCONT);  // a stopped worker (SIGSTOP) gets to act on it
+            }
         }
       } else {
         if (first_failure == 0) first_failure = w.exit_code;

@@ -6,9 +6,12 @@
 // Faults: when a worker exits non-zero or is killed by a signal, the launcher prints which rank
 // and why ("rank 1 (pid 4242) was killed by signal 9 (SIGKILL)"), sends SIGTERM to the others
 // (they write nothing more; last.pt is left as it was or written whole: checkpoints are atomic),
-// waits up to `grace` and then SIGKILLs what is left. A worker that hangs in a collective is
-// stopped by the process group's timeout (distributed.h) and exits non-zero, so the whole job
-// ends within about a minute. SIGINT/SIGTERM to the launcher are passed to every worker.
+// waits up to `grace` and then SIGKILLs what is left; those are reported as "was ended by the
+// launcher (SIGKILL)", not as faults of their own. A rank that stalls (stopped, deadlocked, lost
+// its GPU) is named with its last iteration by a rank that waits for it, after the recipe's
+// train.stall_timeout (heartbeats, distributed.h), and that rank exits non-zero; a collective
+// that waits longer than the process group's timeout (60 s) fails too. SIGINT/SIGTERM to the
+// launcher are passed to every worker.
 #include <chrono>
 #include <string>
 #include <vector>

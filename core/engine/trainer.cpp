@@ -51,7 +51,7 @@ void check_run_folder(const std::string& run_dir, bool resume) {
 
 TrainerOptions trainer_options_from_config(const ConfigNode& train) {
   train.allow({"batch_size", "reference_batch", "epochs", "optimizer", "schedule", "grad_clip", "eval_interval",
-               "checkpoint_interval", "log_interval", "seed", "amp", "eval_metric"});
+               "checkpoint_interval", "log_interval", "seed", "amp", "eval_metric", "stall_timeout"});
   TrainerOptions o;
   o.batch_size = train.get_int("batch_size", o.batch_size);
   o.reference_batch = train.get_int("reference_batch", o.reference_batch);
@@ -63,6 +63,9 @@ TrainerOptions trainer_options_from_config(const ConfigNode& train) {
   o.checkpoint_interval = train.get_int("checkpoint_interval", o.checkpoint_interval);
   o.log_interval = train.get_int("log_interval", o.log_interval);
   o.seed = static_cast<std::uint64_t>(train.get_int("seed", 0));
+  o.stall_timeout = train.get_double("stall_timeout", o.stall_timeout);
+  if (!(o.stall_timeout >= 0) || o.stall_timeout > 86400)
+    throw Error(train.where("stall_timeout") + ": expected seconds, 0..86400 (0 = no stalled-rank detection)");
   const std::string amp = train.get_choice("amp", {"false", "true", "auto"}, "false");
   o.amp = amp == "true" ? AmpSetting::On : amp == "auto" ? AmpSetting::Auto : AmpSetting::Off;
   const std::string metric = train.get_choice("eval_metric", {"auto", "coco", "voc", "voc07"}, "auto");
@@ -274,6 +277,7 @@ void Trainer::resume_from(const std::string& last, std::size_t discarded_events,
 
 void Trainer::save(const std::string& path) {
   if (!is_main()) return;
+  const DistContext::SoloScope alone(dist());  // the others may wait for it in the next collective
   save_checkpoint(path, *model_, optimizer_.get(), state_, categories_);
 }
 
@@ -330,6 +334,7 @@ bool Trainer::train() {
 
 void Trainer::run_step(Batch& batch, double data_time) {
   const auto t0 = std::chrono::steady_clock::now();
+  if (DistContext* d = dist()) d->set_iteration(state_.iter + 1);
   for (auto& h : hooks_) h->before_step(*this);
   const double lr = learning_rate(*optimizer_);
 

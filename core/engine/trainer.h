@@ -62,6 +62,9 @@ struct TrainerOptions {
   int log_interval = 50;       // iterations between train events / log lines
   std::uint64_t seed = 0;
   AmpSetting amp = AmpSetting::Off;  // train.amp; --amp turns it on
+  // Data-parallel: seconds a rank may keep the others waiting in a collective before it is named
+  // as stalled (distributed.h; --stall-timeout); 0 = off.
+  double stall_timeout = 30;
 };
 // Refuses a new run into a folder that already has checkpoints/last.pt, and a resume without one
 // (studio::Error naming the folder and --resume / --out). Called before any dataset is read.
