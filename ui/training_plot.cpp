@@ -14,7 +14,9 @@
 #include <QSvgGenerator>
 #include <QTimer>
 #include <QVBoxLayout>
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <memory>
 
@@ -101,10 +103,18 @@ TrainingPlot::TrainingPlot(QWidget* parent) : QWidget(parent), redrawTimer_(new 
     plot->legend->setRowSpacing(0);
     plot->legend->setBrush(QColor(255, 255, 255, 210));
     // The legend in a row of its own under the title: inside the axis rect it hid the curves.
+    // Beside it an empty element that takes the rest of the row: a layout column is only as wide
+    // as its narrowest element allows, and an empty legend allows a few pixels, which drew the
+    // empty charts tiny.
     plot->axisRect()->insetLayout()->take(plot->legend);
+    auto* legendRow = new QCPLayoutGrid;
+    legendRow->setMargins(QMargins(0, 0, 0, 0));
     plot->plotLayout()->insertRow(1);
-    plot->plotLayout()->addElement(1, 0, plot->legend);
+    plot->plotLayout()->addElement(1, 0, legendRow);
     plot->plotLayout()->setRowStretchFactor(1, 0.001);
+    legendRow->addElement(0, 0, plot->legend);
+    legendRow->addElement(0, 1, new QCPLayoutElement(plot));
+    legendRow->setColumnStretchFactor(0, 0.001);
     plot->legend->setFillOrder(QCPLegend::foColumnsFirst);
     plot->legend->setWrap(4);
     plot->legend->setBorderPen(Qt::NoPen);
@@ -137,6 +147,7 @@ TrainingPlot::TrainingPlot(QWidget* parent) : QWidget(parent), redrawTimer_(new 
       drawChart(Chart(c));
     });
     connect(plot, &QCustomPlot::mouseMove, this, [this, c](QMouseEvent* e) { onMouseMove(Chart(c), e); });
+    plot->installEventFilter(this);  // the hover label goes when the pointer leaves
     plots_[c] = plot;
   }
   grid->addWidget(plots_[Losses], 0, 0);
@@ -356,12 +367,15 @@ void TrainingPlot::drawChart(Chart chart) {
     for (int k = 0; k < keys.size(); ++k) {
       const auto s = run->series.find(keys[k]);
       if (s == run->series.end() || s->x.isEmpty()) continue;
-      // One run: the total loss dark, every other curve its own colour (the terms after the total
-      // start at the first colour).
+      // The losses: the total dark, every term its own colour (from the first colour on), and with
+      // several runs each run its own line style. The other charts: one colour a run, and a line
+      // style a key.
       const int colorIndex = chart == Losses && keys.front() == QLatin1String("loss") ? k - 1 : k;
-      const QColor color = severalRuns ? run->color
-                                       : (keys[k] == QLatin1String("loss") ? QColor(30, 30, 30) : classColor(colorIndex));
-      QPen pen(color, keys[k] == QLatin1String("loss") ? 2.0 : 1.5, severalRuns ? styleOf(k) : Qt::SolidLine);
+      const QColor keyColor = keys[k] == QLatin1String("loss") ? QColor(30, 30, 30) : classColor(colorIndex);
+      const int runIndex = int(std::distance(runs_.begin(), run));
+      const QColor color = chart == Losses || !severalRuns ? keyColor : run->color;
+      const Qt::PenStyle style = !severalRuns ? Qt::SolidLine : chart == Losses ? styleOf(runIndex) : styleOf(k);
+      QPen pen(color, keys[k] == QLatin1String("loss") ? 2.0 : 1.5, style);
       QVector<double> y = s->y;
       if (positiveOnly)
         for (double& v : y)
@@ -432,11 +446,7 @@ void TrainingPlot::onMouseMove(Chart chart, QMouseEvent* event) {
   QCPItemTracer* tracer = tracers_[chart];
   QCPItemText* label = labels_[chart];
   if (!best) {
-    if (tracer->visible()) {
-      tracer->setVisible(false);
-      label->setVisible(false);
-      plot->replot(QCustomPlot::rpQueuedReplot);
-    }
+    hideHover(chart);
     return;
   }
   tracer->setGraph(best);
@@ -448,16 +458,34 @@ void TrainingPlot::onMouseMove(Chart chart, QMouseEvent* event) {
   label->setText(QStringLiteral("%1\n%2 %3: %4")
                      .arg(best->name(), chart == Evaluation ? tr("epoch") : tr("iteration"),
                           QString::number(qint64(std::llround(at.x()))), numberText(at.y())));
-  // Above and right of the point, kept inside the chart.
-  QPointF pixel = tracer->position->pixelPosition() + QPointF(8, -6);
-  const QRect rect = plot->axisRect()->rect();
-  const double width = QFontMetricsF(label->font()).horizontalAdvance(label->text().section('\n', 0, 0)) + 24;
-  if (pixel.x() + width > rect.right()) pixel.setX(pixel.x() - width - 16);
-  if (pixel.y() < rect.top() + 36) pixel.setY(rect.top() + 36);
+  // Above and right of the point, or where it fits: kept whole inside the chart's widget.
+  const QPointF point = tracer->position->pixelPosition();
+  const QSizeF size = QFontMetricsF(label->font()).boundingRect(QRectF(0, 0, 4000, 4000), 0, label->text()).size() +
+                      QSizeF(10, 6);  // the label's padding and pen
+  const QRectF area(2, 2, plot->width() - 4, plot->height() - 4);
+  QPointF pixel = point + QPointF(8, -6);  // the label's bottom left
+  if (pixel.x() + size.width() > area.right()) pixel.setX(point.x() - 8 - size.width());
+  pixel.setX(std::clamp(pixel.x(), area.left(), std::max(area.left(), area.right() - size.width())));
+  if (pixel.y() - size.height() < area.top()) pixel.setY(point.y() + 8 + size.height());
+  pixel.setY(std::clamp(pixel.y(), area.top() + size.height(), std::max(area.top() + size.height(), area.bottom())));
   label->position->setCoords(pixel);
   tracer->setVisible(true);
   label->setVisible(true);
   plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+bool TrainingPlot::eventFilter(QObject* watched, QEvent* event) {
+  if (event->type() == QEvent::Leave)
+    for (int c = 0; c < ChartCount; ++c)
+      if (watched == plots_[c]) hideHover(Chart(c));
+  return QWidget::eventFilter(watched, event);
+}
+
+void TrainingPlot::hideHover(Chart chart) {
+  if (!labels_[chart]->visible() && !tracers_[chart]->visible()) return;
+  tracers_[chart]->setVisible(false);
+  labels_[chart]->setVisible(false);
+  plots_[chart]->replot(QCustomPlot::rpQueuedReplot);
 }
 
 bool TrainingPlot::save(const QString& path) {

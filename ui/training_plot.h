@@ -79,6 +79,8 @@ class TrainingPlot : public QWidget {
   void drawChart(Chart chart);
   [[nodiscard]] QStringList keysOf(Chart chart) const;
   void onMouseMove(Chart chart, QMouseEvent* event);
+  void hideHover(Chart chart);
+  bool eventFilter(QObject* watched, QEvent* event) override;
   void saveWithDialog();
 
   QMap<int, Run> runs_;
