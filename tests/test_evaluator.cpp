@@ -8,6 +8,7 @@
 
 #include <QtTest>
 #include <filesystem>
+#include <atomic>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -191,6 +192,11 @@ class TestEvaluator : public QObject {
     QCOMPARE(m.meta.epochs, 12);
     QCOMPARE(m.meta.images_per_s, 12.5);
 
+    // The evaluation's start is announced first (the GUI shows it while it runs).
+    const auto starts = events_of(root + "/run", event_type::kEvalStart);
+    QCOMPARE(int(starts.size()), 1);
+    QCOMPARE(starts[0]["epoch"].as<int>(), 3);
+    QCOMPARE(starts[0]["images"].as<double>(), double(val->images.size()));
     const auto evals = events_of(root + "/run", event_type::kEval);
     QCOMPARE(int(evals.size()), 1);
     QCOMPARE(evals[0]["epoch"].as<int>(), 3);
@@ -321,6 +327,67 @@ train:
     QCOMPARE(int(ends.size()), 1);
     QCOMPARE(ends[0]["best_segm_ap"].as<double>(), best);
     QCOMPARE(read_checkpoint_info(RunFolder{setup.run_dir}.best_checkpoint()).state.epoch, best_epoch);
+  }
+
+  // Stop (the GUI's, Ctrl-C) while epoch 1 is being evaluated: last.pt says the epoch's end is
+  // pending, and --resume evaluates epoch 1 before training epoch 2, so no evaluation is lost.
+  void stop_during_evaluation_evaluates_on_resume() {
+    QTemporaryDir dir;
+    const std::string root = dir.path().toStdString();
+    const std::string yaml = R"(
+model: {type: fake, num_classes: 1}
+data:
+  input: {short_side: [64], long_side: 64}
+  test_input: {short_side: [64], long_side: 64}
+  workers: 0
+train:
+  batch_size: 2
+  epochs: 2
+  optimizer: {type: adamw, lr: 0.05}
+  schedule: {warmup: none}
+)";
+    std::atomic<bool> cancel{false};
+    TrainerSetup setup;
+    setup.run_dir = root + "/run";
+    setup.train = shapes(root + "/train", 4, 1);
+    setup.val = shapes(root + "/val", 4, 2);
+    setup.cancel = &cancel;
+    // The stand-in model asks to stop as soon as it predicts (the first evaluation).
+    struct StopWhenPredicting : test::FakeDetector {
+      StopWhenPredicting(const test::FakeDetectorOptions& o, std::atomic<bool>* stop) : FakeDetector(o), stop_(stop) {}
+      std::vector<Instances> predict(const ImageBatch& batch) override {
+        *stop_ = true;
+        return FakeDetector::predict(batch);
+      }
+      std::atomic<bool>* stop_;
+    };
+    setup.build_model = [&cancel](const ConfigNode& model) -> DetectorPtr {
+      return std::make_shared<StopWhenPredicting>(test::fake_detector_options_from_config(model), &cancel);
+    };
+    const std::string recipe = test::write_text(dir, "r.yaml", yaml);
+    {
+      Trainer t(Config::load(recipe), setup);
+      QVERIFY(!t.train());
+    }
+    QCOMPARE(int(events_of(setup.run_dir, event_type::kEvalStart).size()), 1);
+    QVERIFY(events_of(setup.run_dir, event_type::kEval).empty());
+    const CheckpointContents stopped = read_checkpoint_info(RunFolder{setup.run_dir}.last_checkpoint());
+    QCOMPARE(stopped.state.epoch, 1);
+    QVERIFY(stopped.state.epoch_end_pending);
+
+    cancel = false;
+    setup.resume = true;
+    setup.build_model = test::build_fake_detector;
+    {
+      Trainer t(Config::load(recipe), setup);
+      QVERIFY(t.train());
+    }
+    const auto evals = events_of(setup.run_dir, event_type::kEval);
+    QCOMPARE(int(evals.size()), 2);
+    QCOMPARE(evals[0]["epoch"].as<int>(), 1);
+    QCOMPARE(evals[1]["epoch"].as<int>(), 2);
+    QVERIFY(std::filesystem::exists(RunFolder{setup.run_dir}.epoch_checkpoint(1)));  // its checkpoint too
+    QVERIFY(!read_checkpoint_info(RunFolder{setup.run_dir}.last_checkpoint()).state.epoch_end_pending);
   }
 };
 

@@ -412,11 +412,20 @@ void TestGuiTrain::pageTrainsAndStops() {
   QByteArray lines = R"({"type":"start","time":1,"epoch":0,"iter":0,"total_iters":8})"
                      "\n";
   for (int i = 1; i <= 8; ++i) lines += trainLine(i, 3.6 - 0.1 * i);
-  lines += R"({"type":"eval","time":9,"epoch":2,"iter":8,"segm":{"AP":0.05},"bbox":{"AP":0.08}})"
+  lines += R"({"type":"eval_start","time":8.5,"epoch":2,"iter":8,"images":16})"
            "\n";
   writeFile(other + "/events.jsonl", lines);
   writeFile(other + "/log.txt", "[2024-01-01 00:00:00] finished\n");
   page->openRun(other);
+  // While it evaluates, the page says so (no train events come meanwhile) and the bar is busy.
+  QTRY_COMPARE(page->statusText(), QStringLiteral("Epoch 2: evaluating on 16 validation images…"));
+  QCOMPARE(page->progressBar()->maximum(), 0);
+  writeFile(other + "/events.jsonl",
+            R"({"type":"eval","time":9,"epoch":2,"iter":8,"segm":{"AP":0.05},"bbox":{"AP":0.08}})"
+            "\n",
+            /*append=*/true);
+  QTRY_COMPARE(page->statusText(), QStringLiteral("Epoch 2 evaluated: mask AP 0.0500, box AP 0.0800"));
+  QCOMPARE(page->progressBar()->maximum(), 8);
   QCOMPARE(page->plot()->runIds().size(), 2);
   const int otherRun = page->plot()->runIds().back();
   QCOMPARE(page->plot()->runName(otherRun), QStringLiteral("other-run"));

@@ -56,6 +56,7 @@ class TestRunFolder : public QObject {
     QCOMPARE(std::string(event_type::kStart), std::string("start"));
     QCOMPARE(std::string(event_type::kTrain), std::string("train"));
     QCOMPARE(std::string(event_type::kEval), std::string("eval"));
+    QCOMPARE(std::string(event_type::kEvalStart), std::string("eval_start"));
     QCOMPARE(std::string(event_type::kCheckpoint), std::string("checkpoint"));
     QCOMPARE(std::string(event_type::kResume), std::string("resume"));
     QCOMPARE(std::string(event_type::kError), std::string("error"));

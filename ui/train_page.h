@@ -75,6 +75,7 @@ class TrainPage : public QWidget {
   [[nodiscard]] TrainingPlot* plot() const { return plot_; }
   [[nodiscard]] QPlainTextEdit* logPane() const { return log_; }
   [[nodiscard]] QProgressBar* progressBar() const { return progress_; }
+  [[nodiscard]] QString statusText() const;
 
   [[nodiscard]] bool isRunning() const;
   // The run folder of the process started last (or the run opened last).

@@ -196,6 +196,8 @@ TrainPage::Followed* TrainPage::follow(const QString& runDir, bool withLog, bool
   return run;
 }
 
+QString TrainPage::statusText() const { return status_->text(); }
+
 void TrainPage::openRun(const QString& runDir) {
   if (!QFileInfo::exists(QString::fromStdString(RunFolder{runDir.toStdString()}.events()))) {
     showBanner(tr("%1 is not a run folder (no events.jsonl).").arg(runDir));
@@ -232,14 +234,33 @@ void TrainPage::onEvent(Followed* run, const RunEvent& e) {
                          .arg(e.iter)
                          .arg(run->totalIters)
                          .arg(e.number(QStringLiteral("loss"), NAN), 0, 'f', 4));
+  } else if (e.type == QLatin1String(event_type::kEvalStart)) {
+    // No train events come while it runs: say so, and a busy bar instead of a stale ETA.
+    const int images = int(e.number(QStringLiteral("images"), 0));
+    status_->setText(tr("Epoch %1: evaluating on %2 validation images…").arg(e.epoch).arg(images));
+    eta_->setText(tr("evaluating"));
+    progress_->setRange(0, 0);
   } else if (e.type == QLatin1String(event_type::kEval)) {
+    if (progress_->maximum() == 0) {
+      progress_->setRange(0, int(std::max<qint64>(1, run->totalIters)));
+      progress_->setValue(int(std::min(e.iter, run->totalIters)));
+      eta_->clear();
+    }
+    const auto voc = e.groups.value(QStringLiteral("voc"));
+    if (!voc.isEmpty()) {
+      status_->setText(tr("Epoch %1 evaluated: mAP %2").arg(e.epoch).arg(voc.value(QStringLiteral("mAP"), NAN), 0, 'f', 4));
+      appendLog(tr("evaluation after epoch %1: mAP %2").arg(e.epoch).arg(voc.value(QStringLiteral("mAP"), NAN), 0, 'f', 4));
+      return;
+    }
     const auto segm = e.groups.value(QStringLiteral("segm"));
     const auto bbox = e.groups.value(QStringLiteral("bbox"));
-    appendLog(tr("evaluation after epoch %1: mask AP %2, box AP %3")
-                  .arg(e.epoch)
-                  .arg(segm.value(QStringLiteral("AP"), NAN), 0, 'f', 4)
-                  .arg(bbox.value(QStringLiteral("AP"), NAN), 0, 'f', 4));
+    QStringList parts;
+    if (!segm.isEmpty()) parts << tr("mask AP %1").arg(segm.value(QStringLiteral("AP"), NAN), 0, 'f', 4);
+    if (!bbox.isEmpty()) parts << tr("box AP %1").arg(bbox.value(QStringLiteral("AP"), NAN), 0, 'f', 4);
+    status_->setText(tr("Epoch %1 evaluated: %2").arg(e.epoch).arg(parts.join(QStringLiteral(", "))));
+    appendLog(tr("evaluation after epoch %1: %2").arg(e.epoch).arg(parts.join(QStringLiteral(", "))));
   } else if (e.type == QLatin1String(event_type::kEnd)) {
+    if (progress_->maximum() == 0) progress_->setRange(0, int(std::max<qint64>(1, run->totalIters)));  // stopped while evaluating
     const QString how = e.texts.value(QStringLiteral("status"));
     if (how == QLatin1String("finished")) {
       progress_->setValue(progress_->maximum());

@@ -54,6 +54,7 @@ inline constexpr char kIter[] = "iter";
 namespace event_type {
 inline constexpr char kStart[] = "start";
 inline constexpr char kTrain[] = "train";
+inline constexpr char kEvalStart[] = "eval_start";  // an evaluation begins: "images" (GUI status)
 inline constexpr char kEval[] = "eval";
 inline constexpr char kCheckpoint[] = "checkpoint";
 inline constexpr char kResume[] = "resume";

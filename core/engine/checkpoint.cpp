@@ -117,6 +117,7 @@ CheckpointContents read_contents(torch::serialize::InputArchive& archive, const 
   c.state.epoch_images = read_int_or(archive, "epoch_images", -1);
   c.state.world_size = static_cast<int>(read_int_or(archive, "world_size", 0));
   c.state.batch_size = static_cast<int>(read_int_or(archive, "batch_size", 0));
+  c.state.epoch_end_pending = read_int_or(archive, "epoch_end_pending", 0) != 0;
   const auto ids = read_value(archive, path, "category_ids").toList();
   const auto names = read_value(archive, path, "category_names").toList();
   for (std::size_t i = 0; i < ids.size() && i < names.size(); ++i)
@@ -154,6 +155,7 @@ void save_checkpoint(const std::string& path, const torch::nn::Module& model, co
     archive.write("epoch_images", c10::IValue(state.epoch_images));
     archive.write("world_size", c10::IValue(static_cast<std::int64_t>(state.world_size)));
     archive.write("batch_size", c10::IValue(static_cast<std::int64_t>(state.batch_size)));
+    archive.write("epoch_end_pending", c10::IValue(static_cast<std::int64_t>(state.epoch_end_pending)));
     {
       auto gen = at::detail::getDefaultCPUGenerator();
       std::lock_guard<std::mutex> lock(gen.mutex());

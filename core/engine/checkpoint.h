@@ -43,6 +43,9 @@ struct TrainState {
   std::int64_t epoch_images = -1;
   int world_size = 0;        // processes and per-process batch that wrote it (0: unknown)
   int batch_size = 0;
+  // The end of epoch `epoch` (its evaluation, its checkpoints) was stopped part-way (Stop during
+  // the evaluation): a resumed run does it first, so the evaluation is not lost.
+  bool epoch_end_pending = false;
 };
 
 struct CheckpointContents {

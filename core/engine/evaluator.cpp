@@ -115,6 +115,14 @@ EvalSummary Evaluator::evaluate(Detector& model, int epoch, std::int64_t iter, d
   s.epoch = epoch;
   log_.log("evaluating on " + val.source + " (" + std::to_string(val.images.size()) + " images" +
            (world_size > 1 ? ", split over " + std::to_string(world_size) + " processes" : "") + ")");
+  {
+    Event begin;  // the GUI shows the evaluation as it runs (the train events stop meanwhile)
+    begin.type = event_type::kEvalStart;
+    begin.epoch = epoch;
+    begin.iter = iter;
+    begin.numbers = {{"images", static_cast<double>(val.images.size())}};
+    log_.event(begin);
+  }
   Progress progress;
   progress.cancel = options_.cancel;
   const std::vector<Detection> dets =

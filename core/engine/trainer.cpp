@@ -278,7 +278,10 @@ void Trainer::resume_from(const std::string& last, std::size_t discarded_events,
 void Trainer::save(const std::string& path) {
   if (!is_main()) return;
   const DistContext::SoloScope alone(dist());  // the others may wait for it in the next collective
-  save_checkpoint(path, *model_, optimizer_.get(), state_, categories_);
+  // The epoch-end hooks save after the evaluation: only a save on a stop can leave it pending.
+  TrainState state = state_;
+  if (!stopping_) state.epoch_end_pending = false;
+  save_checkpoint(path, *model_, optimizer_.get(), state, categories_);
 }
 
 bool Trainer::cancel_requested() {
@@ -290,6 +293,7 @@ bool Trainer::cancel_requested() {
 }
 
 bool Trainer::stop() {
+  stopping_ = true;
   for (auto& h : hooks_) h->after_train(*this, true);
   return false;
 }
@@ -298,6 +302,11 @@ bool Trainer::train() {
   try {
     if (DistContext* d = dist()) broadcast_module(*d, *model_);  // every rank starts from rank 0's values
     for (auto& h : hooks_) h->before_train(*this);
+    if (state_.epoch_end_pending) {  // stopped during the last epoch's end: finish it first
+      log_->log("resume: the end of epoch " + std::to_string(state_.epoch) +
+                " (its evaluation and checkpoints) was stopped part-way; doing it now");
+      end_epoch();
+    }
     while (state_.epoch < options_.epochs) {
       model_->train();
       loader_->start_epoch(state_.epoch, static_cast<std::size_t>(state_.batch));
@@ -312,9 +321,7 @@ bool Trainer::train() {
       state_.epoch += 1;
       state_.batch = 0;
       state_.epoch_images = 0;
-      last_eval_.reset();
-      last_eval_improved_ = false;
-      for (auto& h : hooks_) h->after_epoch(*this);
+      end_epoch();
     }
     for (auto& h : hooks_) h->after_train(*this, false);
     return true;
@@ -434,6 +441,15 @@ bool Trainer::unscale_gradients(double loss_value) {
     loss_scale_good_steps_ = 0;
   }
   return true;
+}
+
+void Trainer::end_epoch() {
+  last_eval_.reset();
+  last_eval_improved_ = false;
+  // A stop in here (the evaluation checks for it) leaves this set in last.pt.
+  state_.epoch_end_pending = true;
+  for (auto& h : hooks_) h->after_epoch(*this);
+  state_.epoch_end_pending = false;
 }
 
 EvalSummary Trainer::evaluate() {

@@ -141,6 +141,7 @@ class Trainer {
  private:
   void resume_from(const std::string& last, std::size_t discarded_events, const LoaderOptions& loader);
   void run_step(Batch& batch, double data_time);
+  void end_epoch();  // the after_epoch hooks, with state_.epoch_end_pending set while they run
   // AMP on CUDA: unscales the gradients; false (step skipped, scale halved) on inf/NaN.
   [[nodiscard]] bool unscale_gradients(double loss_value);
   [[nodiscard]] bool cancel_requested();
@@ -163,6 +164,7 @@ class Trainer {
   std::int64_t batches_per_epoch_ = 0;
   std::optional<EvalSummary> last_eval_;
   bool last_eval_improved_ = false;
+  bool stopping_ = false;  // in stop(): the after_train hooks save the state as it is
   double smoothed_iter_s_ = 0;  // exponential moving average of the iteration time
   double total_images_ = 0, total_time_ = 0;  // this process's training throughput (metrics meta)
   std::int64_t iter_offset_ = 0;  // state_.iter minus the schedule's iteration (resume with another layout)
