@@ -114,6 +114,17 @@ class TestConfig : public QObject {
     STUDIO_EXPECT_ERROR(Config::parse("a: &l [1, *l]\n", "list.yaml"), "list.yaml:1", "a[1]", "cycle");
     const std::string twice = write_text(dir, "twice.yaml", "train:\n  lr: 0.1\n  epochs: 2\n  lr: 0.2\n");
     STUDIO_EXPECT_ERROR(Config::load(twice), "twice.yaml:4", "train.lr", "twice", "line 2");
+    // Not text: yaml-cpp took NUL and bytes that are not UTF-8 into keys, and wrote two such keys
+    // back as one (fuzz/findings/recipe/resolved_keys_collide.bin).
+    using namespace std::string_literals;
+    STUDIO_EXPECT_ERROR(Config::parse("train:\n  \x00\xfc: 1\n  \x00\xfd: 2\n"s, "nul.yaml"), "nul.yaml:2",
+                        "not a text recipe: byte 0x00 at offset 9");
+    STUDIO_EXPECT_ERROR(Config::parse("model:\n  type: solo\xffv2\n", "latin.yaml"), "latin.yaml:2", "byte 0xFF");
+    Config ok = Config::parse("model: {type: solov2}\n", "ok.yaml");
+    STUDIO_EXPECT_ERROR(ok.set("model.type", "a\x01" "b", "-o"), "-o: byte 0x01 at offset 1 of the value");
+    STUDIO_EXPECT_ERROR(ok.set("model.\xc3", "1", "-o"), "-o: byte 0xC3 at offset 6 of the key");
+    QCOMPARE(Config::parse("model: {type: \"r\u00e9seau \u2013 2\"}\n", "utf8.yaml").at("model").get_string("type"),
+             std::string("r\u00e9seau \u2013 2"));  // UTF-8 is text
     std::string deep;
     for (int i = 0; i < 70; ++i) deep += std::string(static_cast<size_t>(2 * i), ' ') + "k" + std::to_string(i) + ":\n";
     deep += std::string(140, ' ') + "v: 1\n";

@@ -6,6 +6,7 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/text_check.h"
 
 namespace fs = std::filesystem;
 
@@ -87,6 +88,11 @@ struct TreeCheck {
 };
 
 YAML::Node parse_yaml_text(const std::string& text, const std::string& name) {
+  // yaml-cpp reads NUL and bytes that are not UTF-8 into keys it then writes back otherwise (two
+  // keys could become one in config.yaml): a recipe is text (fuzz/findings/recipe/).
+  if (const std::size_t bad = first_non_text_byte(text); bad != std::string::npos)
+    fail_at(name, line_of_offset(text, bad),
+            "not a text recipe: " + describe_byte_at(text, bad) + " is not UTF-8 text (a recipe is YAML text)");
   YAML::Node doc;
   try {
     doc = YAML::Load(text);
@@ -407,6 +413,10 @@ Config Config::parse(const std::string& yaml, const std::string& name, const std
 }
 
 void Config::set(const std::string& dotted_key, const std::string& yaml_value, const std::string& origin) {
+  for (const std::string* text : {&dotted_key, &yaml_value})
+    if (const std::size_t bad = first_non_text_byte(*text); bad != std::string::npos)
+      throw Error(origin + ": " + describe_byte_at(*text, bad) + " of the " + (text == &dotted_key ? "key" : "value") +
+                  " is not UTF-8 text");
   std::vector<std::string> parts;
   std::stringstream ss(dotted_key);
   std::string part;

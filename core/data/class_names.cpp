@@ -7,6 +7,7 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/text_check.h"
 
 namespace studio {
 
@@ -21,36 +22,14 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// The first byte that no text names file holds: a control character other than tab/CR/LF (NUL
-// included: a binary file) or a byte sequence that is not UTF-8. npos when the text is clean.
-std::size_t first_non_text_byte(std::string_view text) {
-  for (std::size_t i = 0; i < text.size();) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x80) {
-      if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f) return i;
-      ++i;
-      continue;
-    }
-    const std::size_t len = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 0;
-    if (len == 0 || i + len > text.size()) return i;
-    for (std::size_t k = 1; k < len; ++k)
-      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return i;
-    i += len;
-  }
-  return std::string_view::npos;
-}
-
 }  // namespace
 
 std::vector<std::string> read_class_names(const std::string& path) {
   const std::string text = read_file(path);
-  if (const std::size_t bad = first_non_text_byte(text); bad != std::string_view::npos) {
-    char hex[8];
-    std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(text[bad]));
-    fail_at(path, 1 + static_cast<long>(std::count(text.begin(), text.begin() + static_cast<long>(bad), '\n')),
-            std::string("not a text file of class names: byte ") + hex + " at offset " + std::to_string(bad) +
+  if (const std::size_t bad = first_non_text_byte(text); bad != std::string_view::npos)
+    fail_at(path, line_of_offset(text, bad),
+            "not a text file of class names: " + describe_byte_at(text, bad) +
                 " is not UTF-8 text (expected one class name a line)");
-  }
   std::vector<std::string_view> lines;
   for (std::size_t pos = 0; pos < text.size();) {
     std::size_t eol = text.find('\n', pos);
