@@ -163,7 +163,7 @@ mkdir -p "$T/runs/exp1/eval"
 cp "$T/metrics.json" "$T/runs/exp1/eval/metrics_5.json"
 printf 'model:\n  name: ssd_mobilenetv2\ndataset: demo\ntrain:\n  epochs: 3\ndevices: 1\n' >"$T/runs/exp1/config.yaml"
 expect_rc "export-table csv" 0 "$CLI" export-table "$T/runs/exp1" "$T/metrics.json" --format csv
-expect_grep "csv header" '^name,model,dataset,devices,epochs,images/s,box AP,mask AP,AP50,AP75,APs,APm,APl$' "$T/out"
+expect_grep "csv header" '^name,model,dataset,devices,epochs,images/s,box AP,mask AP,box AP50,box AP75,box APs,box APm,box APl$' "$T/out"
 expect_grep "csv run row" '^exp1,ssd_mobilenetv2,[^,]*gt\.json,1,3,-,100\.0,-,100\.0,100\.0,100\.0,-,-$' "$T/out"
 expect_grep "csv file row" '^metrics,-,' "$T/out"
 expect_rc "export-table md to a file" 0 "$CLI" export-table "$T/runs/exp1" --format md --out "$T/table.md"

@@ -155,14 +155,14 @@ class TestEvalReports : public QObject {
     const std::vector<MetricsFile> runs{sample_run(), sample_voc_run()};
     QCOMPARE(export_table(runs, parse_table_format("csv")),
              std::string(
-                 "name,model,dataset,devices,epochs,images/s,box AP / VOC mAP,mask AP,AP50,AP75,APs,APm,APl\n"
+                 "name,model,dataset,devices,epochs,images/s,box AP / VOC mAP,mask AP,mask AP50,mask AP75,mask APs,mask APm,mask APl\n"
                  "solo,solov2_r50,coco_2017,8,12,41.3,34.6,30.0,50.0,32.0,10.0,33.0,45.0\n"
                  "b_run,\"ssd|mb & v2_x, \"\"q\"\"\",-,-,-,-,77.1,-,-,-,-,-,-\n"));
     QCOMPARE(
         export_table(runs, parse_table_format("md")),
         std::string(
-            "| name | model | dataset | devices | epochs | images/s | box AP / VOC mAP | mask AP | AP50 | "
-            "AP75 | APs | APm | APl |\n"
+            "| name | model | dataset | devices | epochs | images/s | box AP / VOC mAP | mask AP | mask AP50 | "
+            "mask AP75 | mask APs | mask APm | mask APl |\n"
             "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
             "| solo | solov2_r50 | coco_2017 | 8 | 12 | 41.3 | 34.6 | 30.0 | 50.0 | 32.0 | 10.0 | 33.0 | "
             "45.0 |\n"
@@ -171,8 +171,8 @@ class TestEvalReports : public QObject {
         export_table(runs, parse_table_format("tex")),
         std::string(
             "\\begin{tabular}{lllrrrrrrrrrr}\n\\toprule\n"
-            "name & model & dataset & devices & epochs & images/s & box AP / VOC mAP & mask AP & AP50 & "
-            "AP75 & APs & APm & APl \\\\\n\\midrule\n"
+            "name & model & dataset & devices & epochs & images/s & box AP / VOC mAP & mask AP & mask AP50 & "
+            "mask AP75 & mask APs & mask APm & mask APl \\\\\n\\midrule\n"
             "solo & solov2\\_r50 & coco\\_2017 & 8 & 12 & 41.3 & 34.6 & 30.0 & 50.0 & 32.0 & 10.0 & 33.0 "
             "& 45.0 \\\\\n"
             "b\\_run & ssd|mb \\& v2\\_x, \"q\" & - & - & - & - & 77.1 & - & - & - & - & - & - \\\\\n"
@@ -195,6 +195,16 @@ class TestEvalReports : public QObject {
         test::contains(tex, "a\\textbackslash{}b\\textasciitilde{}c\\textasciicircum{}d\\%e\\$f\\#g\\{h\\}"),
         tex.c_str());
     STUDIO_EXPECT_ERROR((void)parse_table_format("xlsx"), "xlsx", "csv, md, tex, json");
+    // The detail columns say their kind: box numbers for box-only runs; beside a mask run a
+    // box-only run has no mask details ("-"), rather than box numbers under mask ones.
+    MetricsFile boxes = sample_run();
+    boxes.segm.reset();
+    const std::string box_csv = export_table({boxes}, TableFormat::Csv);
+    QVERIFY2(test::contains(box_csv, ",mask AP,box AP50,box AP75,box APs,box APm,box APl\n"), box_csv.c_str());
+    QVERIFY2(!test::contains(box_csv, ",-,-,-,-,-\n"), box_csv.c_str());
+    const std::string mixed = export_table({sample_run(), boxes}, TableFormat::Csv);
+    QVERIFY2(test::contains(mixed, ",mask APl\n"), mixed.c_str());
+    QVERIFY2(test::contains(mixed, ",34.6,-,-,-,-,-,-\n"), mixed.c_str());
   }
 
   // The whole chain on a generated set: ground-truth masks written as a results file, read back

@@ -373,6 +373,13 @@ void TestGuiEval::segmScoresTheMasksNotTheBoxes() {
   QCOMPARE(page->summaryValue("AP"), QStringLiteral("1.000"));
   QCOMPARE(page->summaryValue("AP75"), QStringLiteral("1.000"));
   QVERIFY(page->metrics().bbox.has_value());
+  QCOMPARE(page->metrics().bbox->stats[0], 1.0);
+  // The same file was scored as masks just before: Save and Add to Results keep those too.
+  QVERIFY(page->metrics().segm.has_value());
+  QCOMPARE(page->metrics().segm->stats[0], 0.4);
+  // Another results file starts afresh.
+  runEvaluation(window, QStringLiteral("masks_perfect.json"), EvaluatePage::Metric::Bbox);
+  QVERIFY(page->metrics().bbox.has_value());
   QVERIFY(!page->metrics().segm.has_value());
 }
 
@@ -391,12 +398,24 @@ void TestGuiEval::metricsGoToTheResultsPage() {
   const int boxAp = model->columnOf(QStringLiteral("box AP"));
   QVERIFY(boxAp >= 0);
   QCOMPARE(model->index(0, boxAp).data().toString(), QStringLiteral("100.0"));
-  QCOMPARE(model->index(0, model->columnOf(QStringLiteral("APm"))).data().toString(),
+  // Box numbers only: the detail columns say so.
+  QCOMPARE(model->columnOf(QStringLiteral("APm")), -1);
+  QCOMPARE(model->index(0, model->columnOf(QStringLiteral("box APm"))).data().toString(),
            QStringLiteral("100.0"));
+  // The long dataset token is capped (elided, whole in its tooltip) so the APs stay in view.
+  const int datasetColumn = model->columnOf(QStringLiteral("dataset"));
+  QVERIFY(results->table()->columnWidth(datasetColumn) <= 220);
+  QVERIFY(model->index(0, datasetColumn).data(Qt::ToolTipRole).toString().contains(QStringLiteral("gt.json")));
 
   // "Add to Results" on the Evaluate page lands in the same table.
   window.evaluatePage()->addToResults();
   QCOMPARE(model->rowCount(), 2);
+  // With runs in it the page offers export and no longer says it is empty.
+  for (QPushButton* button : results->findChildren<QPushButton*>())
+    if (button->text().startsWith(QStringLiteral("Export")) || button->text().startsWith(QStringLiteral("Copy")))
+      QVERIFY2(button->isEnabled(), qPrintable(button->text()));
+  for (QLabel* label : results->findChildren<QLabel*>())
+    if (label->text().startsWith(QStringLiteral("No runs yet"))) QVERIFY(label->isHidden());
 
   const QString markdownPath = dir_.filePath(QStringLiteral("results.md"));
   QVERIFY2(results->exportTo(markdownPath, studio::TableFormat::Markdown), qPrintable(results->errorText()));

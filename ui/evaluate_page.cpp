@@ -359,7 +359,17 @@ void EvaluatePage::onProgress(qint64 done, qint64 total, const QString& stage) {
 }
 
 void EvaluatePage::onFinished() {
+  const std::shared_ptr<const EvaluationOutcome> previous = outcome_;
   outcome_ = job_->outcome();
+  // The same detections against the same ground truth scored for the other IoU type (boxes, then
+  // masks): the metrics file and the Results row keep both.
+  combined_ = outcome_ ? outcome_->metrics : studio::MetricsFile{};
+  if (previous && outcome_ && previous->request.resultsPath == outcome_->request.resultsPath &&
+      previous->request.datasetDescription == outcome_->request.datasetDescription) {  // (a new dataset clears)
+    const studio::MetricsFile& before = previous->metrics;
+    if (!combined_.bbox && before.bbox) combined_.bbox = before.bbox;
+    if (!combined_.segm && before.segm) combined_.segm = before.segm;
+  }
   showOutcome();
   updateButtons();
   emit evaluationFinished();
@@ -367,6 +377,7 @@ void EvaluatePage::onFinished() {
 
 void EvaluatePage::clearResults() {
   outcome_.reset();
+  combined_ = studio::MetricsFile{};
   summary_->setRowCount(0);
   categoryModel_->clear();
   prPlot_->clear();
@@ -422,14 +433,12 @@ QString EvaluatePage::summaryValue(const QString& name) const {
   return {};
 }
 
-studio::MetricsFile EvaluatePage::metrics() const {
-  return outcome_ ? outcome_->metrics : studio::MetricsFile{};
-}
+studio::MetricsFile EvaluatePage::metrics() const { return combined_; }
 
 bool EvaluatePage::saveMetrics(const QString& path) {
   if (!outcome_) return false;
   try {
-    studio::write_file_atomic(path.toStdString(), studio::metrics_to_json(outcome_->metrics));
+    studio::write_file_atomic(path.toStdString(), studio::metrics_to_json(combined_));
     return true;
   } catch (const std::exception& e) {
     showBanner(tr("Could not save the metrics: %1").arg(QString::fromStdString(e.what())));
@@ -448,7 +457,7 @@ void EvaluatePage::saveMetricsWithDialog() {
 }
 
 void EvaluatePage::addToResults() {
-  if (outcome_) emit addToResultsRequested(outcome_->metrics);
+  if (outcome_) emit addToResultsRequested(combined_);
 }
 
 }  // namespace studio::ui

@@ -66,7 +66,8 @@ class EvaluatePage : public QWidget {
   [[nodiscard]] QTabWidget* tabs() const { return tabs_; }
   [[nodiscard]] QPushButton* evaluateButton() const { return evaluateButton_; }
 
-  // The metrics of the last evaluation (valid while hasResults()).
+  // The metrics of the last evaluation, with the other IoU type scored just before on the same
+  // results file and ground truth (valid while hasResults()).
   [[nodiscard]] studio::MetricsFile metrics() const;
   // Writes metrics_to_json atomically; on failure shows why and returns false.
   bool saveMetrics(const QString& path);
@@ -99,6 +100,9 @@ class EvaluatePage : public QWidget {
   DatasetDocument* document_;
   EvaluationJob* job_;
   std::shared_ptr<const EvaluationOutcome> outcome_;
+  // outcome_'s metrics, with the other COCO IoU type of the evaluation before it when that scored
+  // the same results file against the same ground truth: what Save and Add to Results give.
+  studio::MetricsFile combined_;
   // The metric the user picked (combo or setMetric), kept across datasets while offered.
   std::optional<Metric> chosenMetric_;
 

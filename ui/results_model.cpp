@@ -4,15 +4,22 @@
 
 namespace studio::ui {
 
-ResultsModel::ResultsModel(QObject* parent) : QAbstractTableModel(parent) {
-  // The header comes from export_table itself; an empty table still shows it.
+ResultsModel::ResultsModel(QObject* parent) : QAbstractTableModel(parent) { rebuild(); }
+
+void ResultsModel::rebuild() {
+  // Header and cells come from export_table over all the runs, as exported: its columns depend on
+  // the runs together (the detail columns' kind, the VOC mAP heading). An empty table still shows
+  // the header.
   const QStringList lines =
-      QString::fromStdString(studio::export_table({}, studio::TableFormat::Csv)).split(QLatin1Char('\n'));
-  if (!lines.isEmpty() && !lines.front().isEmpty()) headers_ = splitCsvLine(lines.front());
+      QString::fromStdString(studio::export_table(runs_, studio::TableFormat::Csv)).split(QLatin1Char('\n'));
+  headers_ = !lines.isEmpty() && !lines.front().isEmpty() ? splitCsvLine(lines.front()) : QStringList();
   // export_table's documented columns, should it write nothing for no runs.
   if (headers_.isEmpty())
     headers_ = QStringList{"name",    "model", "dataset", "devices", "epochs", "images/s", "box AP",
                            "mask AP", "AP50",  "AP75",    "APs",     "APm",    "APl"};
+  cells_.clear();
+  for (std::size_t i = 0; i < runs_.size(); ++i)
+    cells_.push_back(int(i) + 1 < lines.size() ? splitCsvLine(lines[int(i) + 1]) : QStringList());
 }
 
 QStringList ResultsModel::splitCsvLine(const QString& line) {
@@ -44,26 +51,22 @@ QStringList ResultsModel::splitCsvLine(const QString& line) {
 }
 
 void ResultsModel::addRun(studio::MetricsFile run) {
-  const QStringList lines =
-      QString::fromStdString(studio::export_table({run}, studio::TableFormat::Csv)).split(QLatin1Char('\n'));
-  QStringList row = lines.size() > 1 ? splitCsvLine(lines[1]) : QStringList();
-  const int at = rowCount();
-  beginInsertRows({}, at, at);
+  beginResetModel();
   runs_.push_back(std::move(run));
-  cells_.push_back(std::move(row));
-  endInsertRows();
+  rebuild();
+  endResetModel();
 }
 
 void ResultsModel::removeRows(QList<int> rows) {
   std::sort(rows.begin(), rows.end(), std::greater<int>());
   rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  beginResetModel();
   for (int row : rows) {
     if (row < 0 || row >= rowCount()) continue;
-    beginRemoveRows({}, row, row);
     runs_.erase(runs_.begin() + row);
-    cells_.erase(cells_.begin() + row);
-    endRemoveRows();
   }
+  rebuild();
+  endResetModel();
 }
 
 int ResultsModel::columnOf(const QString& header) const { return int(headers_.indexOf(header)); }
@@ -80,7 +83,12 @@ QVariant ResultsModel::data(const QModelIndex& index, int role) const {
   if (!index.isValid() || index.row() >= rowCount()) return {};
   const QStringList& row = cells_[std::size_t(index.row())];
   if (role == Qt::DisplayRole) return index.column() < row.size() ? row[index.column()] : QString();
-  if (role == Qt::ToolTipRole) return QString::fromStdString(runs_[std::size_t(index.row())].source);
+  if (role == Qt::ToolTipRole) {  // the dataset column is elided: its whole text
+    const QString source = QString::fromStdString(runs_[std::size_t(index.row())].source);
+    if (headers_.value(index.column()) == QLatin1String("dataset") && index.column() < row.size())
+      return tr("%1\n(from %2)").arg(row[index.column()], source);
+    return source;
+  }
   if (role == Qt::TextAlignmentRole && index.column() >= 3)
     return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
   return {};

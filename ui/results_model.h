@@ -31,6 +31,8 @@ class ResultsModel : public QAbstractTableModel {
   static QStringList splitCsvLine(const QString& line);
 
  private:
+  void rebuild();  // headers_ and cells_ from runs_
+
   std::vector<studio::MetricsFile> runs_;
   std::vector<QStringList> cells_;
   QStringList headers_;

@@ -9,6 +9,7 @@
 #include <QLabel>
 #include <QMenu>
 #include <QPushButton>
+#include <algorithm>
 #include <QStyle>
 #include <QTableView>
 #include <QVBoxLayout>
@@ -52,6 +53,12 @@ ResultsPage::ResultsPage(QWidget* parent) : QWidget(parent), model_(new ResultsM
   table_->horizontalHeader()->setStretchLastSection(false);
   table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
   table_->verticalHeader()->setVisible(false);
+  // Dataset tokens are long paths: that column is capped and elided in the middle (its tooltip
+  // has it whole), so the APs stay in view.
+  table_->setTextElideMode(Qt::ElideMiddle);
+  table_->setWordWrap(false);
+  connect(model_, &QAbstractItemModel::modelReset, this, &ResultsPage::fitColumns);
+  fitColumns();
 
   empty_ =
       new QLabel(tr("No runs yet. Add a metrics file or a run folder, or use “Add to Results” on the "
@@ -69,8 +76,7 @@ ResultsPage::ResultsPage(QWidget* parent) : QWidget(parent), model_(new ResultsM
   connect(removeButton_, &QPushButton::clicked, this, &ResultsPage::removeSelected);
   connect(exportButton_, &QPushButton::clicked, this, &ResultsPage::exportWithDialog);
   connect(copyButton_, &QPushButton::clicked, this, &ResultsPage::copyMarkdown);
-  connect(model_, &QAbstractItemModel::rowsInserted, this, &ResultsPage::updateButtons);
-  connect(model_, &QAbstractItemModel::rowsRemoved, this, &ResultsPage::updateButtons);
+  connect(model_, &QAbstractItemModel::modelReset, this, &ResultsPage::updateButtons);  // runs added or removed
   connect(table_->selectionModel(), &QItemSelectionModel::selectionChanged, this,
           &ResultsPage::updateButtons);
   updateButtons();
@@ -81,6 +87,16 @@ QString ResultsPage::errorText() const { return banner_->isHidden() ? QString() 
 void ResultsPage::showBanner(const QString& message) {
   banner_->setText(message);
   banner_->setVisible(true);
+}
+
+void ResultsPage::fitColumns() {
+  constexpr int kDatasetWidth = 220;
+  const int dataset = model_->columnOf(QStringLiteral("dataset"));
+  if (dataset < 0) return;
+  QHeaderView* header = table_->horizontalHeader();
+  header->setSectionResizeMode(dataset, QHeaderView::Interactive);
+  table_->resizeColumnToContents(dataset);
+  table_->setColumnWidth(dataset, std::min(table_->columnWidth(dataset), kDatasetWidth));
 }
 
 void ResultsPage::updateButtons() {

@@ -41,6 +41,7 @@ class ResultsPage : public QWidget {
   void browseFolder();
   void exportWithDialog();
   void showBanner(const QString& message);
+  void fitColumns();  // the dataset column capped, the others to their contents
   void updateButtons();
 
   ResultsModel* model_;

@@ -483,8 +483,15 @@ std::string percent(double v) {
   return buf;
 }
 
-std::vector<std::vector<std::string>> table_rows(const std::vector<MetricsFile>& runs, bool& voc_column) {
+// The detail columns (AP50 .. APl) are the mask numbers when any run has them, else the box
+// numbers: one kind for the whole column, named in its header ("mask AP50"); a run without that
+// kind shows "-" there.
+std::vector<std::vector<std::string>> table_rows(const std::vector<MetricsFile>& runs, bool& voc_column,
+                                                 std::string& detail_kind) {
   voc_column = false;
+  const bool masks = std::any_of(runs.begin(), runs.end(), [](const MetricsFile& m) { return m.segm.has_value(); });
+  const bool boxes = std::any_of(runs.begin(), runs.end(), [](const MetricsFile& m) { return m.bbox.has_value(); });
+  detail_kind = masks ? "mask" : boxes ? "box" : "";
   std::vector<std::vector<std::string>> rows;
   for (const MetricsFile& m : runs) {
     auto text = [](const std::string& s) { return s.empty() ? std::string("-") : s; };
@@ -500,7 +507,7 @@ std::vector<std::vector<std::string>> table_rows(const std::vector<MetricsFile>&
       box_ap = m.voc->map;
       voc_column = true;
     }
-    const CocoMetrics* detail = m.segm ? &*m.segm : m.bbox ? &*m.bbox : nullptr;
+    const CocoMetrics* detail = masks ? (m.segm ? &*m.segm : nullptr) : (m.bbox ? &*m.bbox : nullptr);
     std::vector<std::string> row{text(run_name(m.source)), text(m.meta.model),
                                  text(m.meta.dataset),     count(m.meta.devices),
                                  count(m.meta.epochs),     ips,
@@ -566,7 +573,9 @@ std::string tex_cell(const std::string& s) {
 
 std::string export_table(const std::vector<MetricsFile>& runs, TableFormat format) {
   bool voc_column = false;
-  const auto rows = table_rows(runs, voc_column);
+  std::string kind;
+  const auto rows = table_rows(runs, voc_column, kind);
+  const std::string k = kind.empty() ? "" : kind + " ";
   const std::vector<std::string> header{"name",
                                         "model",
                                         "dataset",
@@ -575,11 +584,11 @@ std::string export_table(const std::vector<MetricsFile>& runs, TableFormat forma
                                         "images/s",
                                         voc_column ? "box AP / VOC mAP" : "box AP",
                                         "mask AP",
-                                        "AP50",
-                                        "AP75",
-                                        "APs",
-                                        "APm",
-                                        "APl"};
+                                        k + "AP50",
+                                        k + "AP75",
+                                        k + "APs",
+                                        k + "APm",
+                                        k + "APl"};
   std::string out;
   auto join = [&](const std::vector<std::string>& cells, std::string (*cell)(const std::string&),
                   const char* sep, const char* begin, const char* end) {

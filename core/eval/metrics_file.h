@@ -47,9 +47,11 @@ struct MetricsFile {
 
 enum class TableFormat { Csv, Markdown, Latex, Json };
 [[nodiscard]] TableFormat parse_table_format(const std::string& s);  // csv|md|tex|json
-// One row per run: name, model, dataset, devices, epochs, images/s, box AP, mask AP, AP50, AP75,
-// APs, APm, APl (AP50.. from segm when present, else bbox; VOC runs fill mAP into box AP's column
-// as "VOC mAP"). Missing values are "-". Numbers as percentages with one decimal, like model zoos.
+// One row per run: name, model, dataset, devices, epochs, images/s, box AP, mask AP, then AP50,
+// AP75, APs, APm, APl of one kind for the whole table, named in their headers: "mask AP50" ..
+// when any run has mask numbers (a box-only run shows "-" there), else "box AP50" ..; VOC runs
+// fill mAP into box AP's column as "VOC mAP". Missing values are "-". Numbers as percentages with
+// one decimal, like model zoos. (JSON keys stay ap50 .. ap_l.)
 [[nodiscard]] std::string export_table(const std::vector<MetricsFile>& runs, TableFormat format);
 
 }  // namespace studio
