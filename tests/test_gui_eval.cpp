@@ -236,6 +236,17 @@ void TestGuiEval::perfectDetectionsScoreOne() {
   QCOMPARE(confusion->count(0, 1) + confusion->count(1, 0) + confusion->count(0, 2) + confusion->count(1, 2) +
                confusion->count(2, 0) + confusion->count(2, 1),
            0);
+  // A higher score threshold (recomputed off the GUI thread) drops the squares (0.8, 0.85): both
+  // become missed objects; the circles (0.9, 0.95) stay.
+  confusion->setThresholds(0.86, 0.5);
+  QTRY_COMPARE(confusion->count(1, 2), 2);
+  QCOMPARE(confusion->count(1, 1), 0);
+  QCOMPARE(confusion->count(0, 0), 2);
+  // A new evaluation keeps the chosen thresholds.
+  runEvaluation(window, QStringLiteral("perfect.json"));
+  QCOMPARE(confusion->count(1, 2), 2);
+  confusion->setThresholds(0.3, 0.5);
+  QTRY_COMPARE(confusion->count(1, 1), 2);
 
   const QStringList graphs = page->prCurves()->graphNames();
   QVERIFY2(graphs.contains("circle") && graphs.contains("square") && graphs.contains("mean"),

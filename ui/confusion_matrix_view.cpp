@@ -1,5 +1,7 @@
 #include "confusion_matrix_view.h"
 
+#include <QDoubleSpinBox>
+#include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
 #include <QTableWidget>
@@ -9,10 +11,36 @@
 namespace studio::ui {
 
 ConfusionMatrixView::ConfusionMatrixView(QWidget* parent) : QWidget(parent) {
-  note_ = new QLabel(
-      tr("Rows: ground truth. Columns: prediction (score ≥ 0.3, IoU ≥ 0.5). The background row counts false "
-         "positives, the background column missed objects."));
+  note_ = new QLabel;
   note_->setWordWrap(true);
+  score_ = new QDoubleSpinBox;
+  score_->setRange(0.0, 1.0);
+  score_->setSingleStep(0.05);
+  score_->setDecimals(2);
+  score_->setValue(0.3);
+  score_->setToolTip(tr("Detections scoring below this are left out"));
+  iou_ = new QDoubleSpinBox;
+  iou_->setRange(0.05, 0.95);
+  iou_->setSingleStep(0.05);
+  iou_->setDecimals(2);
+  iou_->setValue(0.5);
+  iou_->setToolTip(tr("Overlap a detection needs with a ground-truth object to count for it"));
+  for (QDoubleSpinBox* box : {score_, iou_}) {
+    box->setKeyboardTracking(false);  // recompute once a value is entered, not on every digit
+    connect(box, &QDoubleSpinBox::valueChanged, this, [this] {
+      updateNote();
+      emit thresholdsChanged(scoreThreshold(), iouThreshold());
+    });
+  }
+  auto* controls = new QHBoxLayout;
+  controls->setContentsMargins(0, 0, 0, 0);
+  controls->addWidget(new QLabel(tr("Score ≥")));
+  controls->addWidget(score_);
+  controls->addSpacing(12);
+  controls->addWidget(new QLabel(tr("IoU ≥")));
+  controls->addWidget(iou_);
+  controls->addStretch(1);
+  updateNote();
   table_ = new QTableWidget;
   table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
   table_->setSelectionMode(QAbstractItemView::NoSelection);
@@ -22,8 +50,34 @@ ConfusionMatrixView::ConfusionMatrixView(QWidget* parent) : QWidget(parent) {
 
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
+  layout->addLayout(controls);
   layout->addWidget(note_);
   layout->addWidget(table_, 1);
+}
+
+double ConfusionMatrixView::scoreThreshold() const { return score_->value(); }
+double ConfusionMatrixView::iouThreshold() const { return iou_->value(); }
+
+void ConfusionMatrixView::setThresholds(double score, double iou) {
+  const QSignalBlocker a(score_), b(iou_);
+  const bool changed = score != score_->value() || iou != iou_->value();
+  score_->setValue(score);
+  iou_->setValue(iou);
+  updateNote();
+  if (changed) emit thresholdsChanged(scoreThreshold(), iouThreshold());
+}
+
+void ConfusionMatrixView::setBusy(bool busy) {
+  table_->setEnabled(!busy);
+  updateNote();
+  if (busy) note_->setText(note_->text() + tr(" Recomputing…"));
+}
+
+void ConfusionMatrixView::updateNote() {
+  note_->setText(tr("Rows: ground truth. Columns: prediction (score ≥ %1, IoU ≥ %2). The background row counts "
+                    "false positives, the background column missed objects.")
+                     .arg(score_->value(), 0, 'f', 2)
+                     .arg(iou_->value(), 0, 'f', 2));
 }
 
 void ConfusionMatrixView::clear() {

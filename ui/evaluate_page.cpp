@@ -18,6 +18,7 @@
 #include <QTableView>
 #include <QTableWidget>
 #include <QVBoxLayout>
+#include <QtConcurrent/QtConcurrentRun>
 #include <algorithm>
 #include <exception>
 
@@ -193,6 +194,16 @@ QWidget* EvaluatePage::buildResults() {
 
   prPlot_ = new PrCurvePlot;
   confusion_ = new ConfusionMatrixView;
+  connect(confusion_, &ConfusionMatrixView::thresholdsChanged, this, &EvaluatePage::recomputeConfusion);
+  connect(&confusionWatcher_, &QFutureWatcher<studio::ConfusionMatrix>::finished, this, [this] {
+    confusion_->setBusy(false);
+    if (confusionPending_) {  // the thresholds changed again meanwhile
+      confusionPending_ = false;
+      recomputeConfusion();
+      return;
+    }
+    if (outcome_ && confusionFor_ == outcome_) confusion_->setMatrix(confusionWatcher_.result());
+  });
 
   tabs_ = new QTabWidget;
   tabs_->addTab(categoryView_, tr("Per category"));
@@ -319,6 +330,8 @@ void EvaluatePage::evaluate() {
   EvaluationRequest request;
   request.resultsPath = path;
   request.datasetDescription = document_->description();
+  request.confusionScore = confusion_->scoreThreshold();
+  request.confusionIou = confusion_->iouThreshold();
   switch (metric()) {
     case Metric::Bbox:
       request.kind = EvaluationRequest::Kind::CocoBbox;
@@ -424,6 +437,24 @@ void EvaluatePage::showOutcome() {
                               .arg(out.detections));
   }
   confusion_->setMatrix(out.confusion);
+}
+
+void EvaluatePage::recomputeConfusion() {
+  if (!outcome_ || !outcome_->detectionList || !outcome_->groundTruth) return;
+  if (confusionWatcher_.isRunning()) {
+    confusionPending_ = true;
+    return;
+  }
+  // Off the GUI thread: mask IoUs over a large validation set take a while.
+  confusionFor_ = outcome_;
+  const std::shared_ptr<const EvaluationOutcome> out = outcome_;
+  const double score = confusion_->scoreThreshold(), iou = confusion_->iouThreshold();
+  const studio::IouType type =
+      out->request.kind == EvaluationRequest::Kind::CocoSegm ? studio::IouType::Segm : studio::IouType::Bbox;
+  confusion_->setBusy(true);
+  confusionWatcher_.setFuture(QtConcurrent::run([out, type, score, iou] {
+    return studio::confusion_matrix(*out->groundTruth, *out->detectionList, type, iou, score);
+  }));
 }
 
 QString EvaluatePage::summaryValue(const QString& name) const {

@@ -4,6 +4,7 @@
 // thread and shows the 12 summary numbers, a per-category table, precision-recall curves and the
 // confusion matrix. The metrics can be saved as JSON or sent to the Results page.
 #include <QList>
+#include <QFutureWatcher>
 #include <QWidget>
 #include <memory>
 #include <optional>
@@ -96,6 +97,7 @@ class EvaluatePage : public QWidget {
   void updateButtons();
   bool selectMetric(Metric metric);
   void showVocMethod();
+  void recomputeConfusion();  // for the view's thresholds, on the thread pool
 
   DatasetDocument* document_;
   EvaluationJob* job_;
@@ -105,6 +107,9 @@ class EvaluatePage : public QWidget {
   studio::MetricsFile combined_;
   // The metric the user picked (combo or setMetric), kept across datasets while offered.
   std::optional<Metric> chosenMetric_;
+  QFutureWatcher<studio::ConfusionMatrix> confusionWatcher_;
+  std::shared_ptr<const EvaluationOutcome> confusionFor_;  // the outcome being recomputed
+  bool confusionPending_ = false;
 
   QLabel* groundTruth_;
   QRadioButton* fromResults_;

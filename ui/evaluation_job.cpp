@@ -45,8 +45,10 @@ bool EvaluationJob::start(const studio::Dataset& groundTruth, const EvaluationRe
     const studio::IouType type =
         req.kind == EvaluationRequest::Kind::CocoSegm ? studio::IouType::Segm : studio::IouType::Bbox;
     progress(0, 0, "reading results");
-    const std::vector<studio::Detection> dt =
-        studio::read_coco_results(req.resultsPath.toStdString(), dataset, type);
+    auto read = std::make_shared<const std::vector<studio::Detection>>(
+        studio::read_coco_results(req.resultsPath.toStdString(), dataset, type));
+    outcome->detectionList = read;
+    const std::vector<studio::Detection>& dt = *read;
     outcome->detections = dt.size();
     progress.check_cancel();
 
@@ -69,7 +71,7 @@ bool EvaluationJob::start(const studio::Dataset& groundTruth, const EvaluationRe
     }
     progress.check_cancel();
     progress(0, 0, "confusion matrix");
-    outcome->confusion = studio::confusion_matrix(dataset, dt, type);
+    outcome->confusion = studio::confusion_matrix(dataset, dt, type, req.confusionIou, req.confusionScore);
   };
   return job_.start(std::move(work), [this, outcome] { outcome_ = outcome; });
 }

@@ -24,6 +24,7 @@ struct EvaluationRequest {
   studio::VocApMethod vocMethod = studio::VocApMethod::Area;
   QString resultsPath;
   QString datasetDescription;  // goes into the metrics file's meta
+  double confusionScore = 0.3, confusionIou = 0.5;  // the confusion matrix's thresholds
 };
 
 // Everything one evaluation produced. Immutable once published, so views may keep pointers into it.
@@ -31,6 +32,8 @@ struct EvaluationOutcome {
   EvaluationRequest request;
   std::shared_ptr<const studio::Dataset> groundTruth;
   std::size_t detections = 0;
+  // The detections read (the confusion matrix is recomputed from them at other thresholds).
+  std::shared_ptr<const std::vector<studio::Detection>> detectionList;
   std::optional<studio::CocoEvalResult> coco;  // COCO kinds
   std::optional<studio::VocEvalResult> voc;    // VOC kind
   std::vector<studio::CategoryRow> perCategory;
