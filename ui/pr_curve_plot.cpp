@@ -32,7 +32,17 @@ PrCurvePlot::PrCurvePlot(QWidget* parent) : QWidget(parent) {
   plot_->yAxis->setRange(-0.03, 1.03);
   plot_->legend->setVisible(true);
   plot_->legend->setFont(font());
-  plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignLeft);
+  // The legend in a column of its own right of the curves: inside the axis rect it covered the
+  // curves that end low (a class never found lies along precision 0).
+  plot_->axisRect()->insetLayout()->take(plot_->legend);
+  auto* legendColumn = new QCPLayoutGrid;
+  legendColumn->setMargins(QMargins(0, 0, 0, 0));
+  plot_->plotLayout()->addElement(0, 1, legendColumn);
+  plot_->plotLayout()->setColumnStretchFactor(1, 0.001);
+  legendColumn->addElement(0, 0, plot_->legend);
+  legendColumn->addElement(1, 0, new QCPLayoutElement(plot_));  // the rest of the height, below it
+  legendColumn->setRowStretchFactor(0, 0.001);
+  plot_->legend->setBorderPen(Qt::NoPen);
   plot_->setMinimumSize(320, 240);
 
   categories_ = new QListWidget;
