@@ -276,6 +276,13 @@ void TestGuiInspect::countsAndReasons() {
   QCOMPARE(page.totals().falsePositives, 4);  // + the duplicate at 0.35
   QCOMPARE(reasons(Extras), QStringLiteral("background,duplicate"));
   QCOMPARE(page.totals().truePositives, objects - 3);
+
+  // The matching IoU is the page's to set: the true positives here are exact masks (IoU 1), so
+  // 0.95 keeps them; the matcher is asked with the new threshold.
+  page.setIouThreshold(0.95);
+  QCOMPARE(page.matchOptions().iou_threshold, 0.95);
+  QCOMPARE(page.totals().truePositives, objects - 3);
+  QCOMPARE(page.totals().falsePositives, 4);
 }
 
 void TestGuiInspect::classFilter() {

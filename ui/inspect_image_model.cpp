@@ -58,7 +58,7 @@ QVariant InspectImageModel::headerData(int section, Qt::Orientation orientation,
       case Detections:
         return QObject::tr("Predictions at or above the score threshold");
       case TruePositives:
-        return QObject::tr("True positives at IoU 0.5");
+        return QObject::tr("True positives at the page's IoU threshold");
       case FalsePositives:
         return QObject::tr("False positives: duplicates, wrong class or background");
       case Missed:

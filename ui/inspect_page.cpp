@@ -2,6 +2,7 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDoubleSpinBox>
 #include <QCryptographicHash>
 #include <QDateTime>
 #include <QDir>
@@ -152,9 +153,17 @@ QWidget* InspectPage::buildView() {
     legend->addSpacing(10);
   }
   legend->addStretch(1);
-  auto* iouNote = new QLabel(tr("matched at IoU ≥ 0.5 (masks when both have one)"));
-  iouNote->setEnabled(false);
-  legend->addWidget(iouNote);
+  legend->addWidget(new QLabel(tr("matched at IoU ≥")));
+  iou_ = new QDoubleSpinBox;
+  iou_->setRange(0.05, 0.95);
+  iou_->setSingleStep(0.05);
+  iou_->setDecimals(2);
+  iou_->setValue(0.5);
+  iou_->setKeyboardTracking(false);
+  iou_->setToolTip(tr("Overlap a prediction needs with an object to be a true positive (masks when both have "
+                      "one, else boxes); COCO's AP50 uses 0.5, AP75 0.75"));
+  connect(iou_, &QDoubleSpinBox::valueChanged, this, [this] { rematch(); });
+  legend->addWidget(iou_);
 
   sortOrder_ = new QComboBox;
   sortOrder_->addItem(tr("file order"), int(SortOrder::FileOrder));
@@ -253,7 +262,7 @@ void InspectPage::clearPredictions() {
 studio::MatchOptions InspectPage::matchOptions() const {
   studio::MatchOptions o;
   o.score_threshold = threshold_->value() / double(kSliderSteps);
-  o.iou_threshold = 0.5;
+  o.iou_threshold = iou_->value();
   const QVariant category = classFilter_->currentData();
   if (category.isValid()) o.category_id = category.toLongLong();
   return o;
@@ -264,6 +273,10 @@ void InspectPage::setScoreThreshold(double threshold) {
 }
 
 double InspectPage::scoreThreshold() const { return threshold_->value() / double(kSliderSteps); }
+
+void InspectPage::setIouThreshold(double iou) { iou_->setValue(iou); }
+
+double InspectPage::iouThreshold() const { return iou_->value(); }
 
 void InspectPage::setClassFilter(std::optional<std::int64_t> categoryId) {
   const int index = categoryId ? classFilter_->findData(QVariant::fromValue<qlonglong>(*categoryId)) : 0;

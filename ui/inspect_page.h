@@ -17,6 +17,7 @@
 
 class QCheckBox;
 class QComboBox;
+class QDoubleSpinBox;
 class QLabel;
 class QProgressBar;
 class QPushButton;
@@ -68,6 +69,10 @@ class InspectPage : public QWidget {
   // View.
   void setScoreThreshold(double threshold);  // rounded to the slider's 0.01 steps
   [[nodiscard]] double scoreThreshold() const;
+  void setIouThreshold(double iou);  // the matching IoU (0.5 at first); rematches
+  [[nodiscard]] double iouThreshold() const;
+  // What the matcher is asked: the score and IoU thresholds and the class filter.
+  [[nodiscard]] studio::MatchOptions matchOptions() const;
   void setClassFilter(std::optional<std::int64_t> categoryId);
   void setGroundTruthMode(PredictionViewer::GroundTruthMode mode);
   void setSortOrder(SortOrder order);
@@ -116,7 +121,6 @@ class InspectPage : public QWidget {
   void showImageAtIndex(int imageIndex);
   void refreshViewer();
   const PredictionViewer::Item& predictionItem(std::size_t detection);
-  [[nodiscard]] studio::MatchOptions matchOptions() const;
   void exportWithDialog();
 
   DatasetDocument* document_;
@@ -150,6 +154,7 @@ class InspectPage : public QWidget {
   QLabel* banner_;
   QLabel* loadedLabel_;
   QSlider* threshold_;
+  QDoubleSpinBox* iou_;
   QLabel* thresholdValue_;
   QComboBox* classFilter_;
   QComboBox* gtMode_;
