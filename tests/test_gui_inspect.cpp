@@ -63,6 +63,7 @@ class TestGuiInspect : public QObject, protected studio::test::InspectFixture {
   void drawnMasksFollowTheThreshold();
   void maskPixelsAreTintedUntilTheThresholdPassesTheScore();
   void countsAndReasons();
+  void inspectCacheIsPruned();
   void classFilter();
   void sortOrders();
   void groundTruthBesideAndExport();
@@ -283,6 +284,35 @@ void TestGuiInspect::countsAndReasons() {
   QCOMPARE(page.matchOptions().iou_threshold, 0.95);
   QCOMPARE(page.totals().truePositives, objects - 3);
   QCOMPARE(page.totals().falsePositives, 4);
+}
+
+// The predictions cache keeps the new file, drops the other predictions of the same checkpoint
+// name (an older last.pt) and all but the newest of the rest, with their written-out datasets.
+void TestGuiInspect::inspectCacheIsPruned() {
+  InspectPage page(document_.get());
+  QTemporaryDir dir;
+  const QDateTime now = QDateTime::currentDateTime();
+  int age = 0;
+  const auto make = [&](const QString& name) {
+    QFile f(dir.filePath(name));
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("[]");
+    f.close();
+    QVERIFY(f.open(QIODevice::ReadWrite));
+    QVERIFY(f.setFileTime(now.addSecs(-60 * ++age), QFileDevice::FileModificationTime));
+  };
+  make("last-bbbbbbbbbbbb.json");     // the new one (newest)
+  make("best-000000000001.json");     // other checkpoints, newest first
+  make("epoch_3-000000000002.json");
+  make("last-aaaaaaaaaaaa.json");     // the same name, older: goes
+  make("last-aaaaaaaaaaaa-gt.json");  // its written-out dataset goes with it
+  make("epoch_2-000000000003.json");  // beyond the newest two others: goes
+  make("notes.json");                 // not a cache entry: stays
+  page.pruneInspectCache(dir.filePath("last-bbbbbbbbbbbb.json"), 3);
+  QStringList left = QDir(dir.path()).entryList(QDir::Files);
+  left.sort();
+  QCOMPARE(left, QStringList({"best-000000000001.json", "epoch_3-000000000002.json", "last-bbbbbbbbbbbb.json",
+                              "notes.json"}));
 }
 
 void TestGuiInspect::classFilter() {

@@ -84,6 +84,7 @@ InspectPage::InspectPage(DatasetDocument* document, QWidget* parent)
   });
   connect(inference_, &InferenceProcess::succeeded, this, [this](const QString& target) {
     setBusy(false);
+    pruneInspectCache(target);
     emit inferenceFinished(true);
     loadResultsFile(target, QFileInfo(checkpointField_->path()).fileName());
   });

@@ -59,6 +59,10 @@ class InspectPage : public QWidget {
   [[nodiscard]] QString recipePath() const;
   // Where the predictions of `checkpoint` on the open dataset are cached (the file may not exist).
   [[nodiscard]] QString cachedResultsPath() const;
+  // After predictions were written to `kept` (a cachedResultsPath): removes the other predictions
+  // of the same checkpoint name in its folder (an older last.pt's) and all but the newest `keep`
+  // of the rest, with their written-out datasets.
+  void pruneInspectCache(const QString& kept, int keep = 8);
 
   [[nodiscard]] bool isBusy() const;
   [[nodiscard]] bool hasPredictions() const { return matchers_ != nullptr; }

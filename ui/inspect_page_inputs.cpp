@@ -19,6 +19,7 @@
 #include <QRadioButton>
 #include <QSlider>
 #include <QSplitter>
+#include <QRegularExpression>
 #include <QStandardPaths>
 #include <QStyle>
 #include <QTableView>
@@ -278,6 +279,34 @@ QString InspectPage::cachedResultsPath() const {
   }
   return QDir(QStandardPaths::writableLocation(QStandardPaths::CacheLocation))
       .filePath(QLatin1String(studio::kInspectDirName) + QLatin1Char('/') + name);
+}
+
+void InspectPage::pruneInspectCache(const QString& kept, int keep) {
+  // Entries are <checkpoint stem>-<12 hex>.json (with <...>-gt.json when the dataset had to be
+  // written out). The same checkpoint name with another hash is an older last.pt, or another
+  // recipe or dataset: all but the newest `keep` entries go, and every other entry of the kept
+  // one's checkpoint name (it was rewritten; its old predictions will not be asked for again).
+  static const QRegularExpression entry(QStringLiteral("^(.+)-([0-9a-f]{12})\\.json$"));
+  const QFileInfo keptInfo(kept);
+  const QDir dir = keptInfo.absoluteDir();
+  const QString keptStem = entry.match(keptInfo.fileName()).captured(1);
+  QFileInfoList entries;
+  for (const QFileInfo& f : dir.entryInfoList({QStringLiteral("*.json")}, QDir::Files, QDir::Time))
+    if (entry.match(f.fileName()).hasMatch()) entries << f;  // newest first
+  int kept_count = 0;
+  for (const QFileInfo& f : entries) {
+    if (f.absoluteFilePath() == keptInfo.absoluteFilePath()) {
+      ++kept_count;
+      continue;
+    }
+    const bool sameCheckpoint = entry.match(f.fileName()).captured(1) == keptStem;
+    if (!sameCheckpoint && kept_count < keep) {
+      ++kept_count;
+      continue;
+    }
+    QFile::remove(f.absoluteFilePath());
+    QFile::remove(dir.filePath(f.completeBaseName() + QStringLiteral("-gt.json")));
+  }
 }
 
 void InspectPage::startInference() {
