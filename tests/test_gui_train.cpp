@@ -506,6 +506,8 @@ void TestGuiTrain::resumeContinuesTheStoppedRun() {
   const QString command = log.mid(log.lastIndexOf(QStringLiteral("\n$ ")));
   QVERIFY2(command.contains(" --resume") && command.contains("--out " + QDir::cleanPath(runDir)),
            qPrintable(command));
+  // The run's own recipe, not the recipe box's.
+  QVERIFY2(command.contains("--config " + QDir::cleanPath(runDir) + "/config.yaml"), qPrintable(command));
   QTRY_VERIFY_WITH_TIMEOUT(!page->isRunning(), 90000);
   QCOMPARE(finished.count(), 2);
   QVERIFY2(finished.last().at(1).toBool(),

@@ -260,7 +260,9 @@ QWidget* TrainPage::buildRunArea() {
   stopButton_ = new QPushButton(style()->standardIcon(QStyle::SP_MediaStop), tr("Stop"));
   stopButton_->setToolTip(tr("Stop after the current iteration; last.pt is written and Resume continues"));
   resumeButton_ = new QPushButton(style()->standardIcon(QStyle::SP_MediaSeekForward), tr("Resume"));
-  resumeButton_->setToolTip(tr("Continue the run folder from its last.pt (with the form's settings)"));
+  resumeButton_->setToolTip(
+      tr("Continue the run folder from its last.pt, with the run's own recipe (its config.yaml) and the form's "
+         "settings on top"));
   auto* openRun = new QPushButton(tr("Open run…"));
   openRun->setToolTip(tr("Follow a run folder started elsewhere; several runs are drawn together"));
   auto* clearRuns = new QPushButton(tr("Clear other runs"));
@@ -437,8 +439,15 @@ QStringList TrainPage::overrides() const {
 }
 
 QStringList TrainPage::trainArguments(bool resume) const {
-  QStringList args{QStringLiteral("train"), QStringLiteral("--config"), recipe(), QStringLiteral("--out"),
-                   QDir::cleanPath(QDir::current().absoluteFilePath(output_->path()))};
+  const QString out = QDir::cleanPath(QDir::current().absoluteFilePath(output_->path()));
+  // Resume continues the run as it was made: its own resolved recipe (config.yaml), whatever the
+  // recipe box shows now; the form's values (epochs, ...) still apply on top of it.
+  QString config = recipe();
+  if (resume) {
+    const QString runRecipe = QString::fromStdString(studio::RunFolder{out.toStdString()}.config());
+    if (QFileInfo(runRecipe).isFile()) config = runRecipe;
+  }
+  QStringList args{QStringLiteral("train"), QStringLiteral("--config"), config, QStringLiteral("--out"), out};
   for (const QString& o : overrides()) args << QStringLiteral("-o") << o;
   if (!trainData_->text().trimmed().isEmpty()) args << QStringLiteral("--train-data") << trainData_->text().trimmed();
   if (!valData_->text().trimmed().isEmpty()) args << QStringLiteral("--val-data") << valData_->text().trimmed();
