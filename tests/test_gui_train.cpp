@@ -60,6 +60,7 @@ class TestGuiTrain : public QObject {
   void studioCliThatCannotStartLeavesThePageIdle();
   void badRecipeStartsNothing_data();
   void badRecipeStartsNothing();
+  void fitsAt1024PixelsWide();
 
  private:
   // The window shown on its Train page (nullptr when it does not come up).
@@ -625,4 +626,34 @@ void TestGuiTrain::badRecipeStartsNothing() {
 }
 
 QTEST_MAIN(TestGuiTrain)
+// A 1024-pixel-wide screen: the window fits, and no button or field of the Train page is squeezed
+// below the size it needs or drawn over another.
+void TestGuiTrain::fitsAt1024PixelsWide() {
+  studio::ui::MainWindow window;
+  TrainPage* page = makePage(window);
+  QVERIFY(page);
+  window.resize(1024, 700);
+  QTRY_COMPARE(window.width(), 1024);
+  QTest::qWait(50);
+  QVERIFY2(window.minimumSizeHint().width() <= 1024, qPrintable(QString::number(window.minimumSizeHint().width())));
+  QList<QWidget*> controls;
+  for (QAbstractButton* b : page->findChildren<QAbstractButton*>())
+    if (b->isVisibleTo(page) && qobject_cast<QPushButton*>(b)) controls << b;
+  for (QWidget* w : controls) {
+    QVERIFY2(w->width() >= w->minimumSizeHint().width(),
+             qPrintable(QStringLiteral("%1: %2 < %3")
+                            .arg(static_cast<QAbstractButton*>(w)->text())
+                            .arg(w->width())
+                            .arg(w->minimumSizeHint().width())));
+    const QRect a(w->mapTo(page, QPoint(0, 0)), w->size());
+    for (QWidget* other : controls) {
+      if (other == w || other->isAncestorOf(w) || w->isAncestorOf(other)) continue;
+      const QRect b(other->mapTo(page, QPoint(0, 0)), other->size());
+      QVERIFY2(!a.intersects(b), qPrintable(static_cast<QAbstractButton*>(w)->text() + " overlaps " +
+                                            static_cast<QAbstractButton*>(other)->text()));
+    }
+  }
+  saveShot(window, "train_1024");
+}
+
 #include "test_gui_train.moc"

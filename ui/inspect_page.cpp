@@ -108,7 +108,7 @@ QWidget* InspectPage::buildView() {
   threshold_ = new QSlider(Qt::Horizontal);
   threshold_->setRange(0, kSliderSteps);
   threshold_->setValue(50);
-  threshold_->setMinimumWidth(160);
+  threshold_->setMinimumWidth(100);
   threshold_->setToolTip(tr("Lowest score shown and matched"));
   thresholdValue_ = new QLabel(QStringLiteral("0.50"));
   thresholdValue_->setMinimumWidth(thresholdValue_->fontMetrics().horizontalAdvance(QStringLiteral("0.000")));
@@ -143,7 +143,7 @@ QWidget* InspectPage::buildView() {
   legend->setSpacing(4);
   const std::pair<Style, QString> entries[] = {
       {Style::TruePositive, tr("true positive")}, {Style::FalsePositive, tr("false positive")},
-      {Style::Missed, tr("missed object")},       {Style::Ignored, tr("on a crowd region (ignored)")},
+      {Style::Missed, tr("missed object")},       {Style::Ignored, tr("crowd (ignored)")},
       {Style::GroundTruth, tr("ground truth")},
   };
   for (const auto& [style, text] : entries) {
@@ -195,6 +195,9 @@ QWidget* InspectPage::buildView() {
   viewer_ = new PredictionViewer;
   imageCaption_ = new QLabel;
   imageCaption_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  // Long captions and totals must not widen the page past a 1024-pixel screen.
+  imageCaption_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+  totalsLabel_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
   auto* right = new QWidget;
   auto* rightLayout = new QVBoxLayout(right);
   rightLayout->setContentsMargins(0, 0, 0, 0);

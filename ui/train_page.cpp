@@ -268,14 +268,18 @@ QWidget* TrainPage::buildRunArea() {
   auto* clearRuns = new QPushButton(tr("Clear other runs"));
   clearRuns->setToolTip(tr("Remove every run but the current one from the charts"));
   progress_ = new QProgressBar;
-  progress_->setMinimumWidth(160);
+  progress_->setMinimumWidth(100);
   progress_->setFormat(QStringLiteral("%v / %m"));
   progress_->setRange(0, 1);
   progress_->setValue(0);
   eta_ = new QLabel;
   eta_->setMinimumWidth(eta_->fontMetrics().horizontalAdvance(QStringLiteral("ETA 00:00:00")));
   status_ = new QLabel;
+  // A long status line must not widen the page (it would push a 1024-pixel window off screen).
+  status_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
 
+  // Two rows, so that the page fits a 1024-pixel-wide screen beside the form: the run's buttons
+  // and progress, then its status and the other runs' buttons.
   auto* actions = new QHBoxLayout;
   actions->addWidget(startButton_);
   actions->addWidget(stopButton_);
@@ -283,9 +287,10 @@ QWidget* TrainPage::buildRunArea() {
   actions->addSpacing(8);
   actions->addWidget(progress_, 1);
   actions->addWidget(eta_);
-  actions->addSpacing(8);
-  actions->addWidget(openRun);
-  actions->addWidget(clearRuns);
+  auto* statusRow = new QHBoxLayout;
+  statusRow->addWidget(status_, 1);
+  statusRow->addWidget(openRun);
+  statusRow->addWidget(clearRuns);
 
   banner_ = makeErrorBanner();
 
@@ -309,7 +314,7 @@ QWidget* TrainPage::buildRunArea() {
   auto* layout = new QVBoxLayout(area);
   layout->setContentsMargins(0, 0, 0, 0);
   layout->addLayout(actions);
-  layout->addWidget(status_);
+  layout->addLayout(statusRow);
   layout->addWidget(banner_);
   layout->addWidget(vertical, 1);
 

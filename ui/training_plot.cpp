@@ -85,7 +85,7 @@ TrainingPlot::TrainingPlot(QWidget* parent) : QWidget(parent), redrawTimer_(new 
   grid->setSpacing(4);
   for (int c = 0; c < ChartCount; ++c) {
     auto* plot = new QCustomPlot;
-    plot->setMinimumSize(260, 150);
+    plot->setMinimumSize(210, 150);
     plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
     plot->setMouseTracking(true);  // hover values without a button pressed
     plot->plotLayout()->insertRow(0);
@@ -161,7 +161,7 @@ TrainingPlot::TrainingPlot(QWidget* parent) : QWidget(parent), redrawTimer_(new 
   smoothingSlider_ = new QSlider(Qt::Horizontal);
   smoothingSlider_->setRange(0, 99);
   smoothingSlider_->setValue(int(std::lround(smoothing_ * 100)));
-  smoothingSlider_->setFixedWidth(140);
+  smoothingSlider_->setFixedWidth(110);
   smoothingSlider_->setToolTip(tr("Exponential moving average weight (0 = raw values)"));
   smoothingValue_ = new QLabel;
   smoothingValue_->setMinimumWidth(32);
