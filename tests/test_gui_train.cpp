@@ -136,6 +136,13 @@ void TestGuiTrain::pageBuildsTheCommand() {
                              "train.log_interval=1",
                              "data.workers=0"};
   QCOMPARE(page->overrides(), expected);
+  // AMP shows the recipe's train.amp (the shapes recipe: auto, partly checked) and overrides it
+  // only when changed.
+  QCOMPARE(page->ampField()->checkState(), Qt::PartiallyChecked);
+  page->ampField()->setCheckState(Qt::Unchecked);
+  QVERIFY(page->overrides().contains("train.amp=false"));
+  page->ampField()->setCheckState(Qt::PartiallyChecked);
+  QVERIFY(!page->overrides().join(' ').contains("train.amp"));
   const QStringList args = page->trainArguments(true);
   QCOMPARE(args.mid(0, 5), (QStringList{"train", "--config", page->recipe(), "--out", dir_.filePath("cmd-run")}));
   QVERIFY(args.contains("--resume"));
@@ -622,6 +629,8 @@ void TestGuiTrain::badRecipeStartsNothing() {
   QVERIFY2(!page->logPane()->toPlainText().contains(QLatin1String("$ ")),
            qPrintable(page->logPane()->toPlainText()));
   QVERIFY(!QFileInfo::exists(runDir));
+  // The form does not pass neutral values off as the recipe's: greyed until it reads.
+  if (!key.isEmpty()) QVERIFY(!page->epochsField()->isEnabled());
   if (QByteArray(QTest::currentDataTag()) == "bad epochs") saveShot(window, "train_bad_recipe");
 }
 

@@ -61,6 +61,7 @@ int largestOf(const std::vector<int>& sizes, int fallback) {
 struct FormValues {
   int epochs = 0, batch = 0, inputSize = 0, longSide = 0;
   double lr = 0;
+  Qt::CheckState amp = Qt::Unchecked;  // train.amp: false, auto, true
   bool modelResizes = false;  // data.input.resize: false: the sizes are model.transform's keys
   bool fixedSize = false;     // model.image_size (the SSDs): shown, not changed from the form
 };
@@ -78,6 +79,8 @@ FormValues readFormValues(const studio::Config& config, const FormValues& fallba
   v.batch = train.get_int("batch_size", fallback.batch);
   v.lr = train.child("optimizer").get_double("lr", fallback.lr);
   v.modelResizes = !input.get_bool("resize", true);
+  const std::string amp = train.get_choice("amp", {"false", "true", "auto"}, "false");
+  v.amp = amp == "true" ? Qt::Checked : amp == "auto" ? Qt::PartiallyChecked : Qt::Unchecked;
   if (model.has("image_size")) {
     v.fixedSize = true;
     v.inputSize = v.longSide = model.get_int("image_size");
@@ -183,8 +186,10 @@ QWidget* TrainPage::buildForm() {
   processes_->setRange(1, 8);
   processesLabel_ = new QLabel(tr("Processes"));
   amp_ = new QCheckBox(tr("Mixed precision (AMP)"));
-  amp_->setToolTip(tr("--amp: float16 autocast with loss scaling on CUDA, bfloat16 autocast on the CPU (fast on "
-                      "CPUs with AVX512-BF16 or AMX). Unchecked, the recipe's train.amp applies"));
+  amp_->setTristate(true);
+  amp_->setToolTip(tr("train.amp, as the recipe says until changed: checked, float16 autocast with loss scaling "
+                      "on CUDA and bfloat16 autocast on the CPU; partly checked, auto (on where the device has "
+                      "fast half precision: CUDA, CPUs with AVX512-BF16 or AMX); unchecked, float"));
   extra_ = new QLineEdit;
   extra_->setPlaceholderText(tr("key=value; key=value"));
   extra_->setToolTip(tr("More recipe overrides, e.g. train.log_interval=5; train.eval_interval=2"));
@@ -248,6 +253,7 @@ QWidget* TrainPage::buildForm() {
   for (QSpinBox* s : {epochs_, batch_, inputSize_, processes_})
     connect(s, &QSpinBox::valueChanged, this, &TrainPage::scheduleResolve);
   connect(lr_, &QDoubleSpinBox::valueChanged, this, &TrainPage::scheduleResolve);
+  connect(amp_, &QCheckBox::stateChanged, this, &TrainPage::scheduleResolve);
   connect(device_, &QComboBox::currentIndexChanged, this, &TrainPage::onDeviceChanged);
   connect(output_, &PathField::pathChanged, this, &TrainPage::updateButtons);
   connect(saveRecipe, &QPushButton::clicked, this, &TrainPage::saveRecipeWithDialog);
@@ -397,17 +403,21 @@ void TrainPage::fillFormFromRecipe() {
       recipeValues_.lr = v.lr;
       recipeValues_.modelResizes = v.modelResizes;
       recipeValues_.fixedSize = v.fixedSize;
+      recipeValues_.amp = v.amp;
       recipeValues_.ok = true;
     } catch (const std::exception&) {
       // resolve() shows the error (it reads the same keys); the form keeps neutral values meanwhile.
     }
   }
-  const QSignalBlocker b1(epochs_), b2(batch_), b3(lr_), b4(inputSize_);
+  const QSignalBlocker b1(epochs_), b2(batch_), b3(lr_), b4(inputSize_), b5(amp_);
+  amp_->setCheckState(recipeValues_.amp);
+  // Values the recipe could not give (its error is shown beside): greyed, not passed off as its.
+  for (QWidget* field : std::initializer_list<QWidget*>{epochs_, batch_, lr_, amp_}) field->setEnabled(recipeValues_.ok);
   epochs_->setValue(recipeValues_.epochs);
   batch_->setValue(recipeValues_.batch);
   lr_->setValue(recipeValues_.lr);
   inputSize_->setValue(recipeValues_.inputSize);
-  inputSize_->setEnabled(!recipeValues_.fixedSize);
+  inputSize_->setEnabled(recipeValues_.ok && !recipeValues_.fixedSize);
   inputSize_->setToolTip(
       recipeValues_.fixedSize
           ? tr("model.image_size: the model's priors are laid out for this square, so the "
@@ -436,6 +446,11 @@ QStringList TrainPage::overrides() const {
       }
     }
   }
+  if (amp_->checkState() != recipeValues_.amp)
+    out << QStringLiteral("train.amp=%1")
+               .arg(amp_->checkState() == Qt::Checked          ? QStringLiteral("true")
+                    : amp_->checkState() == Qt::PartiallyChecked ? QStringLiteral("auto")
+                                                                 : QStringLiteral("false"));
   for (const QString& part : extra_->text().split(QLatin1Char(';'), Qt::SkipEmptyParts)) {
     const QString o = part.trimmed();
     if (!o.isEmpty()) out << o;
@@ -459,7 +474,6 @@ QStringList TrainPage::trainArguments(bool resume) const {
   const QString device = device_->currentData().toString();
   args << QStringLiteral("--device") << device;
   if (processes_->value() > 1) args << QStringLiteral("--nproc") << QString::number(processes_->value());
-  if (amp_->isChecked()) args << QStringLiteral("--amp");
   if (resume) args << QStringLiteral("--resume");
   return args;
 }

@@ -168,6 +168,7 @@ class TrainPage : public QWidget {
     double lr = 0.01;
     bool modelResizes = false;  // the input size is model.transform's min_size / max_size
     bool fixedSize = false;     // model.image_size: shown, not overridden
+    Qt::CheckState amp = Qt::Unchecked;  // train.amp: false, auto (partially checked), true
     bool ok = false;
   } recipeValues_;
   QString resolved_;
