@@ -114,6 +114,7 @@ class TestGuiEval : public QObject {
   void metricsGoToTheResultsPage();
   void vocMapScoresATxtList();
   void metricsOfferedFollowTheDataset();
+  void checkpointIsPredictedThenScored();
 
  private:
   void openGroundTruth(MainWindow& window);
@@ -582,4 +583,55 @@ void TestGuiEval::metricsOfferedFollowTheDataset() {
 }
 
 QTEST_MAIN(TestGuiEval)
+// A checkpoint instead of a results file: studio-cli infer (a stand-in here that records its calls
+// and writes perfect.json to --out) predicts once with the run's own recipe; the predictions are
+// scored, and kept, so evaluating the same checkpoint again runs nothing.
+void TestGuiEval::checkpointIsPredictedThenScored() {
+  QVERIFY(QDir(dir_.path()).mkpath(QStringLiteral("run/checkpoints")));
+  studio::test::write_text(dir_, "run/checkpoints/best.pt", "a checkpoint");
+  studio::test::write_text(dir_, "run/config.yaml", "model: {}\n");
+  const QString cli = dir_.filePath(QStringLiteral("fake-studio-cli"));
+  const QString calls = dir_.filePath(QStringLiteral("calls.txt"));
+  studio::test::write_text(dir_, "fake-studio-cli",
+                           QStringLiteral("#!/bin/sh\n"
+                                          "echo \"$@\" >> '%1'\n"
+                                          "out=''\n"
+                                          "while [ $# -gt 0 ]; do if [ \"$1\" = --out ]; then out=$2; fi; shift; done\n"
+                                          "echo 'inference: 2/2' >&2\n"
+                                          "cp '%2' \"$out\"\n")
+                               .arg(calls, dir_.filePath(QStringLiteral("perfect.json")))
+                               .toStdString());
+  QVERIFY(QFile::setPermissions(cli, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner));
+  qputenv("STUDIO_CLI", cli.toLocal8Bit());
+  qputenv("XDG_CACHE_HOME", dir_.filePath(QStringLiteral("cache")).toLocal8Bit());
+
+  MainWindow window;
+  openGroundTruth(window);
+  EvaluatePage* page = window.evaluatePage();
+  page->setCheckpointPath(dir_.filePath(QStringLiteral("run/checkpoints/best.pt")));
+  QCOMPARE(QFileInfo(page->recipePath()).canonicalFilePath(),
+           QFileInfo(dir_.filePath(QStringLiteral("run/config.yaml"))).canonicalFilePath());
+  QVERIFY(page->checkpointPredictionsPath().startsWith(dir_.filePath(QStringLiteral("cache"))));
+  for (int round = 0; round < 2; ++round) {
+    QVERIFY(page->evaluateButton()->isEnabled());
+    QSignalSpy done(page, &EvaluatePage::evaluationFinished);
+    QTest::mouseClick(page->evaluateButton(), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 20000);
+    QVERIFY2(page->errorText().isEmpty(), qPrintable(page->errorText()));
+    QCOMPARE(page->summaryValue(QStringLiteral("AP")), QStringLiteral("1.000"));
+  }
+  QFile recorded(calls);
+  QVERIFY(recorded.open(QIODevice::ReadOnly));
+  // (The Train page asks `devices --json` when the window opens.)
+  const QStringList lines =
+      QString::fromUtf8(recorded.readAll()).split('\n', Qt::SkipEmptyParts).filter(QRegularExpression("^infer "));
+  QVERIFY2(lines.size() == 1, qPrintable(lines.join(" || ")));  // predicted once
+  QVERIFY2(lines[0].startsWith(QStringLiteral("infer --config ")) && lines[0].contains(QStringLiteral("--weights")) &&
+               lines[0].contains(QStringLiteral("config.yaml")) && lines[0].contains(gtPath_),
+           qPrintable(lines[0]));
+  saveShot(window, "evaluate_checkpoint");
+  qunsetenv("STUDIO_CLI");
+  qunsetenv("XDG_CACHE_HOME");
+}
+
 #include "test_gui_eval.moc"

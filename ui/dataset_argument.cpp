@@ -9,6 +9,9 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/run_folder.h"
+#include "data/coco_io.h"
+#include "dataset_document.h"
 
 namespace studio::ui {
 
@@ -139,6 +142,36 @@ QString defaultDatasetYamlFolder() {
   if (base.isEmpty() || !QDir().mkpath(base) || !QFileInfo(base).isWritable())
     base = QDir(QDir::tempPath()).filePath(QStringLiteral("studio"));
   return QDir(base).filePath(QStringLiteral("datasets"));
+}
+
+QStringList inferDatasetArguments(const DatasetDocument& document, const QString& folder, const QString& stem) {
+  const studio::Dataset& ds = document.dataset();
+  if (const std::optional<studio::DatasetSpec>& spec = document.spec()) {
+    const QString token = exactDatasetToken(*spec);
+    return {token.isEmpty() ? writeDatasetYaml(*spec, folder) : token};
+  }
+  bool token = false;
+  try {
+    (void)studio::parse_dataset_token(document.description().toStdString());
+    token = true;
+  } catch (const std::exception&) {
+  }
+  if (token) return {document.description()};
+  const QString gtPath = QDir(folder).filePath(stem + QStringLiteral("-gt.json"));
+  studio::write_coco(ds, gtPath.toStdString());
+  return {QStringLiteral("--coco"), gtPath, QStringLiteral("--images"), QString::fromStdString(ds.image_root)};
+}
+
+QString runFolderOfCheckpoint(const QString& checkpoint) {
+  QDir dir = QFileInfo(checkpoint).absoluteDir();
+  if (dir.dirName() == QLatin1String(studio::kCheckpointsDirName)) dir.cdUp();
+  return dir.path();
+}
+
+QString runRecipeOfCheckpoint(const QString& checkpoint) {
+  const QString config =
+      QString::fromStdString(studio::RunFolder{runFolderOfCheckpoint(checkpoint).toStdString()}.config());
+  return QFileInfo(config).isFile() ? config : QString();
 }
 
 }  // namespace studio::ui

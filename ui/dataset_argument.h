@@ -4,10 +4,13 @@
 // (dataset_spec.h's keys), which can say all of it. voc:ROOT:SPLIT has no place for a names file
 // or standard_classes: false, and no token can hold a path with ':' (its separator).
 #include <QString>
+#include <QStringList>
 
 #include "data/dataset_spec.h"
 
 namespace studio::ui {
+
+class DatasetDocument;
 
 // The token naming `spec` exactly (coco:ANN:IMAGES, voc:ROOT[+ROOT]:SPLIT, txt:LIST:IMAGES[:NAMES]),
 // paths made absolute (studio-cli may run elsewhere); empty when no token can name it.
@@ -25,5 +28,17 @@ QString writeDatasetYaml(const studio::DatasetSpec& spec, const QString& folder)
 // The folder writeDatasetYaml() writes to by default: <AppLocalDataLocation>/datasets, or a folder
 // under the temp dir when that is not writable.
 [[nodiscard]] QString defaultDatasetYamlFolder();
+
+// The open dataset as `studio-cli infer` takes it: its exact token; else a dataset YAML written to
+// `folder` (a token would drop a names file the dataset was read with); else, for a dataset read
+// elsewhere (imported), the dataset written as COCO JSON to `folder`/<stem>-gt.json and given as
+// --coco/--images. Throws (std::exception) when a file cannot be written.
+[[nodiscard]] QStringList inferDatasetArguments(const DatasetDocument& document, const QString& folder,
+                                                const QString& stem);
+
+// The run folder of a checkpoint (runs/NAME/checkpoints/x.pt -> runs/NAME) and the recipe it was
+// trained with there (its config.yaml; empty when there is none).
+[[nodiscard]] QString runFolderOfCheckpoint(const QString& checkpoint);
+[[nodiscard]] QString runRecipeOfCheckpoint(const QString& checkpoint);
 
 }  // namespace studio::ui

@@ -1,6 +1,9 @@
 #include "evaluate_page.h"
 
+#include <QButtonGroup>
 #include <QComboBox>
+#include <QCryptographicHash>
+#include <QDir>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
@@ -13,6 +16,7 @@
 #include <QRadioButton>
 #include <QSortFilterProxyModel>
 #include <QSplitter>
+#include <QStandardPaths>
 #include <QStyle>
 #include <QTabWidget>
 #include <QTableView>
@@ -24,12 +28,16 @@
 
 #include "category_metrics_model.h"
 #include "common/atomic_file.h"
+#include "common/error.h"
 #include "confusion_matrix_view.h"
+#include "dataset_argument.h"
 #include "dataset_document.h"
 #include "error_banner.h"
 #include "evaluation_job.h"
+#include "inference_process.h"
 #include "path_field.h"
 #include "pr_curve_plot.h"
+#include "studio_cli.h"
 
 namespace studio::ui {
 
@@ -68,7 +76,7 @@ QTableWidgetItem* cell(const QString& text, Qt::Alignment alignment) {
 }  // namespace
 
 EvaluatePage::EvaluatePage(DatasetDocument* document, QWidget* parent)
-    : QWidget(parent), document_(document), job_(new EvaluationJob(this)) {
+    : QWidget(parent), document_(document), job_(new EvaluationJob(this)), inference_(new InferenceProcess(this)) {
   banner_ = makeErrorBanner();
 
   auto* layout = new QVBoxLayout(this);
@@ -85,7 +93,31 @@ EvaluatePage::EvaluatePage(DatasetDocument* document, QWidget* parent)
   connect(job_, &EvaluationJob::cancelled, this, [this] { stage_->setText(tr("Cancelled")); });
   connect(document_, &DatasetDocument::datasetChanged, this, &EvaluatePage::onDatasetChanged);
   connect(document_, &DatasetDocument::busyChanged, this, &EvaluatePage::updateButtons);
-  connect(resultsField_, &PathField::pathChanged, this, &EvaluatePage::updateButtons);
+  connect(resultsField_, &PathField::pathChanged, this, [this](const QString& path) {
+    if (!path.isEmpty() && !inference_->isRunning()) fromResults_->setChecked(true);
+    updateButtons();
+  });
+  connect(checkpointField_, &PathField::pathChanged, this, [this](const QString& path) {
+    if (!path.isEmpty()) fromCheckpoint_->setChecked(true);
+    const QString recipe = runRecipeOfCheckpoint(path);  // the run's own, beside its checkpoints
+    if (!recipe.isEmpty()) recipeField_->setPath(recipe);
+    updateButtons();
+  });
+  connect(recipeField_, &PathField::pathChanged, this, &EvaluatePage::updateButtons);
+  connect(fromResults_, &QRadioButton::toggled, this, &EvaluatePage::updateButtons);
+  connect(inference_, &InferenceProcess::progress, this, &EvaluatePage::onProgress);
+  connect(inference_, &InferenceProcess::succeeded, this, [this](const QString& target) {
+    onRunningChanged(false);
+    evaluateFile(target);
+  });
+  connect(inference_, &InferenceProcess::failed, this, [this](const QString& message) {
+    onRunningChanged(false);
+    showBanner(tr("studio-cli infer failed: %1").arg(message));
+  });
+  connect(inference_, &InferenceProcess::cancelled, this, [this] {
+    onRunningChanged(false);
+    stage_->setText(tr("Cancelled"));
+  });
   connect(metric_, &QComboBox::currentIndexChanged, this, &EvaluatePage::showVocMethod);
   connect(metric_, &QComboBox::activated, this, [this] { chosenMetric_ = metric(); });
   connect(evaluateButton_, &QPushButton::clicked, this, &EvaluatePage::evaluate);
@@ -112,14 +144,21 @@ QWidget* EvaluatePage::buildInputs() {
   resultsRow->addWidget(fromResults_);
   resultsRow->addWidget(resultsField_, 1);
 
-  // Shown, but off: scoring a checkpoint needs the model code that arrives with training.
+  // A checkpoint: `studio-cli infer` writes its predictions on the open dataset (kept in the user
+  // cache, per checkpoint version, recipe and dataset), which are then scored as a results file.
   fromCheckpoint_ = new QRadioButton(tr("Checkpoint"));
-  fromCheckpoint_->setEnabled(false);
-  auto* checkpointNote = new QLabel(tr("Evaluating a checkpoint directly comes with training."));
-  checkpointNote->setEnabled(false);
+  checkpointField_ = new PathField(PathField::Kind::File, tr("Checkpoint"), tr("Checkpoints (*.pt);;All files (*)"));
+  checkpointField_->setPlaceholderText(tr("runs/NAME/checkpoints/best.pt"));
+  recipeField_ = new PathField(PathField::Kind::File, tr("Recipe"), tr("Recipes (*.yaml *.yml);;All files (*)"));
+  recipeField_->setPlaceholderText(tr("the run's config.yaml"));
   auto* checkpointRow = new QHBoxLayout;
   checkpointRow->addWidget(fromCheckpoint_);
-  checkpointRow->addWidget(checkpointNote, 1);
+  checkpointRow->addWidget(checkpointField_, 2);
+  checkpointRow->addWidget(new QLabel(tr("Recipe")));
+  checkpointRow->addWidget(recipeField_, 1);
+  auto* sources = new QButtonGroup(this);
+  sources->addButton(fromResults_);
+  sources->addButton(fromCheckpoint_);
 
   metric_ = new QComboBox;
   metric_->setToolTip(
@@ -231,6 +270,12 @@ QWidget* EvaluatePage::buildResults() {
 
 void EvaluatePage::setResultsPath(const QString& path) { resultsField_->setPath(path); }
 
+void EvaluatePage::setCheckpointPath(const QString& checkpoint) { checkpointField_->setPath(checkpoint); }
+
+void EvaluatePage::setRecipePath(const QString& recipe) { recipeField_->setPath(recipe); }
+
+QString EvaluatePage::recipePath() const { return recipeField_->path(); }
+
 QString EvaluatePage::resultsPath() const { return resultsField_->path(); }
 
 bool EvaluatePage::setMetric(Metric metric) {
@@ -266,7 +311,7 @@ void EvaluatePage::setVocMethod(VocMethod method) {
   vocMethod_->setCurrentIndex(vocMethod_->findData(int(method)));
 }
 
-bool EvaluatePage::isRunning() const { return job_->isRunning(); }
+bool EvaluatePage::isRunning() const { return job_->isRunning() || inference_->isRunning(); }
 
 QString EvaluatePage::errorText() const { return banner_->isHidden() ? QString() : banner_->text(); }
 
@@ -305,11 +350,30 @@ void EvaluatePage::onDatasetChanged() {
 }
 
 void EvaluatePage::updateButtons() {
-  const bool running = job_->isRunning();
-  evaluateButton_->setEnabled(!running && document_->hasDataset() && !document_->isBusy() &&
-                              !resultsField_->path().isEmpty());
+  const bool running = isRunning();
+  const bool input = fromCheckpoint_->isChecked()
+                         ? !checkpointField_->path().isEmpty() && !recipeField_->path().isEmpty()
+                         : !resultsField_->path().isEmpty();
+  evaluateButton_->setEnabled(!running && document_->hasDataset() && !document_->isBusy() && input);
   saveButton_->setEnabled(!running && outcome_ != nullptr);
   addButton_->setEnabled(!running && outcome_ != nullptr);
+}
+
+QString EvaluatePage::checkpointPredictionsPath() const {
+  const QFileInfo checkpoint(checkpointField_->path());
+  const QFileInfo recipe(recipeField_->path());
+  if (!document_->hasDataset() || checkpointField_->path().isEmpty()) return {};
+  // Another version of the checkpoint (last.pt rewritten), recipe or dataset: other predictions.
+  QCryptographicHash hash(QCryptographicHash::Sha1);
+  for (const QString& part :
+       {checkpoint.absoluteFilePath(), QString::number(checkpoint.lastModified().toMSecsSinceEpoch()),
+        QString::number(checkpoint.size()), recipe.absoluteFilePath(),
+        QString::number(recipe.lastModified().toMSecsSinceEpoch()), document_->description(),
+        QString::number(document_->dataset().images.size()), QString::number(document_->dataset().annotations.size())})
+    hash.addData(part.toUtf8() + '\n');
+  return QDir(QStandardPaths::writableLocation(QStandardPaths::CacheLocation))
+      .filePath(QStringLiteral("evaluate/%1-%2.json")
+                    .arg(checkpoint.completeBaseName(), QString::fromLatin1(hash.result().toHex().left(12))));
 }
 
 void EvaluatePage::evaluate() {
@@ -318,7 +382,49 @@ void EvaluatePage::evaluate() {
     showBanner(tr("Open the ground truth dataset on the Dataset page first."));
     return;
   }
-  const QString path = resultsField_->path();
+  if (fromCheckpoint_->isChecked()) {
+    evaluateCheckpoint();
+    return;
+  }
+  evaluateFile(resultsField_->path());
+}
+
+void EvaluatePage::evaluateCheckpoint() {
+  const QString checkpoint = checkpointField_->path(), recipe = recipeField_->path();
+  if (!QFileInfo(checkpoint).isFile()) {
+    showBanner(tr("The checkpoint %1 does not exist.").arg(checkpoint));
+    return;
+  }
+  if (!QFileInfo(recipe).isFile()) {
+    showBanner(tr("The recipe %1 does not exist (a run keeps it as config.yaml beside checkpoints/).").arg(recipe));
+    return;
+  }
+  const QString target = checkpointPredictionsPath();
+  if (QFileInfo(target).isFile()) {  // predicted before: scored again at once
+    evaluateFile(target);
+    return;
+  }
+  const QString cli = findStudioCli();
+  if (cli.isEmpty()) {
+    showBanner(tr("studio-cli was not found next to this program or on PATH (set STUDIO_CLI to its path)."));
+    return;
+  }
+  const QString folder = QFileInfo(target).absolutePath();
+  QStringList args{QStringLiteral("infer"), QStringLiteral("--config"), recipe, QStringLiteral("--weights"),
+                   checkpoint};
+  try {
+    if (!QDir().mkpath(folder)) throw studio::Error(folder.toStdString() + ": cannot create the folder");
+    args << inferDatasetArguments(*document_, folder, QFileInfo(target).completeBaseName());
+  } catch (const std::exception& e) {
+    showBanner(tr("Could not write the dataset for studio-cli: %1").arg(QString::fromStdString(e.what())));
+    return;
+  }
+  onRunningChanged(true);
+  stage_->setText(tr("Predicting with %1…").arg(QFileInfo(checkpoint).fileName()));
+  inference_->start(cli, args, target);
+}
+
+void EvaluatePage::evaluateFile(const QString& path) {
   if (path.isEmpty()) {
     showBanner(tr("Pick a results file (a COCO results JSON) to evaluate."));
     return;
@@ -349,12 +455,20 @@ void EvaluatePage::evaluate() {
   job_->start(document_->dataset(), request);
 }
 
-void EvaluatePage::cancel() { job_->cancel(); }
+void EvaluatePage::cancel() {
+  if (inference_->isRunning()) inference_->cancel();
+  job_->cancel();
+}
 
 void EvaluatePage::onRunningChanged(bool running) {
+  running = running || isRunning();
   metric_->setEnabled(!running);
   vocMethod_->setEnabled(!running);
   resultsField_->setEnabled(!running);
+  checkpointField_->setEnabled(!running);
+  recipeField_->setEnabled(!running);
+  fromResults_->setEnabled(!running);
+  fromCheckpoint_->setEnabled(!running);
   stage_->setVisible(running);
   progress_->setVisible(running);
   cancelButton_->setVisible(running);

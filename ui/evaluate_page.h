@@ -28,6 +28,7 @@ class ConfusionMatrixView;
 class DatasetDocument;
 class EvaluationJob;
 class PathField;
+class InferenceProcess;
 class PrCurvePlot;
 struct EvaluationOutcome;
 
@@ -44,6 +45,12 @@ class EvaluatePage : public QWidget {
   explicit EvaluatePage(DatasetDocument* document, QWidget* parent = nullptr);
 
   void setResultsPath(const QString& path);
+  // Scores a checkpoint instead: its predictions on the open dataset come from studio-cli infer
+  // (with `recipe`; default: the run's config.yaml) and are kept at checkpointPredictionsPath().
+  void setCheckpointPath(const QString& checkpoint);
+  void setRecipePath(const QString& recipe);
+  [[nodiscard]] QString recipePath() const;
+  [[nodiscard]] QString checkpointPredictionsPath() const;
   [[nodiscard]] QString resultsPath() const;
   // Returns false when `metric` is not offered for the open dataset. Counts as the user's pick.
   bool setMetric(Metric metric);
@@ -98,9 +105,12 @@ class EvaluatePage : public QWidget {
   bool selectMetric(Metric metric);
   void showVocMethod();
   void recomputeConfusion();  // for the view's thresholds, on the thread pool
+  void evaluateCheckpoint();  // predictions (cached or from studio-cli infer), then evaluateFile
+  void evaluateFile(const QString& path);
 
   DatasetDocument* document_;
   EvaluationJob* job_;
+  InferenceProcess* inference_;  // studio-cli infer, for a checkpoint
   std::shared_ptr<const EvaluationOutcome> outcome_;
   // outcome_'s metrics, with the other COCO IoU type of the evaluation before it when that scored
   // the same results file against the same ground truth: what Save and Add to Results give.
@@ -115,6 +125,8 @@ class EvaluatePage : public QWidget {
   QRadioButton* fromResults_;
   QRadioButton* fromCheckpoint_;
   PathField* resultsField_;
+  PathField* checkpointField_;
+  PathField* recipeField_;
   QComboBox* metric_;
   QLabel* vocMethodLabel_;
   QComboBox* vocMethod_;

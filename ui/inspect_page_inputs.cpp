@@ -57,22 +57,6 @@ QGroupBox* group(const QString& title, QLayout* layout) {
   return box;
 }
 
-// The run folder of a checkpoint: runs/NAME/checkpoints/x.pt -> runs/NAME.
-QDir runFolderOf(const QString& checkpoint) {
-  QDir dir = QFileInfo(checkpoint).absoluteDir();
-  if (dir.dirName() == QLatin1String(studio::kCheckpointsDirName)) dir.cdUp();
-  return dir;
-}
-
-bool parsesAsDatasetToken(const QString& text) {
-  try {
-    (void)studio::parse_dataset_token(text.toStdString());
-    return true;
-  } catch (const std::exception&) {
-    return false;
-  }
-}
-
 }  // namespace
 
 QWidget* InspectPage::buildInputs() {
@@ -137,9 +121,8 @@ QWidget* InspectPage::buildInputs() {
   connect(checkpointField_, &PathField::pathChanged, this, [this](const QString& path) {
     if (!path.isEmpty()) fromCheckpoint_->setChecked(true);
     // The recipe a run was trained with sits in its folder.
-    const QString config =
-        QString::fromStdString(studio::RunFolder{runFolderOf(path).path().toStdString()}.config());
-    if (!path.isEmpty() && QFileInfo(config).isFile()) recipeField_->setPath(config);
+    const QString config = runRecipeOfCheckpoint(path);
+    if (!path.isEmpty() && !config.isEmpty()) recipeField_->setPath(config);
     // The run's other checkpoints (best, last, epoch_N), newest first.
     const QFileInfo chosen(path);
     const QSignalBlocker blocker(siblings_);
@@ -271,7 +254,7 @@ QString InspectPage::cachedResultsPath() const {
       QStringLiteral("%1-%2.json")
           .arg(checkpoint.completeBaseName(), QString::fromLatin1(hash.result().toHex().left(12)));
   // Beside the run when it can be written there (it goes away with the run), else the user cache.
-  QDir run = runFolderOf(checkpoint.absoluteFilePath());
+  QDir run(runFolderOfCheckpoint(checkpoint.absoluteFilePath()));
   const QFileInfo runInfo(run.absolutePath());
   if (runInfo.isDir() && runInfo.isWritable()) {
     const studio::RunFolder folder{run.path().toStdString()};
@@ -324,39 +307,11 @@ void InspectPage::startInference() {
 
   QStringList args{QStringLiteral("infer"), QStringLiteral("--config"), recipeField_->path(),
                    QStringLiteral("--weights"), checkpointField_->path()};
-  // The open dataset as the command line names it: its token, or a dataset YAML beside the
-  // predictions when the token would drop something it was read with (voc:ROOT:SPLIT has no place
-  // for a names file, and without it the classes and their ids differ from the open dataset's).
-  // A dataset read elsewhere (imported) is written beside the predictions as COCO JSON.
-  const studio::Dataset& ds = document_->dataset();
-  QString datasetArgument;
-  if (const std::optional<studio::DatasetSpec>& spec = document_->spec()) {
-    datasetArgument = exactDatasetToken(*spec);
-    if (datasetArgument.isEmpty()) {
-      try {
-        datasetArgument = writeDatasetYaml(*spec, cacheDir.absolutePath());
-      } catch (const std::exception& e) {
-        showBanner(
-            tr("Could not write the dataset for studio-cli: %1").arg(QString::fromStdString(e.what())));
-        return;
-      }
-    }
-  } else if (parsesAsDatasetToken(document_->description())) {
-    datasetArgument = document_->description();
-  }
-  if (!datasetArgument.isEmpty()) {
-    args << datasetArgument;
-  } else {
-    const QString gtPath =
-        cacheDir.filePath(QFileInfo(target).completeBaseName() + QStringLiteral("-gt.json"));
-    try {
-      studio::write_coco(ds, gtPath.toStdString());
-    } catch (const std::exception& e) {
-      showBanner(tr("Could not write the dataset for studio-cli: %1").arg(QString::fromStdString(e.what())));
-      return;
-    }
-    args << QStringLiteral("--coco") << gtPath << QStringLiteral("--images")
-         << QString::fromStdString(ds.image_root);
+  try {
+    args << inferDatasetArguments(*document_, cacheDir.absolutePath(), QFileInfo(target).completeBaseName());
+  } catch (const std::exception& e) {
+    showBanner(tr("Could not write the dataset for studio-cli: %1").arg(QString::fromStdString(e.what())));
+    return;
   }
   setBusy(true, tr("Starting studio-cli infer…"));
   inference_->start(cli, args, target);
