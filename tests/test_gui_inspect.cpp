@@ -64,6 +64,7 @@ class TestGuiInspect : public QObject, protected studio::test::InspectFixture {
   void maskPixelsAreTintedUntilTheThresholdPassesTheScore();
   void countsAndReasons();
   void inspectCacheIsPruned();
+  void browsingReadsImagesOffTheGuiThread();
   void classFilter();
   void sortOrders();
   void groundTruthBesideAndExport();
@@ -313,6 +314,24 @@ void TestGuiInspect::inspectCacheIsPruned() {
   left.sort();
   QCOMPARE(left, QStringList({"best-000000000001.json", "epoch_3-000000000002.json", "last-bbbbbbbbbbbb.json",
                               "notes.json"}));
+}
+
+// Picking an image in the list draws its boxes and masks at once on a canvas of its recorded size
+// and reads the pixels on the thread pool; they arrive without blocking the event loop.
+void TestGuiInspect::browsingReadsImagesOffTheGuiThread() {
+  InspectPage page(document_.get());
+  openPredictions(page, resultsPath_);
+  QVERIFY(page.showImage(gt_.images[Perfect].id));
+  QVERIFY(page.viewer()->hasPixels());  // showImage waits for them
+  const int row = page.imageList()->currentIndex().row() == 0 ? 1 : 0;
+  page.imageList()->setCurrentIndex(page.imageList()->model()->index(row, 0));
+  // Back in this function before the event loop ran: the shapes are there, the pixels are not yet
+  // (they are applied from the event loop when read).
+  QVERIFY(!page.viewer()->groundTruth().empty());
+  QVERIFY(!page.viewer()->hasPixels());
+  QVERIFY2(page.viewer()->message().startsWith(QStringLiteral("Loading")), qPrintable(page.viewer()->message()));
+  QTRY_VERIFY(page.viewer()->hasPixels());
+  QVERIFY(page.viewer()->message().isEmpty());
 }
 
 void TestGuiInspect::classFilter() {

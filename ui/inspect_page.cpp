@@ -13,6 +13,7 @@
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QImageReader>
+#include <QtConcurrent/QtConcurrentRun>
 #include <QLabel>
 #include <QProgressBar>
 #include <QPushButton>
@@ -82,6 +83,7 @@ InspectPage::InspectPage(DatasetDocument* document, QWidget* parent)
     setBusy(false);
     emit inferenceFinished(false);
   });
+  connect(&imageWatcher_, &QFutureWatcher<QImage>::finished, this, &InspectPage::applyLoadedImage);
   connect(inference_, &InferenceProcess::succeeded, this, [this](const QString& target) {
     setBusy(false);
     pruneInspectCache(target);
@@ -373,6 +375,7 @@ bool InspectPage::showImage(std::int64_t imageId) {
   for (std::size_t i = 0; i < gt_->images.size(); ++i)
     if (gt_->images[i].id == imageId) {
       list_->setCurrentIndex(model_->index(model_->rowOf(int(i)), 0));
+      waitForImage();  // a caller that names an image (export, tests) gets its pixels at once
       return true;
     }
   return false;
@@ -389,11 +392,15 @@ void InspectPage::showImageAtIndex(int imageIndex) {
   imageIndex_ = imageIndex;
   const studio::ImageInfo& info = gt_->images[std::size_t(imageIndex)];
   const QString path = QString::fromStdString(gt_->image_path(info));
-  QImageReader reader(path);
-  reader.setAutoTransform(true);
-  const QImage image = reader.read();
-  viewer_->setImage(image, QSize(info.width, info.height),
-                    image.isNull() ? tr("Image not found: %1").arg(path) : QString());
+  // The pixels are read on the thread pool (a large image takes a while to decode); the boxes and
+  // masks are drawn at once on an empty canvas of the recorded size, the pixels come after.
+  viewer_->setImage(QImage(), QSize(info.width, info.height), tr("Loading %1…").arg(QFileInfo(path).fileName()));
+  loadingImage_ = imageIndex;
+  imageWatcher_.setFuture(QtConcurrent::run([path] {
+    QImageReader reader(path);
+    reader.setAutoTransform(true);
+    return reader.read();
+  }));
 
   // Prediction items are built when first shown (decoding every mask of an image up front
   // would cost the time a low threshold may never need); ground truth items now.
@@ -419,6 +426,20 @@ void InspectPage::showImageAtIndex(int imageIndex) {
   }
   refreshViewer();
   updateInputs();
+}
+
+void InspectPage::applyLoadedImage() {
+  if (loadingImage_ < 0 || !gt_ || loadingImage_ != imageIndex_ || !imageWatcher_.isFinished()) return;
+  const QImage image = imageWatcher_.result();
+  const QString path = QString::fromStdString(gt_->image_path(gt_->images[std::size_t(loadingImage_)]));
+  loadingImage_ = -1;
+  viewer_->setPixels(image, image.isNull() ? tr("Image not found: %1").arg(path) : QString());
+}
+
+void InspectPage::waitForImage() {
+  if (loadingImage_ < 0) return;
+  imageWatcher_.waitForFinished();
+  applyLoadedImage();
 }
 
 const PredictionViewer::Item& InspectPage::predictionItem(std::size_t detection) {

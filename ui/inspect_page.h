@@ -6,6 +6,8 @@
 // show true positives, false positives and missed objects; the score threshold and the class
 // filter re-match all images at once (the IoUs are cached), and the image list can be sorted
 // by most errors or lowest per-image F1.
+#include <QFutureWatcher>
+#include <QImage>
 #include <QWidget>
 #include <cstdint>
 #include <memory>
@@ -123,6 +125,8 @@ class InspectPage : public QWidget {
   void resort();
   void updateTotals();
   void showImageAtIndex(int imageIndex);
+  void applyLoadedImage();  // the pixels read for the shown image, when they are
+  void waitForImage();      // blocks until they are (showImage)
   void refreshViewer();
   const PredictionViewer::Item& predictionItem(std::size_t detection);
   void exportWithDialog();
@@ -141,6 +145,8 @@ class InspectPage : public QWidget {
   Totals totals_;
 
   int imageIndex_ = -1;                                                 // into gt_->images
+  QFutureWatcher<QImage> imageWatcher_;  // the shown image's pixels, read on the thread pool
+  int loadingImage_ = -1;                // the image index they are read for; -1: none pending
   std::vector<std::optional<PredictionViewer::Item>> predictionItems_;  // built on first show
   std::vector<PredictionViewer::Item> groundTruthItems_;
 

@@ -158,6 +158,16 @@ void PredictionViewer::setImage(const QImage& image, QSize imageSize, const QStr
   zoomToFit();
 }
 
+void PredictionViewer::setPixels(const QImage& image, const QString& message) {
+  pixmap_ = image.isNull() ? QPixmap() : QPixmap::fromImage(image);
+  message_ = message;
+  if (!image.isNull() && image.size() != imageSize_) {
+    imageSize_ = image.size();
+    zoomToFit();
+  }
+  update();
+}
+
 void PredictionViewer::setItems(std::vector<Item> predictions, std::vector<Item> groundTruth) {
   predictions_ = std::move(predictions);
   groundTruth_ = std::move(groundTruth);

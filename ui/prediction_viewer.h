@@ -59,6 +59,9 @@ class PredictionViewer : public QWidget {
   // The shapes for the current image; keeps the zoom (the threshold moved, not the image).
   // `predictions` hold TP/FP/ignored items, `groundTruth` every object (Missed or GroundTruth).
   void setItems(std::vector<Item> predictions, std::vector<Item> groundTruth);
+  // The image's pixels once they are read (off the GUI thread): the items and the view stay,
+  // unless the pixels' size differs from the size the view was laid out for.
+  void setPixels(const QImage& image, const QString& message = {});
   void clear();
 
   void setGroundTruthMode(GroundTruthMode mode);
@@ -70,6 +73,8 @@ class PredictionViewer : public QWidget {
   [[nodiscard]] const std::vector<Item>& predictions() const { return predictions_; }
   [[nodiscard]] const std::vector<Item>& groundTruth() const { return groundTruth_; }
   [[nodiscard]] double zoom() const { return scale_; }
+  [[nodiscard]] bool hasPixels() const { return !pixmap_.isNull(); }
+  [[nodiscard]] QString message() const { return message_; }
 
   // The pen a style's boxes are drawn with (cosmetic), and a small sample of it for legends.
   static QPen stylePen(Style style);
