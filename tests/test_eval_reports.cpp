@@ -199,9 +199,10 @@ class TestEvalReports : public QObject {
     // box-only run has no mask details ("-"), rather than box numbers under mask ones.
     MetricsFile boxes = sample_run();
     boxes.segm.reset();
+    boxes.bbox->stats[1] = 0.55;  // box AP50
     const std::string box_csv = export_table({boxes}, TableFormat::Csv);
     QVERIFY2(test::contains(box_csv, ",mask AP,box AP50,box AP75,box APs,box APm,box APl\n"), box_csv.c_str());
-    QVERIFY2(!test::contains(box_csv, ",-,-,-,-,-\n"), box_csv.c_str());
+    QVERIFY2(test::contains(box_csv, ",34.6,-,55.0,-,-,-,-\n"), box_csv.c_str());
     const std::string mixed = export_table({sample_run(), boxes}, TableFormat::Csv);
     QVERIFY2(test::contains(mixed, ",mask APl\n"), mixed.c_str());
     QVERIFY2(test::contains(mixed, ",34.6,-,-,-,-,-,-\n"), mixed.c_str());
