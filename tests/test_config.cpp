@@ -123,6 +123,13 @@ class TestConfig : public QObject {
     Config ok = Config::parse("model: {type: solov2}\n", "ok.yaml");
     STUDIO_EXPECT_ERROR(ok.set("model.type", "a\x01" "b", "-o"), "-o: byte 0x01 at offset 1 of the value");
     STUDIO_EXPECT_ERROR(ok.set("model.\xc3", "1", "-o"), "-o: byte 0xC3 at offset 6 of the key");
+    STUDIO_EXPECT_ERROR(ok.set("model.type", "a\rb", "-o"), "-o: byte 0x0D at offset 1 of the value");
+    // A CR without LF: yaml-cpp reads it as a line break but wrote a key holding one back
+    // unquoted (fuzz/findings/recipe/bare_carriage_returns.yaml). CRLF files are fine.
+    STUDIO_EXPECT_ERROR(Config::parse("model:\r  type: solov2\r", "mac.yaml"), "mac.yaml:1",
+                        "carriage return without a line feed at offset 6");
+    QCOMPARE(Config::parse("model:\r\n  type: solov2\r\n", "dos.yaml").at("model").get_string("type"),
+             std::string("solov2"));
     QCOMPARE(Config::parse("model: {type: \"r\u00e9seau \u2013 2\"}\n", "utf8.yaml").at("model").get_string("type"),
              std::string("r\u00e9seau \u2013 2"));  // UTF-8 is text
     std::string deep;

@@ -93,6 +93,13 @@ YAML::Node parse_yaml_text(const std::string& text, const std::string& name) {
   if (const std::size_t bad = first_non_text_byte(text); bad != std::string::npos)
     fail_at(name, line_of_offset(text, bad),
             "not a text recipe: " + describe_byte_at(text, bad) + " is not UTF-8 text (a recipe is YAML text)");
+  // A CR without LF (old Mac line ends): yaml-cpp breaks lines there when reading, but writes a
+  // scalar holding one back unquoted, so config.yaml would not read back (fuzz/findings/recipe/).
+  for (std::size_t i = text.find('\r'); i != std::string::npos; i = text.find('\r', i + 1))
+    if (i + 1 >= text.size() || text[i + 1] != '\n')
+      fail_at(name, line_of_offset(text, i),
+              "a carriage return without a line feed at offset " + std::to_string(i) +
+                  " (old Mac line ends): save the recipe with LF or CRLF line ends");
   YAML::Node doc;
   try {
     doc = YAML::Load(text);
@@ -414,9 +421,10 @@ Config Config::parse(const std::string& yaml, const std::string& name, const std
 
 void Config::set(const std::string& dotted_key, const std::string& yaml_value, const std::string& origin) {
   for (const std::string* text : {&dotted_key, &yaml_value})
-    if (const std::size_t bad = first_non_text_byte(*text); bad != std::string::npos)
+    if (const std::size_t bad = std::min(first_non_text_byte(*text), text->find_first_of("\r\n"));
+        bad != std::string::npos)
       throw Error(origin + ": " + describe_byte_at(*text, bad) + " of the " + (text == &dotted_key ? "key" : "value") +
-                  " is not UTF-8 text");
+                  " is not allowed (an override is one line of UTF-8 text)");
   std::vector<std::string> parts;
   std::stringstream ss(dotted_key);
   std::string part;
