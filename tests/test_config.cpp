@@ -124,6 +124,13 @@ class TestConfig : public QObject {
     STUDIO_EXPECT_ERROR(ok.set("model.type", "a\x01" "b", "-o"), "-o: byte 0x01 at offset 1 of the value");
     STUDIO_EXPECT_ERROR(ok.set("model.\xc3", "1", "-o"), "-o: byte 0xC3 at offset 6 of the key");
     STUDIO_EXPECT_ERROR(ok.set("model.type", "a\rb", "-o"), "-o: byte 0x0D at offset 1 of the value");
+    // A dotted key as deep as a recipe may nest, with a value below it, would make a config.yaml
+    // that does not read back (fuzz/findings/recipe/override_path_too_deep.bin).
+    std::string deep_key = "model";
+    for (int i = 0; i < 63; ++i) deep_key += ".k";
+    ok.set(deep_key, "1", "-o");  // 64 levels: allowed
+    STUDIO_EXPECT_ERROR(ok.set(deep_key, "{a: 1}", "-o"), "-o: model.k", "nested more than 64 levels deep");
+    (void)Config::parse(ok.to_yaml(), "config.yaml");
     // A CR without LF: yaml-cpp reads it as a line break but wrote a key holding one back
     // unquoted (fuzz/findings/recipe/bare_carriage_returns.yaml). CRLF files are fine.
     STUDIO_EXPECT_ERROR(Config::parse("model:\r  type: solov2\r", "mac.yaml"), "mac.yaml:1",

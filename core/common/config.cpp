@@ -1,6 +1,8 @@
 #include "common/config.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <sstream>
 
@@ -440,6 +442,21 @@ void Config::set(const std::string& dotted_key, const std::string& yaml_value, c
     throw Error(origin + ": " + dotted_key + ": value '" + yaml_value + "' is not valid YAML: " + e.msg);
   }
   check_yaml_tree(value, origin + ": " + dotted_key);  // the same rules as a recipe file's values
+  // The dotted key nests the value that many levels down: together they must stay within the
+  // depth a recipe file may have, or config.yaml would not read back (fuzz/findings/recipe/).
+  const std::function<std::size_t(const YAML::Node&)> depth = [&](const YAML::Node& n) -> std::size_t {
+    std::size_t d = 0;
+    if (n.IsMap())
+      for (auto it = n.begin(); it != n.end(); ++it) d = std::max(d, depth(it->second));
+    else if (n.IsSequence())
+      for (const YAML::Node& c : n) d = std::max(d, depth(c));
+    else
+      return 0;
+    return d + 1;
+  };
+  if (parts.size() + depth(value) > TreeCheck::kMaxDepth)
+    throw Error(origin + ": " + dotted_key.substr(0, 80) + (dotted_key.size() > 80 ? "...": "") +
+                ": nested more than " + std::to_string(TreeCheck::kMaxDepth) + " levels deep");
   // Walk with fresh handles; yaml-cpp nodes alias, so assign through the parent each step.
   std::vector<YAML::Node> chain{root_};
   std::string dotted;
