@@ -162,6 +162,23 @@ QStringList inferDatasetArguments(const DatasetDocument& document, const QString
   return {QStringLiteral("--coco"), gtPath, QStringLiteral("--images"), QString::fromStdString(ds.image_root)};
 }
 
+QString predictionsFileName(const QString& checkpointPath, const QString& recipePath, const DatasetDocument& document) {
+  const QFileInfo checkpoint(checkpointPath), recipe(recipePath);
+  const studio::Dataset& ds = document.dataset();
+  QCryptographicHash hash(QCryptographicHash::Sha1);
+  for (const QString& part :
+       {checkpoint.absoluteFilePath(), QString::number(checkpoint.lastModified().toMSecsSinceEpoch()),
+        QString::number(checkpoint.size()), recipe.absoluteFilePath(),
+        QString::number(recipe.lastModified().toMSecsSinceEpoch()), document.description(),
+        QString::number(ds.images.size()), QString::number(ds.annotations.size())})
+    hash.addData(part.toUtf8() + '\n');
+  // The description leaves a VOC names file out.
+  if (document.spec() && !document.spec()->names.empty())
+    hash.addData(QByteArray::fromStdString(document.spec()->names) + '\n');
+  return QStringLiteral("%1-%2.json")
+      .arg(checkpoint.completeBaseName(), QString::fromLatin1(hash.result().toHex().left(12)));
+}
+
 QString runFolderOfCheckpoint(const QString& checkpoint) {
   QDir dir = QFileInfo(checkpoint).absoluteDir();
   if (dir.dirName() == QLatin1String(studio::kCheckpointsDirName)) dir.cdUp();

@@ -36,6 +36,13 @@ QString writeDatasetYaml(const studio::DatasetSpec& spec, const QString& folder)
 [[nodiscard]] QStringList inferDatasetArguments(const DatasetDocument& document, const QString& folder,
                                                 const QString& stem);
 
+// The file name for the predictions of `checkpoint` with `recipe` on the open dataset:
+// <checkpoint stem>-<12 hex>.json, the hash over the checkpoint's path, time and size (last.pt
+// rewritten is another version), the recipe's path and time, and the dataset (its description,
+// counts and names file: another names file gives other class ids).
+[[nodiscard]] QString predictionsFileName(const QString& checkpoint, const QString& recipe,
+                                          const DatasetDocument& document);
+
 // The run folder of a checkpoint (runs/NAME/checkpoints/x.pt -> runs/NAME) and the recipe it was
 // trained with there (its config.yaml; empty when there is none).
 [[nodiscard]] QString runFolderOfCheckpoint(const QString& checkpoint);

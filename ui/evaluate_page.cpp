@@ -2,7 +2,6 @@
 
 #include <QButtonGroup>
 #include <QComboBox>
-#include <QCryptographicHash>
 #include <QDir>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -360,20 +359,10 @@ void EvaluatePage::updateButtons() {
 }
 
 QString EvaluatePage::checkpointPredictionsPath() const {
-  const QFileInfo checkpoint(checkpointField_->path());
-  const QFileInfo recipe(recipeField_->path());
   if (!document_->hasDataset() || checkpointField_->path().isEmpty()) return {};
-  // Another version of the checkpoint (last.pt rewritten), recipe or dataset: other predictions.
-  QCryptographicHash hash(QCryptographicHash::Sha1);
-  for (const QString& part :
-       {checkpoint.absoluteFilePath(), QString::number(checkpoint.lastModified().toMSecsSinceEpoch()),
-        QString::number(checkpoint.size()), recipe.absoluteFilePath(),
-        QString::number(recipe.lastModified().toMSecsSinceEpoch()), document_->description(),
-        QString::number(document_->dataset().images.size()), QString::number(document_->dataset().annotations.size())})
-    hash.addData(part.toUtf8() + '\n');
   return QDir(QStandardPaths::writableLocation(QStandardPaths::CacheLocation))
-      .filePath(QStringLiteral("evaluate/%1-%2.json")
-                    .arg(checkpoint.completeBaseName(), QString::fromLatin1(hash.result().toHex().left(12))));
+      .filePath(QStringLiteral("evaluate/") +
+                predictionsFileName(checkpointField_->path(), recipeField_->path(), *document_));
 }
 
 void EvaluatePage::evaluate() {

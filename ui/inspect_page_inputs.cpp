@@ -3,7 +3,6 @@
 // inspect_page.cpp.
 #include <QCheckBox>
 #include <QComboBox>
-#include <QCryptographicHash>
 #include <QDateTime>
 #include <QDir>
 #include <QFileDialog>
@@ -237,22 +236,7 @@ void InspectPage::cancel() {
 QString InspectPage::cachedResultsPath() const {
   const QFileInfo checkpoint(checkpointField_->path());
   if (!document_->hasDataset() || checkpointField_->path().isEmpty()) return {};
-  // A new checkpoint written over the old one (last.pt) has a new time and size; another
-  // recipe or dataset gives other predictions.
-  QCryptographicHash hash(QCryptographicHash::Sha1);
-  const studio::Dataset& ds = document_->dataset();
-  for (const QString& part :
-       {checkpoint.absoluteFilePath(), QString::number(checkpoint.lastModified().toMSecsSinceEpoch()),
-        QString::number(checkpoint.size()), QFileInfo(recipeField_->path()).absoluteFilePath(),
-        QString::number(QFileInfo(recipeField_->path()).lastModified().toMSecsSinceEpoch()),
-        document_->description(), QString::number(ds.images.size()), QString::number(ds.annotations.size())})
-    hash.addData(part.toUtf8() + '\n');
-  // The description leaves a VOC names file out; another names file gives other class ids.
-  if (document_->spec() && !document_->spec()->names.empty())
-    hash.addData(QByteArray::fromStdString(document_->spec()->names) + '\n');
-  const QString name =
-      QStringLiteral("%1-%2.json")
-          .arg(checkpoint.completeBaseName(), QString::fromLatin1(hash.result().toHex().left(12)));
+  const QString name = predictionsFileName(checkpointField_->path(), recipeField_->path(), *document_);
   // Beside the run when it can be written there (it goes away with the run), else the user cache.
   QDir run(runFolderOfCheckpoint(checkpoint.absoluteFilePath()));
   const QFileInfo runInfo(run.absolutePath());
