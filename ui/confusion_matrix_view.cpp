@@ -8,25 +8,16 @@
 #include <QVBoxLayout>
 #include <algorithm>
 
+#include "threshold_box.h"
+
 namespace studio::ui {
 
 ConfusionMatrixView::ConfusionMatrixView(QWidget* parent) : QWidget(parent) {
   note_ = new QLabel;
   note_->setWordWrap(true);
-  score_ = new QDoubleSpinBox;
-  score_->setRange(0.0, 1.0);
-  score_->setSingleStep(0.05);
-  score_->setDecimals(2);
-  score_->setValue(0.3);
-  score_->setToolTip(tr("Detections scoring below this are left out"));
-  iou_ = new QDoubleSpinBox;
-  iou_->setRange(0.05, 0.95);
-  iou_->setSingleStep(0.05);
-  iou_->setDecimals(2);
-  iou_->setValue(0.5);
-  iou_->setToolTip(tr("Overlap a detection needs with a ground-truth object to count for it"));
+  score_ = makeThresholdBox(0.0, 1.0, 0.3, tr("Detections scoring below this are left out"));
+  iou_ = makeThresholdBox(0.05, 0.95, 0.5, tr("Overlap a detection needs with a ground-truth object to count for it"));
   for (QDoubleSpinBox* box : {score_, iou_}) {
-    box->setKeyboardTracking(false);  // recompute once a value is entered, not on every digit
     connect(box, &QDoubleSpinBox::valueChanged, this, [this] {
       updateNote();
       emit thresholdsChanged(scoreThreshold(), iouThreshold());

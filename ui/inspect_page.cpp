@@ -40,6 +40,7 @@
 #include "inspect_image_model.h"
 #include "path_field.h"
 #include "studio_cli.h"
+#include "threshold_box.h"
 
 namespace studio::ui {
 
@@ -157,14 +158,9 @@ QWidget* InspectPage::buildView() {
   }
   legend->addStretch(1);
   legend->addWidget(new QLabel(tr("matched at IoU ≥")));
-  iou_ = new QDoubleSpinBox;
-  iou_->setRange(0.05, 0.95);
-  iou_->setSingleStep(0.05);
-  iou_->setDecimals(2);
-  iou_->setValue(0.5);
-  iou_->setKeyboardTracking(false);
-  iou_->setToolTip(tr("Overlap a prediction needs with an object to be a true positive (masks when both have "
-                      "one, else boxes); COCO's AP50 uses 0.5, AP75 0.75"));
+  iou_ = makeThresholdBox(0.05, 0.95, 0.5,
+                          tr("Overlap a prediction needs with an object to be a true positive (masks when both "
+                             "have one, else boxes); COCO's AP50 uses 0.5, AP75 0.75"));
   connect(iou_, &QDoubleSpinBox::valueChanged, this, [this] { rematch(); });
   legend->addWidget(iou_);
 
